@@ -1,0 +1,147 @@
+"""Scoped bearer tokens: random, shown once, stored as SHA-256, checked without Postgres.
+
+Postgres holds the tokens; Redis holds a copy (hash -> principal) so that ingest keeps
+authorizing while Postgres is away, and each gateway keeps a few seconds' local cache so that
+the hot path does not pay a round trip per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from fairhub import keys
+from fairhub.db import TRANSIENT_ERRORS
+
+Role = Literal["admin", "organizer", "device", "employer", "host"]
+TOKEN_PREFIX: dict[str, str] = {
+    "organizer": "fho_",
+    "device": "fhd_",
+    "employer": "fhe_",
+    "host": "fhh_",
+}
+
+# Which event types each role may send (API.md); admin and organizers may send all.
+ROLE_EVENT_TYPES: dict[str, frozenset[str]] = {
+    "device": frozenset({"checkin", "booth_visit", "qr_scan", "consultation"}),
+    "employer": frozenset({"booth_visit", "resume_downloaded", "intent_agreed", "consultation"}),
+    "host": frozenset({"live_join", "live_heartbeat", "live_leave", "consultation"}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    fair_id: str | None = None  # None only for admin
+    subject_id: str | None = None  # the employer, device or live session behind the token
+
+    def may_act_on(self, fair_id: str) -> bool:
+        """A token of fair A is useless on fair B."""
+        return self.role == "admin" or self.fair_id == fair_id
+
+
+ADMIN = Principal(role="admin")
+
+
+def token_hash(token: str) -> str:
+    """Tokens are 256-bit random, so a plain SHA-256 is enough to make a stolen table useless."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(role: str) -> str:
+    return TOKEN_PREFIX[role] + secrets.token_urlsafe(32)
+
+
+class Authenticator:
+    """Turns a bearer token into a Principal, or None."""
+
+    def __init__(self, admin_token: str, db: asyncpg.Pool, redis: Redis, cache_seconds: float):
+        self._admin_token = admin_token
+        self._db = db
+        self._redis = redis
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def authenticate(self, token: str) -> Principal | None:
+        if hmac.compare_digest(token.encode(), self._admin_token.encode()):
+            return ADMIN
+        digest = token_hash(token)
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        principal = await self._lookup(digest)
+        if len(self._cache) > 100_000:
+            self._cache.clear()
+        self._cache[digest] = (now + self._cache_seconds, principal)
+        return principal
+
+    async def _lookup(self, digest: str) -> Principal | None:
+        raw = await self._redis.hget(keys.TOKENS, digest)
+        if raw is not None:
+            return Principal(**json.loads(raw))
+        try:
+            row = await self._db.fetchrow(
+                "SELECT role, fair_id::text AS fair_id, subject_id FROM tokens"
+                " WHERE token_hash = $1 AND revoked_at IS NULL",
+                digest,
+            )
+        except TRANSIENT_ERRORS:
+            return None  # Postgres away and the token not mirrored: unknown for now
+        if row is None:
+            return None
+        principal = Principal(role=row["role"], fair_id=row["fair_id"], subject_id=row["subject_id"])
+        await mirror(self._redis, digest, principal)
+        return principal
+
+
+async def mirror(redis: Redis, digest: str, principal: Principal) -> None:
+    """Copy a token into Redis; best effort, Postgres stays the truth."""
+    try:
+        await redis.hset(keys.TOKENS, digest, json.dumps(asdict(principal)))
+    except RedisError:
+        pass
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once, never stored
+    digest: str
+    principal: Principal
+
+
+async def issue(
+    conn: asyncpg.Connection, role: Role, fair_id: str, subject_id: str | None = None
+) -> IssuedToken:
+    """Create a token and store its hash; mirror() it once the transaction has committed."""
+    token = new_token(role)
+    digest = token_hash(token)
+    await conn.execute(
+        "INSERT INTO tokens (token_hash, role, fair_id, subject_id) VALUES ($1, $2, $3, $4)",
+        digest,
+        role,
+        fair_id,
+        subject_id,
+    )
+    return IssuedToken(token, digest, Principal(role=role, fair_id=fair_id, subject_id=subject_id))
+
+
+def event_forbidden(principal: Principal, event_type: str, employer_id: str | None) -> str | None:
+    """Why this principal may not send this event, or None if it may."""
+    if principal.role in ("admin", "organizer"):
+        return None
+    allowed = ROLE_EVENT_TYPES.get(principal.role, frozenset())
+    if event_type not in allowed:
+        return f"a {principal.role} token may not send {event_type} events"
+    if principal.role == "employer" and employer_id not in (None, principal.subject_id):
+        return "an employer token may only send events about its own employer"
+    return None

@@ -1,0 +1,143 @@
+"""`fairhub dev | serve | worker | migrate`: thin wrappers over the library."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+from aiohttp import web
+
+from fairhub.config import Settings
+from fairhub.gateway.app import create_app
+from fairhub.migrate import migrate
+
+log = logging.getLogger("fairhub")
+
+
+def _require_urls(settings: Settings) -> None:
+    missing = [
+        name
+        for name, value in (("FAIRHUB_DATABASE_URL", settings.database_url),
+                            ("FAIRHUB_REDIS_URL", settings.redis_url))
+        if not value
+    ]
+    if missing:
+        sys.exit(f"set {' and '.join(missing)} (or run `fairhub dev` for embedded servers)")
+
+
+def cmd_migrate(settings: Settings) -> None:
+    _require_urls(settings)
+    applied = asyncio.run(migrate(str(settings.database_url)))
+    print(f"applied migrations: {applied or 'none, already current'}")
+
+
+def cmd_serve(settings: Settings) -> None:
+    _require_urls(settings)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
+
+
+def cmd_worker(settings: Settings) -> None:
+    from workers.run import run_worker
+
+    _require_urls(settings)
+    asyncio.run(run_worker(settings))
+
+
+@contextlib.contextmanager
+def _embedded(settings: Settings) -> Iterator[Settings]:
+    """Start embedded Postgres and Redis for whichever URL is unset; stop them on the way out."""
+    from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        update: dict[str, str] = {}
+        if not settings.database_url:
+            postgres = EmbeddedPostgres(data_dir / "postgres")
+            postgres.start()
+            stack.callback(postgres.stop)
+            update["database_url"] = postgres.url
+        if not settings.redis_url:
+            redis = EmbeddedRedis(data_dir / "redis")
+            redis.start()
+            stack.callback(redis.stop)
+            update["redis_url"] = redis.url
+        yield settings.model_copy(update=update)
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if `fairhub dev` dies, so no worker is left behind."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def cmd_dev(settings: Settings) -> None:
+    with _embedded(settings) as settings:
+        asyncio.run(migrate(str(settings.database_url)))
+        env = {
+            **os.environ,
+            "FAIRHUB_DATABASE_URL": str(settings.database_url),
+            "FAIRHUB_REDIS_URL": str(settings.redis_url),
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "fairhub", "worker"], env=env, preexec_fn=_die_with_parent
+        )
+        try:
+            base = f"http://{settings.host}:{settings.port}"
+            print(
+                "\nFairHub is running (Ctrl-C stops everything)\n"
+                f"  API:        {base}/v1/fairs   (OpenAPI: {base}/openapi.json)\n"
+                f"  Dashboard:  {base}/dashboard/<fair id>\n"
+                f"  Admin token: {settings.resolved_admin_token()}\n"
+                f"  Postgres:   {settings.database_url}\n"
+                f"  Redis:      {settings.redis_url}\n"
+                f"  Data:       {settings.data_dir.resolve()}\n",
+                flush=True,
+            )
+            web.run_app(
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                access_log=None,
+                print=None,
+            )
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=settings.worker_grace_seconds + 5)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+
+
+COMMANDS = {
+    "dev": (cmd_dev, "embedded Postgres and Redis, migrations, gateway and one worker"),
+    "serve": (cmd_serve, "the gateway, against FAIRHUB_DATABASE_URL and FAIRHUB_REDIS_URL"),
+    "worker": (cmd_worker, "one aggregation worker (a consumer group member)"),
+    "migrate": (cmd_migrate, "apply the database migrations"),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="fairhub", description="FairHub job-fair backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (_, text) in COMMANDS.items():
+        sub.add_parser(name, help=text, description=text)
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # SIGTERM behaves like Ctrl-C, so `fairhub dev` cleans up either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    COMMANDS[args.command][0](settings)

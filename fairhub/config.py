@@ -1,0 +1,63 @@
+"""The one Settings object: the only place that reads the environment (FAIRHUB_*)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything FairHub can be told; read once at start-up and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="FAIRHUB_", extra="ignore")
+
+    # Unset URLs mean "start embedded servers under data_dir" (fairhub dev only).
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".fairhub")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    admin_token: str | None = None
+    log_level: str = "INFO"
+
+    # Ingest.
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_batch_events: int = Field(default=500, ge=1)
+    # How long an event id is remembered at the gateway to answer "duplicate" at once;
+    # the worker's unique (fair, id) key is what makes counting exact regardless.
+    dedupe_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # Durability wait: WAITAOF numlocal numreplicas. Production with replicas: 0 and 1.
+    waitaof_local: int = Field(default=1, ge=0)
+    waitaof_replicas: int = Field(default=0, ge=0)
+    durability_timeout_ms: int = Field(default=2000, ge=10)
+    redis_timeout_seconds: float = Field(default=3.0, gt=0)
+    retry_after_seconds: int = Field(default=2, ge=1)
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
+
+    # Workers.
+    worker_batch_size: int = Field(default=1000, ge=1)
+    worker_block_ms: int = Field(default=1000, ge=1)
+    worker_max_attempts: int = Field(default=5, ge=1)
+    worker_claim_idle_ms: int = Field(default=60_000, ge=1)
+    worker_grace_seconds: float = Field(default=10.0, ge=0)
+    # Fault injection for the crash tests: sleep between COMMIT and XACK.
+    worker_ack_delay_seconds: float = Field(default=0.0, ge=0)
+
+    db_pool_min: int = Field(default=1, ge=0)
+    db_pool_max: int = Field(default=10, ge=1)
+
+    def resolved_admin_token(self) -> str:
+        """The admin token: configured, or generated once and kept in the data dir."""
+        if self.admin_token:
+            return self.admin_token
+        path = self.data_dir / "admin_token"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        token = "fh_admin_" + secrets.token_urlsafe(32)
+        path.write_text(token + "\n")
+        path.chmod(0o600)
+        return token

@@ -1,0 +1,230 @@
+"""The event envelope: one discriminated union, validated at the edge and never again inside."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+EventId = Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[\w.:@-]+$")]
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.:@-]+$")]
+Badge = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+# Scanners' clocks drift; an event from further ahead than this is a broken clock, not data.
+MAX_CLOCK_SKEW = timedelta(hours=1)
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: EventId = Field(description="Client-chosen idempotency key: the same id twice is one event.")
+    occurred_at: AwareDatetime = Field(description="When it happened, from the scanner's clock.")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        if value > datetime.now(UTC) + MAX_CLOCK_SKEW:
+            raise ValueError("occurred_at is in the future; check the device clock")
+        if value < EARLIEST:
+            raise ValueError("occurred_at is before 2000-01-01")
+        return value
+
+
+def _one_of(model: BaseModel, *names: str) -> None:
+    if all(getattr(model, name) is None for name in names):
+        raise ValueError(f"one of {', '.join(names)} is required")
+
+
+class Checkin(_Event):
+    """A seeker passes a gate."""
+
+    type: Literal["checkin"]
+    badge: Badge | None = None
+    seeker_id: Ref | None = None
+    gate: Label | None = None
+
+    @model_validator(mode="after")
+    def _who(self) -> Checkin:
+        _one_of(self, "badge", "seeker_id")
+        return self
+
+
+class QrScan(_Event):
+    """A phone opened a fair page through a QR code."""
+
+    type: Literal["qr_scan"]
+    target: Literal["fair", "employer", "position"]
+    target_id: Ref | None = None
+    seeker_id: Ref | None = None
+    visitor_id: Ref | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> QrScan:
+        if self.target != "fair" and self.target_id is None:
+            raise ValueError(f"target_id is required when target is {self.target}")
+        return self
+
+
+class BoothVisit(_Event):
+    """A booth scanned a seeker's badge: a lead."""
+
+    type: Literal["booth_visit"]
+    employer_id: Ref
+    badge: Badge | None = None
+    seeker_id: Ref | None = None
+
+    @model_validator(mode="after")
+    def _who(self) -> BoothVisit:
+        _one_of(self, "badge", "seeker_id")
+        return self
+
+
+class ResumeSubmitted(_Event):
+    """A résumé reached an employer."""
+
+    type: Literal["resume_submitted"]
+    seeker_id: Ref
+    employer_id: Ref
+    position_id: Ref | None = None
+    channel: Literal["onsite", "online", "live"]
+    session_id: Ref | None = None
+
+
+class ResumeDownloaded(_Event):
+    """An employer downloaded a résumé."""
+
+    type: Literal["resume_downloaded"]
+    resume_id: Ref | None = None
+    seeker_id: Ref | None = None
+    employer_id: Ref | None = None
+
+    @model_validator(mode="after")
+    def _which(self) -> ResumeDownloaded:
+        if self.resume_id is None and (self.seeker_id is None or self.employer_id is None):
+            raise ValueError("resume_id, or both seeker_id and employer_id, are required")
+        return self
+
+
+class IntentAgreed(_Event):
+    """A preliminary employment intent."""
+
+    type: Literal["intent_agreed"]
+    seeker_id: Ref
+    employer_id: Ref
+    position_id: Ref | None = None
+
+
+class Consultation(_Event):
+    """A question at a desk, booth or stream."""
+
+    type: Literal["consultation"]
+    seeker_id: Ref | None = None
+    employer_id: Ref | None = None
+    session_id: Ref | None = None
+    topic: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class LiveJoin(_Event):
+    """A livestream viewer joined."""
+
+    type: Literal["live_join"]
+    session_id: Ref
+    viewer_id: Ref
+
+
+class LiveHeartbeat(_Event):
+    """A livestream viewer is still watching."""
+
+    type: Literal["live_heartbeat"]
+    session_id: Ref
+    viewer_id: Ref
+
+
+class LiveLeave(_Event):
+    """A livestream viewer left."""
+
+    type: Literal["live_leave"]
+    session_id: Ref
+    viewer_id: Ref
+
+
+Event = Annotated[
+    Checkin
+    | QrScan
+    | BoothVisit
+    | ResumeSubmitted
+    | ResumeDownloaded
+    | IntentAgreed
+    | Consultation
+    | LiveJoin
+    | LiveHeartbeat
+    | LiveLeave,
+    Field(discriminator="type"),
+]
+EVENT_TYPES: tuple[str, ...] = (
+    "checkin",
+    "qr_scan",
+    "booth_visit",
+    "resume_submitted",
+    "resume_downloaded",
+    "intent_agreed",
+    "consultation",
+    "live_join",
+    "live_heartbeat",
+    "live_leave",
+)
+
+event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
+
+# The counted metrics (API.md); each has a total (人次) and a unique count (人数).
+METRICS: tuple[str, ...] = (
+    "checkins",
+    "qr_scans",
+    "booth_visits",
+    "resumes_submitted",
+    "resumes_downloaded",
+    "intents",
+    "consultations",
+    "live_views",
+)
+
+
+class EventBatch(BaseModel):
+    """Shape of a batch body; each event is validated on its own so one bad event stays alone."""
+
+    events: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+
+
+class EventResult(BaseModel):
+    id: str | None
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = None
+
+
+class IngestAnswer(BaseModel):
+    results: list[EventResult]
+
+
+def describe(error: ValidationError) -> str:
+    """One line naming each wrong field, for a client to act on."""
+    parts = []
+    for item in error.errors(include_url=False):
+        loc = [str(p) for p in item["loc"]]
+        if loc and loc[0] in EVENT_TYPES:  # the union's tag adds nothing for the client
+            loc = loc[1:]
+        where = ".".join(loc)
+        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+    return "; ".join(parts)

@@ -1,0 +1,66 @@
+"""create_app(settings): the gateway, with every client opened and closed in a cleanup context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from fairhub import keys
+from fairhub.auth import Authenticator
+from fairhub.config import Settings
+from fairhub.db import open_pool
+from fairhub.gateway import fairs, health, ingest, stats
+from fairhub.gateway.errors import error_middleware
+from fairhub.migrate import check_current
+from fairhub.redis import open_redis
+from fairhub.streams import StreamWriter
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    async with open_redis(app[keys.SETTINGS]) as client:
+        app[keys.REDIS] = client
+        yield
+
+
+async def _db(app: web.Application) -> AsyncIterator[None]:
+    async with open_pool(app[keys.SETTINGS]) as pool:
+        async with pool.acquire() as conn:
+            await check_current(conn)
+        app[keys.DB] = pool
+        yield
+
+
+async def _writer(app: web.Application) -> AsyncIterator[None]:
+    writer = StreamWriter(app[keys.REDIS], app[keys.SETTINGS])
+    await writer.start()
+    app[keys.WRITER] = writer
+    yield
+    await writer.close()
+
+
+async def _auth(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    app[keys.AUTH] = Authenticator(
+        settings.resolved_admin_token(), app[keys.DB], app[keys.REDIS], settings.auth_cache_seconds
+    )
+    yield
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The gateway application; no I/O until it starts."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[error_middleware(settings.retry_after_seconds)],
+    )
+    app[keys.SETTINGS] = settings
+    app.cleanup_ctx.extend([_redis, _db, _writer, _auth])
+    app.router.add_post("/v1/fairs", fairs.create_fair)
+    app.router.add_get("/v1/fairs/{fair}", fairs.get_fair)
+    app.router.add_post("/v1/fairs/{fair}/events", ingest.post_events)
+    app.router.add_get("/v1/fairs/{fair}/stats", stats.get_stats)
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    app.router.add_get("/metrics", health.metrics)
+    app.router.add_get("/openapi.json", health.openapi)
+    return app

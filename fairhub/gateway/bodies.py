@@ -1,0 +1,34 @@
+"""Reading JSON bodies into pydantic models, with 4xx answers that name the wrong field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from fairhub.events import describe
+from fairhub.gateway.errors import BadRequest, Unprocessable
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_json(request: web.Request) -> Any:
+    """The parsed body, or 400 saying why it is not JSON."""
+    try:
+        return json.loads(await request.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(
+            f"the body is not JSON: {exc}", fields=["body"], code="invalid_json"
+        ) from None
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    """The body validated as `model`, or 422 naming each wrong field."""
+    body = await read_json(request)
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        fields = [".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()]
+        raise Unprocessable(describe(exc), fields=fields) from None

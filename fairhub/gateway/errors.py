@@ -1,0 +1,122 @@
+"""Domain errors and the one middleware that turns every failure into {error, detail, fields}."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from redis.exceptions import RedisError
+
+from fairhub.db import TRANSIENT_ERRORS
+from fairhub.streams import NotDurableError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An answer for the client: status, machine code, human text and the fields at fault."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        fields: list[str] | None = None,
+        code: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fields = fields or []
+        self.extra = extra or {}
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(ApiError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(ApiError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ApiError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(ApiError):
+    status, code = 404, "not_found"
+
+
+class Unprocessable(ApiError):
+    status, code = 422, "invalid"
+
+
+class Unavailable(ApiError):
+    status, code = 503, "unavailable"
+
+
+def error_response(
+    status: int,
+    code: str,
+    detail: str,
+    fields: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> web.Response:
+    body = {"error": code, "detail": detail, "fields": fields or [], **extra}
+    return web.json_response(body, status=status, headers=headers)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_middleware(retry_after: int) -> Any:
+    """Map domain errors, aiohttp's own HTTP errors and outages to JSON; never a traceback."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        unavailable_headers = {"Retry-After": str(retry_after)}
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            headers = unavailable_headers if exc.status == 503 else None
+            return error_response(
+                exc.status, exc.code, exc.detail, exc.fields, headers=headers, **exc.extra
+            )
+        except NotDurableError as exc:
+            return error_response(
+                503, "not_durable", f"events were not made durable, retry: {exc}",
+                headers=unavailable_headers,
+            )
+        except RedisError as exc:
+            return error_response(
+                503, "redis_unavailable", f"Redis is unavailable: {exc}",
+                headers=unavailable_headers,
+            )
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            code = {
+                404: "not_found",
+                405: "method_not_allowed",
+                413: "too_large",
+            }.get(exc.status, "http_error")
+            headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
+            return error_response(exc.status, code, exc.reason, headers=headers)
+        except TRANSIENT_ERRORS as exc:
+            log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
+            return error_response(
+                503, "database_unavailable", "Postgres is unavailable, retry shortly",
+                headers=unavailable_headers,
+            )
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            return error_response(500, "internal", "internal error; it has been logged")
+
+    return middleware

@@ -1,0 +1,50 @@
+"""Every aiohttp AppKey and every Redis key, stream, group and channel name, in one place.
+
+Redis keys of one fair share the hash tag ``{<fair>}`` so a Redis Cluster keeps them on one
+shard and the ingest script may touch them together.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    import asyncpg
+    from redis.asyncio import Redis
+
+    from fairhub.auth import Authenticator
+    from fairhub.config import Settings
+    from fairhub.streams import StreamWriter
+
+GROUP = "aggregator"
+FAIRS = "fh:fairs"  # set of fair ids whose streams workers read
+TOKENS = "fh:tokens"  # hash sha256(token) -> principal JSON; lets ingest authorize without Postgres
+
+
+def stream(fair: str) -> str:
+    """The fair's event stream."""
+    return f"fh:{{{fair}}}:events"
+
+
+def seen_prefix(fair: str) -> str:
+    """Prefix of the keys that remember accepted event ids for a while."""
+    return f"fh:{{{fair}}}:seen:"
+
+
+def totals_channel(fair: str) -> str:
+    """Pub/sub channel where workers announce the fair's new totals after each commit."""
+    return f"fh:{{{fair}}}:totals"
+
+
+def fair_of_stream(stream_key: str) -> str:
+    """Inverse of stream()."""
+    return stream_key[stream_key.index("{") + 1 : stream_key.index("}")]
+
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+DB: web.AppKey[asyncpg.Pool] = web.AppKey("db")
+REDIS: web.AppKey[Redis] = web.AppKey("redis")
+WRITER: web.AppKey[StreamWriter] = web.AppKey("writer")
+AUTH: web.AppKey[Authenticator] = web.AppKey("auth")

@@ -1,0 +1,128 @@
+"""The producer: XADD events into the fair's stream and answer only once Redis has them on disk.
+
+Concurrent requests share one pipeline and one WAITAOF (group commit): while a flush is in
+flight, new appends queue up and go out together in the next one, so the durability wait is
+paid once per flush, not once per event or per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from fairhub import keys
+from fairhub.config import Settings
+
+log = logging.getLogger(__name__)
+
+# KEYS[1] is the stream, KEYS[2..] the "seen" key of each event; ARGV[1] the ttl, then the
+# payloads. Setting the seen key and adding the entry in one script makes them durable
+# together: an id is "duplicate" only if its event is in the stream.
+INGEST_SCRIPT = """
+local added = {}
+for i = 2, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then
+    redis.call('XADD', KEYS[1], '*', 'e', ARGV[i])
+    added[i - 1] = 1
+  else
+    added[i - 1] = 0
+  end
+end
+return added
+"""
+
+
+class NotDurableError(Exception):
+    """Redis did not confirm the events are on disk; the client must retry (503)."""
+
+
+@dataclass
+class _Append:
+    fair: str
+    events: list[tuple[str, str]]  # (event id, payload JSON)
+    done: asyncio.Future[list[bool]] = field(repr=False)
+
+
+class StreamWriter:
+    """Appends events to fair streams with a shared durability wait."""
+
+    def __init__(self, redis: Redis, settings: Settings) -> None:
+        self._redis = redis
+        self._settings = settings
+        self._queue: list[_Append] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="stream-writer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for item in self._queue:
+            if not item.done.done():
+                item.done.set_exception(NotDurableError("the gateway is shutting down"))
+        self._queue = []
+
+    async def append(self, fair: str, events: list[tuple[str, str]]) -> list[bool]:
+        """Add events durably; True for each event added now, False for a known id."""
+        done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Append(fair, events, done))
+        self._wakeup.set()
+        return await done
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            batch, self._queue = self._queue, []
+            if not batch:
+                continue
+            try:
+                outcomes = await self._flush(batch)
+            except (RedisError, OSError, NotDurableError) as exc:
+                log.warning("could not make %d appends durable: %s", len(batch), exc)
+                error = exc if isinstance(exc, NotDurableError) else NotDurableError(str(exc))
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(error)
+                continue
+            for item, added in zip(batch, outcomes, strict=True):
+                if not item.done.done():
+                    item.done.set_result(added)
+
+    async def _flush(self, batch: list[_Append]) -> list[list[bool]]:
+        settings = self._settings
+        ttl = settings.dedupe_ttl_seconds
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item in batch:
+                seen = keys.seen_prefix(item.fair)
+                script_keys = [keys.stream(item.fair)] + [seen + eid for eid, _ in item.events]
+                pipe.eval(
+                    INGEST_SCRIPT,
+                    len(script_keys),
+                    *script_keys,
+                    ttl,
+                    *[payload for _, payload in item.events],
+                )
+            # WAITAOF covers every write this connection made before it: the whole pipeline.
+            pipe.execute_command(
+                "WAITAOF",
+                settings.waitaof_local,
+                settings.waitaof_replicas,
+                settings.durability_timeout_ms,
+            )
+            replies = await pipe.execute()
+        local, replicas = replies[-1]
+        if local < settings.waitaof_local or replicas < settings.waitaof_replicas:
+            raise NotDurableError(
+                f"WAITAOF confirmed {local} local and {replicas} replica fsyncs in time"
+            )
+        return [[flag == 1 for flag in reply] for reply in replies[:-1]]

@@ -1,0 +1,58 @@
+-- One statement per batch: insert the events, and change counters only for the rows that
+-- were really inserted. A resent or redelivered event conflicts and adds nothing.
+WITH batch AS (
+    SELECT DISTINCT ON (fair_id, id) *
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
+                $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[])
+        WITH ORDINALITY AS b (fair_id, id, type, occurred_at, metric, subject,
+                              employer_id, position_id, session_id, payload, stream_id, n)
+    ORDER BY fair_id, id, n
+),
+inserted AS (
+    INSERT INTO events (fair_id, id, type, occurred_at, metric, subject,
+                        employer_id, position_id, session_id, payload, stream_id)
+    SELECT fair_id, id, type, occurred_at, metric, subject,
+           employer_id, position_id, session_id, payload, stream_id
+    FROM batch
+    ORDER BY fair_id, id
+    ON CONFLICT (fair_id, id) DO NOTHING
+    RETURNING fair_id, metric, subject, employer_id, position_id, session_id, occurred_at
+),
+facts AS (
+    SELECT i.fair_id, i.metric, d.dim, d.dim_id, i.subject
+    FROM inserted AS i
+    CROSS JOIN LATERAL (VALUES
+        ('fair', ''),
+        ('employer', i.employer_id),
+        ('position', i.position_id),
+        ('session', i.session_id),
+        ('minute', to_char(date_trunc('minute', i.occurred_at AT TIME ZONE 'UTC'),
+                           'YYYY-MM-DD"T"HH24:MI:00"Z"'))
+    ) AS d (dim, dim_id)
+    WHERE i.metric IS NOT NULL AND d.dim_id IS NOT NULL
+),
+new_uniques AS (
+    INSERT INTO uniques (fair_id, metric, dim, dim_id, subject)
+    SELECT DISTINCT fair_id, metric, dim, dim_id, subject
+    FROM facts
+    WHERE subject IS NOT NULL
+    ORDER BY fair_id, metric, dim, dim_id, subject
+    ON CONFLICT DO NOTHING
+    RETURNING fair_id, metric, dim, dim_id
+),
+deltas AS (
+    SELECT fair_id, metric, dim, dim_id, sum(total)::bigint AS total, sum(uniq)::bigint AS uniq
+    FROM (
+        SELECT fair_id, metric, dim, dim_id, 1 AS total, 0 AS uniq FROM facts
+        UNION ALL
+        SELECT fair_id, metric, dim, dim_id, 0, 1 FROM new_uniques
+    ) AS x
+    GROUP BY fair_id, metric, dim, dim_id
+)
+INSERT INTO counters AS c (fair_id, metric, dim, dim_id, total, uniq)
+SELECT fair_id, metric, dim, dim_id, total, uniq
+FROM deltas
+ORDER BY fair_id, metric, dim, dim_id
+ON CONFLICT (fair_id, metric, dim, dim_id) DO UPDATE
+    SET total = c.total + excluded.total, uniq = c.uniq + excluded.uniq
+RETURNING fair_id, metric, dim, total, uniq

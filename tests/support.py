@@ -1,0 +1,165 @@
+"""Helpers the tests share: a running gateway, an in-process worker, event factories."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from fairhub.config import Settings
+from fairhub.db import open_pool
+from fairhub.gateway.app import create_app
+from fairhub.redis import open_redis
+from workers.aggregator import Aggregator
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+DAY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+_ids = itertools.count()
+
+
+def make_settings(database_url: str, redis_url: str, data_dir: Path, **extra: object) -> Settings:
+    """Settings for a test: fast timeouts, a known admin token."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "data_dir": data_dir,
+        "admin_token": ADMIN_TOKEN,
+        "worker_block_ms": 100,
+        "worker_claim_idle_ms": 2000,
+        "worker_grace_seconds": 2,
+        "redis_timeout_seconds": 2,
+        "auth_cache_seconds": 60,
+        **extra,
+    }
+    return Settings.model_validate(values)
+
+
+def event(kind: str, minute: int = 0, **fields: Any) -> dict[str, Any]:
+    """An event of `kind` with a fresh id, `minute` minutes into the fair day."""
+    body = {
+        "id": f"ev-{uuid.uuid4().hex[:12]}-{next(_ids)}",
+        "type": kind,
+        "occurred_at": (DAY + timedelta(minutes=minute)).isoformat(),
+    }
+    body.update(fields)
+    return body
+
+
+class Gateway:
+    """A gateway on a real loopback port, with a client session and API shortcuts."""
+
+    def __init__(self, base: str, session: aiohttp.ClientSession) -> None:
+        self.base = base
+        self.session = session
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(cls, settings: Settings) -> AsyncIterator[Gateway]:
+        runner = web.AppRunner(create_app(settings))
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with aiohttp.ClientSession() as session:
+                yield cls(f"http://127.0.0.1:{port}", session)
+        finally:
+            await runner.cleanup()
+
+    async def request(
+        self, method: str, path: str, token: str | None = ADMIN_TOKEN, **kwargs: Any
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.session.request(method, self.base + path, headers=headers, **kwargs) as r:
+            body = await r.json() if r.content_type == "application/json" else await r.text()
+            return r.status, body
+
+    async def create_fair(self, name: str = "春季招聘会") -> tuple[str, str]:
+        status, body = await self.request(
+            "POST",
+            "/v1/fairs",
+            json={
+                "name": name,
+                "kind": "onsite",
+                "starts_at": DAY.isoformat(),
+                "ends_at": (DAY + timedelta(hours=8)).isoformat(),
+            },
+        )
+        assert status == 201, body
+        return body["id"], body["organizer_token"]
+
+    async def post(self, fair: str, token: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        status, body = await self.request("POST", f"/v1/fairs/{fair}/events", token, json={"events": events})
+        assert status == 202, body
+        return list(body["results"])
+
+    async def stats(self, fair: str, token: str) -> dict[str, Any]:
+        status, body = await self.request("GET", f"/v1/fairs/{fair}/stats", token)
+        assert status == 200, body
+        return dict(body)
+
+
+class WorkerTask:
+    """An aggregation worker running in this event loop."""
+
+    def __init__(self, aggregator: Aggregator, stop: asyncio.Event, task: asyncio.Task[None]):
+        self.aggregator = aggregator
+        self.stop = stop
+        self.task = task
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(cls, settings: Settings) -> AsyncIterator[WorkerTask]:
+        async with open_pool(settings) as db, open_redis(settings) as redis:
+            stop = asyncio.Event()
+            aggregator = Aggregator(settings, db, redis)
+            task = asyncio.create_task(aggregator.run(stop))
+            try:
+                yield cls(aggregator, stop, task)
+            finally:
+                stop.set()
+                await asyncio.wait_for(task, timeout=15)
+
+
+def worker_process(settings: Settings, **env: str) -> subprocess.Popen[bytes]:
+    """A real `fairhub worker` process, to be killed for real."""
+    environment = {
+        **os.environ,
+        "FAIRHUB_DATABASE_URL": str(settings.database_url),
+        "FAIRHUB_REDIS_URL": str(settings.redis_url),
+        "FAIRHUB_WORKER_BLOCK_MS": "100",
+        "FAIRHUB_WORKER_CLAIM_IDLE_MS": str(settings.worker_claim_idle_ms),
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "fairhub", "worker"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+    """Poll `check` until it holds; fail with a clear message after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+def totals(stats: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """{metric: (total, unique)} of a /stats answer."""
+    return {m: (c["total"], c["unique"]) for m, c in stats["totals"].items()}

@@ -1,0 +1,1 @@
+"""Stream consumers: aggregate events from Redis Streams into Postgres, exactly once."""

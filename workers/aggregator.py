@@ -1,0 +1,243 @@
+"""The consumer loop: XREADGROUP a batch, commit it to Postgres, then XACK, then publish.
+
+Ack only after commit, so a crash between the two redelivers a batch that adds nothing the
+second time (events are unique by (fair, id)). Entries of dead consumers are taken over with
+XAUTOCLAIM; an entry that keeps failing goes to the dead-letter table after N deliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from fairhub import keys
+from fairhub.config import Settings
+from fairhub.db import TRANSIENT_ERRORS
+from workers.store import Entry, Outcome, Row, commit, dead_letter, decode
+
+log = logging.getLogger(__name__)
+
+STREAMS_REFRESH_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 5.0
+
+
+def consumer_name() -> str:
+    """Unique per process, so a restarted worker never mistakes old entries for its own."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class Aggregator:
+    """One member of the consumer group."""
+
+    def __init__(self, settings: Settings, db: asyncpg.Pool, redis: Redis, name: str | None = None):
+        self.settings = settings
+        self.db = db
+        self.redis = redis
+        self.name = name or consumer_name()
+        self.batches = 0
+        self._streams: list[str] = []
+        self._streams_read_at = 0.0
+        self._claimed_at = 0.0
+        self._retry_own = True  # read our own pending entries first (failed earlier)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; the batch in hand is finished first."""
+        log.info("worker %s consuming group %s", self.name, keys.GROUP)
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                entries = await self._next_entries()
+                if entries:
+                    await self._handle(entries, stop)
+                backoff = 0.1
+            except (RedisError, OSError) as exc:
+                log.warning("redis unavailable, retrying in %.1fs: %s", backoff, exc)
+                await _sleep_unless(stop, backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _next_entries(self) -> list[Entry]:
+        streams = await self._known_streams()
+        if not streams:
+            await asyncio.sleep(self.settings.worker_block_ms / 1000)
+            return []
+        if self._retry_own:
+            self._retry_own = False
+            entries = await self._read(streams, "0")
+            if entries:
+                return entries
+        now = time.monotonic()
+        if now - self._claimed_at > self.settings.worker_claim_idle_ms / 2000:
+            self._claimed_at = now
+            entries = await self._claim_stale(streams)
+            if entries:
+                return entries
+        return await self._read(streams, ">", block=self.settings.worker_block_ms)
+
+    async def _known_streams(self) -> list[str]:
+        if time.monotonic() - self._streams_read_at < STREAMS_REFRESH_SECONDS:
+            return self._streams
+        fairs = sorted(f.decode() for f in await self.redis.smembers(keys.FAIRS))
+        streams = [keys.stream(f) for f in fairs]
+        for stream in set(streams) - set(self._streams):
+            await self._ensure_group(stream)
+        self._streams, self._streams_read_at = streams, time.monotonic()
+        return streams
+
+    async def _ensure_group(self, stream: str) -> None:
+        try:
+            await self.redis.xgroup_create(stream, keys.GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def _read(self, streams: list[str], start: str, block: int | None = None) -> list[Entry]:
+        try:
+            reply = await self.redis.xreadgroup(
+                keys.GROUP,
+                self.name,
+                dict.fromkeys(streams, start),
+                count=self.settings.worker_batch_size,
+                block=block,
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._streams_read_at = 0.0  # a stream vanished (Redis lost data): recreate groups
+            return []
+        return [
+            Entry(stream.decode(), entry_id.decode(), fields[b"e"].decode())
+            for stream, items in reply or []
+            for entry_id, fields in items
+            if fields  # an id with no fields was deleted from the stream while pending
+        ]
+
+    async def _claim_stale(self, streams: list[str]) -> list[Entry]:
+        """Take over entries that a dead or stuck consumer left pending too long."""
+        entries: list[Entry] = []
+        for stream in streams:
+            reply = await self.redis.xautoclaim(
+                stream,
+                keys.GROUP,
+                self.name,
+                min_idle_time=self.settings.worker_claim_idle_ms,
+                start_id="0-0",
+                count=self.settings.worker_batch_size,
+            )
+            for entry_id, fields in reply[1]:
+                if fields:
+                    entries.append(Entry(stream, entry_id.decode(), fields[b"e"].decode()))
+        if entries:
+            log.info("worker %s took over %d stale entries", self.name, len(entries))
+        return entries
+
+    async def _handle(self, entries: list[Entry], stop: asyncio.Event) -> None:
+        skipped: list[Entry] = []  # events that are not stored (presence beats)
+        undecodable: dict[Entry, str] = {}
+        rows = []
+        for entry in entries:
+            try:
+                row = decode(entry)
+            except (ValueError, KeyError, TypeError) as exc:
+                undecodable[entry] = f"undecodable entry: {type(exc).__name__}: {exc}"
+                continue
+            if row is None:
+                skipped.append(entry)
+            else:
+                rows.append(row)
+        outcome = await self._commit_until_done(rows, stop)
+        if outcome is None:
+            return  # shutting down with Postgres away: left pending, another worker takes it
+        if self.settings.worker_ack_delay_seconds:
+            log.warning("worker %s committed batch %d", self.name, self.batches + 1)
+            await asyncio.sleep(self.settings.worker_ack_delay_seconds)
+        await self._ack(outcome.done + skipped)
+        failed = {**undecodable, **outcome.failed}
+        if failed:
+            await self._settle_failures(failed)
+        self.batches += 1
+        await self._publish(outcome)
+
+    async def _commit_until_done(self, rows: list[Row], stop: asyncio.Event) -> Outcome | None:
+        """Postgres away: back off and retry the same batch; never drop it, never ack it early.
+
+        Retrying is safe even when part of the batch committed before the failure: those
+        events conflict on (fair, id) the second time and add nothing.
+        """
+        backoff = 0.1
+        deadline: float | None = None
+        while True:
+            outcome = Outcome()
+            try:
+                await commit(self.db, rows, outcome)
+                return outcome
+            except TRANSIENT_ERRORS as exc:
+                if stop.is_set():
+                    deadline = deadline or time.monotonic() + self.settings.worker_grace_seconds
+                    if time.monotonic() > deadline:
+                        log.warning("giving up a batch at shutdown; it stays pending")
+                        return None
+                log.warning("postgres unavailable, retrying batch in %.1fs: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _ack(self, entries: list[Entry]) -> None:
+        by_stream: dict[str, list[str]] = defaultdict(list)
+        for entry in entries:
+            by_stream[entry.stream].append(entry.entry_id)
+        if not by_stream:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream, ids in by_stream.items():
+                pipe.xack(stream, keys.GROUP, *ids)
+            await pipe.execute()
+
+    async def _settle_failures(self, failed: dict[Entry, str]) -> None:
+        """Dead-letter entries delivered too often; leave the rest pending for another try."""
+        hopeless = []
+        for entry, error in failed.items():
+            info = await self.redis.xpending_range(
+                entry.stream, keys.GROUP, entry.entry_id, entry.entry_id, 1
+            )
+            attempts = info[0]["times_delivered"] if info else self.settings.worker_max_attempts
+            if attempts >= self.settings.worker_max_attempts:
+                await dead_letter(self.db, entry, error, attempts)
+                hopeless.append(entry)
+                log.error("dead-lettered %s %s after %d tries: %s",
+                          entry.stream, entry.entry_id, attempts, error)
+            else:
+                log.warning("entry %s %s failed (try %d): %s",
+                            entry.stream, entry.entry_id, attempts, error)
+                self._retry_own = True
+        await self._ack(hopeless)
+
+    async def _publish(self, outcome: Outcome) -> None:
+        """Announce each touched fair's new totals; the dashboard streams them."""
+        if not outcome.totals:
+            return
+        as_of = datetime.now(UTC).isoformat()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for fair, totals in outcome.totals.items():
+                    message = {"fair": fair, "as_of": as_of, "totals": totals}
+                    pipe.publish(keys.totals_channel(fair), json.dumps(message))
+                await pipe.execute()
+        except RedisError as exc:
+            log.warning("could not publish totals: %s", exc)
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

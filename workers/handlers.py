@@ -1,0 +1,107 @@
+"""One handler per event type: what an event counts toward, and for whom.
+
+A handler turns a validated event (as the gateway wrote it into the stream) into a Fact: the
+metric it adds to, the subject whose distinct count it may raise, and the dimensions it is
+broken down by. Subjects carry a prefix so that seekers, visitors and viewers never collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Payload = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    metric: str | None  # None: kept in the event log, counted nowhere
+    subject: str | None
+    employer_id: str | None = None
+    position_id: str | None = None
+    session_id: str | None = None
+
+
+def _seeker(event: Payload) -> str | None:
+    if event.get("seeker_id"):
+        return "s:" + event["seeker_id"]
+    if event.get("badge"):
+        # Until badges are resolved to seekers at the gateway, the badge text is the identity.
+        return "b:" + event["badge"]
+    return None
+
+
+def checkin(event: Payload) -> Fact:
+    return Fact("checkins", _seeker(event))
+
+
+def qr_scan(event: Payload) -> Fact:
+    visitor = "v:" + event["visitor_id"] if event.get("visitor_id") else _seeker(event)
+    target, target_id = event["target"], event.get("target_id")
+    return Fact(
+        "qr_scans",
+        visitor,
+        employer_id=target_id if target == "employer" else None,
+        position_id=target_id if target == "position" else None,
+    )
+
+
+def booth_visit(event: Payload) -> Fact:
+    return Fact("booth_visits", _seeker(event), employer_id=event["employer_id"])
+
+
+def resume_submitted(event: Payload) -> Fact:
+    return Fact(
+        "resumes_submitted",
+        _seeker(event),
+        employer_id=event["employer_id"],
+        position_id=event.get("position_id"),
+        session_id=event.get("session_id"),
+    )
+
+
+def resume_downloaded(event: Payload) -> Fact:
+    return Fact("resumes_downloaded", _seeker(event), employer_id=event.get("employer_id"))
+
+
+def intent_agreed(event: Payload) -> Fact:
+    return Fact(
+        "intents",
+        _seeker(event),
+        employer_id=event["employer_id"],
+        position_id=event.get("position_id"),
+    )
+
+
+def consultation(event: Payload) -> Fact:
+    return Fact(
+        "consultations",
+        _seeker(event),
+        employer_id=event.get("employer_id"),
+        session_id=event.get("session_id"),
+    )
+
+
+def live_join(event: Payload) -> Fact:
+    return Fact("live_views", "v:" + event["viewer_id"], session_id=event["session_id"])
+
+
+def live_leave(event: Payload) -> Fact:
+    return Fact(None, "v:" + event["viewer_id"], session_id=event["session_id"])
+
+
+HANDLERS: dict[str, Callable[[Payload], Fact]] = {
+    "checkin": checkin,
+    "qr_scan": qr_scan,
+    "booth_visit": booth_visit,
+    "resume_submitted": resume_submitted,
+    "resume_downloaded": resume_downloaded,
+    "intent_agreed": intent_agreed,
+    "consultation": consultation,
+    "live_join": live_join,
+    "live_leave": live_leave,
+}
+
+# Presence beats are too many to keep one row each; they live in Redis (livestream issue).
+NOT_STORED = frozenset({"live_heartbeat"})

@@ -1,0 +1,107 @@
+"""The Postgres side of a batch: decode entries, commit them in one statement, isolate poison."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from fairhub.db import TRANSIENT_ERRORS
+from fairhub.keys import fair_of_stream
+from fairhub.sql import query
+from workers.handlers import HANDLERS, NOT_STORED
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One stream entry as read from Redis."""
+
+    stream: str
+    entry_id: str
+    payload: str
+
+
+@dataclass(slots=True)
+class Row:
+    entry: Entry
+    values: tuple[Any, ...]  # the columns of aggregate_batch.sql, in order
+
+
+@dataclass
+class Outcome:
+    """What became of a batch: committed entries, skipped ones, failures with their reason."""
+
+    done: list[Entry] = field(default_factory=list)
+    failed: dict[Entry, str] = field(default_factory=dict)
+    # fair -> metric -> {total, unique}: the fair-level counters this batch changed
+    totals: dict[str, dict[str, dict[str, int]]] = field(default_factory=lambda: defaultdict(dict))
+
+
+def decode(entry: Entry) -> Row | None:
+    """The row to insert for an entry; None for an event that is not stored. Raises if broken."""
+    event = json.loads(entry.payload)
+    kind = event["type"]
+    if kind in NOT_STORED:
+        return None
+    fact = HANDLERS[kind](event)
+    values = (
+        fair_of_stream(entry.stream),
+        event["id"],
+        kind,
+        datetime.fromisoformat(event["occurred_at"]),
+        fact.metric,
+        fact.subject,
+        fact.employer_id,
+        fact.position_id,
+        fact.session_id,
+        entry.payload,
+        entry.entry_id,
+    )
+    return Row(entry, values)
+
+
+async def commit(pool: asyncpg.Pool, rows: list[Row], outcome: Outcome) -> None:
+    """Insert rows and update counters in one transaction; poison rows are isolated by halving.
+
+    Transient errors (Postgres away) propagate: the caller backs off and retries the batch,
+    which is safe because a committed half conflicts on (fair, id) and adds nothing.
+    """
+    if not rows:
+        return
+    try:
+        columns = [list(column) for column in zip(*(r.values for r in rows), strict=True)]
+        changed = await pool.fetch(query("aggregate_batch"), *columns)
+    except TRANSIENT_ERRORS:
+        raise
+    except (asyncpg.PostgresError, asyncpg.DataError, ValueError, TypeError) as exc:
+        if len(rows) == 1:
+            outcome.failed[rows[0].entry] = f"{type(exc).__name__}: {exc}"
+            return
+        middle = len(rows) // 2
+        await commit(pool, rows[:middle], outcome)
+        await commit(pool, rows[middle:], outcome)
+        return
+    outcome.done.extend(r.entry for r in rows)
+    for record in changed:
+        if record["dim"] == "fair":
+            outcome.totals[str(record["fair_id"])][record["metric"]] = {
+                "total": record["total"],
+                "unique": record["uniq"],
+            }
+
+
+async def dead_letter(pool: asyncpg.Pool, entry: Entry, error: str, attempts: int) -> None:
+    """Keep a hopeless entry with its reason, so the stream flows on and nothing is lost."""
+    await pool.execute(
+        query("insert_dead_letter"),
+        entry.stream,
+        entry.entry_id,
+        fair_of_stream(entry.stream),
+        entry.payload,
+        error,
+        attempts,
+    )
