@@ -133,8 +133,8 @@ class WorkerTask:
                 await asyncio.wait_for(task, timeout=15)
 
 
-def worker_process(settings: Settings, **env: str) -> subprocess.Popen[bytes]:
-    """A real `fairhub worker` process, to be killed for real."""
+def worker_process(settings: Settings, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """A real `fairhub worker` process, to be killed for real; its output goes to `log`."""
     environment = {
         **os.environ,
         "FAIRHUB_DATABASE_URL": str(settings.database_url),
@@ -143,12 +143,10 @@ def worker_process(settings: Settings, **env: str) -> subprocess.Popen[bytes]:
         "FAIRHUB_WORKER_CLAIM_IDLE_MS": str(settings.worker_claim_idle_ms),
         **env,
     }
-    return subprocess.Popen(
-        [sys.executable, "-m", "fairhub", "worker"],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fairhub", "worker"], env=environment, stdout=out, stderr=out
+        )
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:

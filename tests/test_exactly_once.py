@@ -1,0 +1,238 @@
+"""Exactly-once effect: resends, redelivery, crashed workers and poison never miscount."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import signal
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+
+from fairhub import keys
+from fairhub.config import Settings
+from support import Gateway, WorkerTask, event, eventually, totals, worker_process
+
+
+async def _counted(gateway: Gateway, fair: str, token: str, metric: str, want: tuple[int, int]) -> None:
+    async def check() -> bool:
+        return totals(await gateway.stats(fair, token))[metric] == want
+
+    await eventually(check)
+
+
+async def _pending(redis: Redis, fair: str) -> int:
+    summary = await redis.xpending(keys.stream(fair), keys.GROUP)
+    return int(summary["pending"])
+
+
+async def test_duplicates_in_a_batch_across_batches_and_resent_count_once(
+    gateway: Gateway, worker: WorkerTask, redis: Redis
+) -> None:
+    fair, token = await gateway.create_fair()
+    first = [event("checkin", seeker_id=f"S{i}") for i in range(5)]
+    results = await gateway.post(fair, token, [*first, first[0], first[1]])
+    assert [r["status"] for r in results] == ["accepted"] * 5 + ["duplicate"] * 2
+
+    second = [first[2], event("checkin", seeker_id="S0"), first[3]]
+    results = await gateway.post(fair, token, second)
+    assert [r["status"] for r in results] == ["duplicate", "accepted", "duplicate"]
+
+    resent = await gateway.post(fair, token, first)  # the kiosk never saw our 202
+    assert {r["status"] for r in resent} == {"duplicate"}
+
+    # A second copy that slipped past the gateway (its memory of ids expired, or two
+    # gateways raced) reaches the worker: the database key still counts it once.
+    await redis.xadd(keys.stream(fair), {"e": json.dumps(first[4])})
+    await _counted(gateway, fair, token, "checkins", (6, 5))
+    await eventually(lambda: _no_pending(redis, fair))
+    assert totals(await gateway.stats(fair, token))["checkins"] == (6, 5)
+
+
+async def _no_pending(redis: Redis, fair: str) -> bool:
+    return await _pending(redis, fair) == 0
+
+
+async def test_worker_killed_after_commit_before_ack_changes_nothing_on_redelivery(
+    gateway: Gateway, settings: Settings, redis: Redis, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair()
+    events = [event("booth_visit", i % 3, employer_id=f"E{i % 4}", seeker_id=f"S{i % 7}") for i in range(60)]
+    await gateway.post(fair, token, events)
+
+    log = tmp_path / "worker.log"
+    process = worker_process(settings, log, FAIRHUB_WORKER_ACK_DELAY_SECONDS="60")
+    try:
+        await eventually(lambda: _logged(log, "committed batch"))
+        stored = await db.fetchval("SELECT count(*) FROM events WHERE fair_id = $1", fair)
+        assert stored == 60
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        process.kill()
+    assert await _pending(redis, fair) == 60  # committed, never acknowledged
+    before = await gateway.stats(fair, token)
+    assert totals(before)["booth_visits"] == (60, 7)
+
+    async with WorkerTask.running(settings):  # takes over the dead consumer's entries
+        await eventually(lambda: _no_pending(redis, fair))
+    after = await gateway.stats(fair, token)
+    assert after["totals"] == before["totals"]
+    assert after["by_employer"] == before["by_employer"]
+    assert after["per_minute"] == before["per_minute"]
+
+
+async def _logged(log: Path, text: str) -> bool:
+    return log.exists() and text in log.read_text(errors="replace")
+
+
+async def test_workers_killed_mid_batch_lose_nothing(
+    gateway: Gateway, settings: Settings, redis: Redis, db: asyncpg.Connection, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair()
+    events = [
+        event("resume_submitted", i % 50, seeker_id=f"S{i % 900}", employer_id=f"E{i % 80}", channel="online")
+        for i in range(12_000)
+    ]
+    for start in range(0, len(events), 500):
+        await gateway.post(fair, token, events[start : start + 500])
+
+    killed_with_entries_in_hand = 0
+    for round_ in range(4):
+        stored_before = await _stored(db, fair)
+        process = worker_process(
+            settings, tmp_path / f"worker{round_}.log", FAIRHUB_WORKER_BATCH_SIZE="200"
+        )
+        try:
+            # Kill as soon as it is visibly working: between reading and acking a batch.
+            await eventually(lambda: _stored_more_than(db, fair, stored_before))
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+        if await _pending(redis, fair) > 0:
+            killed_with_entries_in_hand += 1
+    assert killed_with_entries_in_hand > 0, "no kill landed mid-batch; the test proved nothing"
+
+    async with WorkerTask.running(settings):
+        await _counted(gateway, fair, token, "resumes_submitted", (12_000, 900))
+        await eventually(lambda: _no_pending(redis, fair))
+    stats = await gateway.stats(fair, token)
+    assert len(stats["by_employer"]) == 80
+    assert all(row["totals"]["resumes_submitted"]["total"] == 150 for row in stats["by_employer"])
+
+
+async def _stored(db: asyncpg.Connection, fair: str) -> int:
+    return int(await db.fetchval("SELECT count(*) FROM events WHERE fair_id = $1", fair))
+
+
+async def _stored_more_than(db: asyncpg.Connection, fair: str, count: int) -> bool:
+    return await _stored(db, fair) > count
+
+
+async def test_poison_entries_are_dead_lettered_and_the_rest_counted(
+    gateway: Gateway, worker: WorkerTask, redis: Redis, db: asyncpg.Connection
+) -> None:
+    fair, token = await gateway.create_fair()
+    await gateway.post(fair, token, [event("intent_agreed", seeker_id=f"S{i}", employer_id="E1") for i in range(10)])
+    stream = keys.stream(fair)
+    not_json = await redis.xadd(stream, {"e": "{not json"})
+    # Valid JSON that Postgres refuses (jsonb has no NUL): fails inside the batch transaction.
+    refused = event("consultation", seeker_id="S1", topic="bad\u0000byte")
+    refused_by_db = await redis.xadd(stream, {"e": json.dumps(refused)})
+    await gateway.post(fair, token, [event("intent_agreed", seeker_id=f"S{i}", employer_id="E2") for i in range(10, 15)])
+
+    await _counted(gateway, fair, token, "intents", (15, 15))
+
+    async def dead_lettered() -> bool:
+        count = await db.fetchval("SELECT count(*) FROM dead_letters WHERE fair_id = $1", fair)
+        return bool(count == 2)
+
+    await eventually(dead_lettered)
+    rows = await db.fetch(
+        "SELECT entry_id, error, attempts FROM dead_letters WHERE fair_id = $1 ORDER BY entry_id", fair
+    )
+    assert [r["entry_id"] for r in rows] == [not_json.decode(), refused_by_db.decode()]
+    assert "undecodable" in rows[0]["error"]
+    assert all(r["attempts"] == 5 for r in rows)
+    await eventually(lambda: _no_pending(redis, fair))
+    assert totals(await gateway.stats(fair, token))["consultations"] == (0, 0)
+
+
+def _expected(events: list[dict[str, Any]]) -> tuple[dict[str, tuple[int, int]], dict[str, dict[str, tuple[int, int]]]]:
+    """An independent oracle: totals and uniques per metric, overall and per employer."""
+    metric_of = {"checkin": "checkins", "booth_visit": "booth_visits",
+                 "resume_submitted": "resumes_submitted", "intent_agreed": "intents"}
+    seen: set[str] = set()
+    total: Counter[str] = Counter()
+    who: dict[str, set[str]] = defaultdict(set)
+    by_employer: dict[str, Counter[str]] = defaultdict(Counter)
+    who_by_employer: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for e in events:
+        if e["id"] in seen:
+            continue
+        seen.add(e["id"])
+        metric = metric_of[e["type"]]
+        total[metric] += 1
+        who[metric].add(e["seeker_id"])
+        if "employer_id" in e:
+            by_employer[e["employer_id"]][metric] += 1
+            who_by_employer[e["employer_id"]][metric].add(e["seeker_id"])
+    overall = {m: (total[m], len(who[m])) for m in total}
+    per_employer = {
+        emp: {m: (c, len(who_by_employer[emp][m])) for m, c in counts.items()}
+        for emp, counts in by_employer.items()
+    }
+    return overall, per_employer
+
+
+async def test_two_worker_processes_over_20000_events_give_exact_totals(
+    gateway: Gateway, settings: Settings, redis: Redis, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair()
+    rng = random.Random(2026)
+    events: list[dict[str, Any]] = []
+    for i in range(20_000):
+        seeker = f"S{rng.randrange(3_000)}"
+        employer = f"E{rng.randrange(80)}"
+        kind = rng.choice(["checkin", "booth_visit", "resume_submitted", "intent_agreed"])
+        fields: dict[str, Any] = {"seeker_id": seeker}
+        if kind != "checkin":
+            fields["employer_id"] = employer
+        if kind == "resume_submitted":
+            fields["channel"] = "onsite"
+        events.append(event(kind, i % 480, **fields))
+    resends = rng.sample(events, 2_000)  # kiosks that never saw the 202
+    batches = [events[i : i + 500] for i in range(0, len(events), 500)]
+    batches += [resends[i : i + 500] for i in range(0, len(resends), 500)]
+    want_totals, want_by_employer = _expected(events + resends)
+
+    workers = [worker_process(settings, tmp_path / f"w{n}.log") for n in range(2)]
+    try:
+        for i in range(0, len(batches), 4):
+            await asyncio.gather(*(gateway.post(fair, token, b) for b in batches[i : i + 4]))
+
+        async def done() -> bool:
+            got = totals(await gateway.stats(fair, token))
+            return all(got[m] == want for m, want in want_totals.items())
+
+        await eventually(done, timeout=120)
+        consumers = await redis.xinfo_consumers(keys.stream(fair), keys.GROUP)
+        assert len(consumers) == 2
+        assert all(c["pending"] == 0 for c in consumers)
+    finally:
+        for process in workers:
+            process.terminate()
+            process.wait(timeout=30)
+    stats = await gateway.stats(fair, token)
+    got_by_employer = {
+        row["employer_id"]: {
+            m: (c["total"], c["unique"]) for m, c in row["totals"].items() if c["total"]
+        }
+        for row in stats["by_employer"]
+    }
+    assert got_by_employer == want_by_employer
+    assert sum(m["totals"]["checkins"]["total"] for m in stats["per_minute"]) == want_totals["checkins"][0]
