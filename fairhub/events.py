@@ -19,8 +19,11 @@ from pydantic import (
 
 EventId = Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[\w.:@-]+$")]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.:@-]+$")]
-Badge = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# No NUL anywhere: Postgres text and jsonb cannot hold it, so it would poison the worker.
+_NO_NUL = r"^[^\x00]*$"
+Badge = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=_NO_NUL)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NO_NUL)]
+Topic = Annotated[str, StringConstraints(max_length=500, pattern=_NO_NUL)]
 
 # Scanners' clocks drift; an event from further ahead than this is a broken clock, not data.
 MAX_CLOCK_SKEW = timedelta(hours=1)
@@ -134,7 +137,7 @@ class Consultation(_Event):
     seeker_id: Ref | None = None
     employer_id: Ref | None = None
     session_id: Ref | None = None
-    topic: Annotated[str, StringConstraints(max_length=500)] | None = None
+    topic: Topic | None = None
 
 
 class LiveJoin(_Event):
