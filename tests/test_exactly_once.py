@@ -12,13 +12,15 @@ from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
+from support import Gateway, WorkerTask, event, eventually, totals, worker_process
 
 from fairhub import keys
 from fairhub.config import Settings
-from support import Gateway, WorkerTask, event, eventually, totals, worker_process
 
 
-async def _counted(gateway: Gateway, fair: str, token: str, metric: str, want: tuple[int, int]) -> None:
+async def _counted(
+    gateway: Gateway, fair: str, token: str, metric: str, want: tuple[int, int]
+) -> None:
     async def check() -> bool:
         return totals(await gateway.stats(fair, token))[metric] == want
 
@@ -61,7 +63,10 @@ async def test_worker_killed_after_commit_before_ack_changes_nothing_on_redelive
     gateway: Gateway, settings: Settings, redis: Redis, db: asyncpg.Connection, tmp_path: Path
 ) -> None:
     fair, token = await gateway.create_fair()
-    events = [event("booth_visit", i % 3, employer_id=f"E{i % 4}", seeker_id=f"S{i % 7}") for i in range(60)]
+    events = [
+        event("booth_visit", i % 3, employer_id=f"E{i % 4}", seeker_id=f"S{i % 7}")
+        for i in range(60)
+    ]
     await gateway.post(fair, token, events)
 
     log = tmp_path / "worker.log"
@@ -95,7 +100,13 @@ async def test_workers_killed_mid_batch_lose_nothing(
 ) -> None:
     fair, token = await gateway.create_fair()
     events = [
-        event("resume_submitted", i % 50, seeker_id=f"S{i % 900}", employer_id=f"E{i % 80}", channel="online")
+        event(
+            "resume_submitted",
+            i % 50,
+            seeker_id=f"S{i % 900}",
+            employer_id=f"E{i % 80}",
+            channel="online",
+        )
         for i in range(12_000)
     ]
     for start in range(0, len(events), 500):
@@ -109,7 +120,7 @@ async def test_workers_killed_mid_batch_lose_nothing(
         )
         try:
             # Kill as soon as it is visibly working: between reading and acking a batch.
-            await eventually(lambda: _stored_more_than(db, fair, stored_before))
+            await eventually(lambda n=stored_before: _stored_more_than(db, fair, n))
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
@@ -137,13 +148,21 @@ async def test_poison_entries_are_dead_lettered_and_the_rest_counted(
     gateway: Gateway, worker: WorkerTask, redis: Redis, db: asyncpg.Connection
 ) -> None:
     fair, token = await gateway.create_fair()
-    await gateway.post(fair, token, [event("intent_agreed", seeker_id=f"S{i}", employer_id="E1") for i in range(10)])
+    await gateway.post(
+        fair,
+        token,
+        [event("intent_agreed", seeker_id=f"S{i}", employer_id="E1") for i in range(10)],
+    )
     stream = keys.stream(fair)
     not_json = await redis.xadd(stream, {"e": "{not json"})
     # Valid JSON that Postgres refuses (jsonb has no NUL): fails inside the batch transaction.
     refused = event("consultation", seeker_id="S1", topic="bad\u0000byte")
     refused_by_db = await redis.xadd(stream, {"e": json.dumps(refused)})
-    await gateway.post(fair, token, [event("intent_agreed", seeker_id=f"S{i}", employer_id="E2") for i in range(10, 15)])
+    await gateway.post(
+        fair,
+        token,
+        [event("intent_agreed", seeker_id=f"S{i}", employer_id="E2") for i in range(10, 15)],
+    )
 
     await _counted(gateway, fair, token, "intents", (15, 15))
 
@@ -153,7 +172,8 @@ async def test_poison_entries_are_dead_lettered_and_the_rest_counted(
 
     await eventually(dead_lettered)
     rows = await db.fetch(
-        "SELECT entry_id, error, attempts FROM dead_letters WHERE fair_id = $1 ORDER BY entry_id", fair
+        "SELECT entry_id, error, attempts FROM dead_letters WHERE fair_id = $1 ORDER BY entry_id",
+        fair,
     )
     assert [r["entry_id"] for r in rows] == [not_json.decode(), refused_by_db.decode()]
     assert "undecodable" in rows[0]["error"]
@@ -162,10 +182,16 @@ async def test_poison_entries_are_dead_lettered_and_the_rest_counted(
     assert totals(await gateway.stats(fair, token))["consultations"] == (0, 0)
 
 
-def _expected(events: list[dict[str, Any]]) -> tuple[dict[str, tuple[int, int]], dict[str, dict[str, tuple[int, int]]]]:
+def _expected(
+    events: list[dict[str, Any]],
+) -> tuple[dict[str, tuple[int, int]], dict[str, dict[str, tuple[int, int]]]]:
     """An independent oracle: totals and uniques per metric, overall and per employer."""
-    metric_of = {"checkin": "checkins", "booth_visit": "booth_visits",
-                 "resume_submitted": "resumes_submitted", "intent_agreed": "intents"}
+    metric_of = {
+        "checkin": "checkins",
+        "booth_visit": "booth_visits",
+        "resume_submitted": "resumes_submitted",
+        "intent_agreed": "intents",
+    }
     seen: set[str] = set()
     total: Counter[str] = Counter()
     who: dict[str, set[str]] = defaultdict(set)
@@ -235,4 +261,7 @@ async def test_two_worker_processes_over_20000_events_give_exact_totals(
         for row in stats["by_employer"]
     }
     assert got_by_employer == want_by_employer
-    assert sum(m["totals"]["checkins"]["total"] for m in stats["per_minute"]) == want_totals["checkins"][0]
+    assert (
+        sum(m["totals"]["checkins"]["total"] for m in stats["per_minute"])
+        == want_totals["checkins"][0]
+    )

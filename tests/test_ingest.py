@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from redis.asyncio import Redis
+from support import Gateway, event
 
 from fairhub import keys
 from fairhub.auth import issue, mirror
-from support import Gateway, event
 
 
 async def test_a_bad_event_never_rejects_its_neighbours(gateway: Gateway, redis: Redis) -> None:
@@ -19,7 +19,9 @@ async def test_a_bad_event_never_rejects_its_neighbours(gateway: Gateway, redis:
     good = event("checkin", seeker_id="S1")
     no_channel = event("resume_submitted", seeker_id="S1", employer_id="E1")
     naive_time = event("checkin", seeker_id="S2", occurred_at="2026-11-21T09:00:00")
-    future = event("checkin", seeker_id="S3", occurred_at=(datetime.now(UTC) + timedelta(days=2)).isoformat())
+    future = event(
+        "checkin", seeker_id="S3", occurred_at=(datetime.now(UTC) + timedelta(days=2)).isoformat()
+    )
     nul_topic = event("consultation", topic="a\u0000b")
     short_id = event("checkin", seeker_id="S4", id="short")
     unknown_type = event("teleport", seeker_id="S5")
@@ -78,7 +80,7 @@ async def test_bodies_of_the_wrong_kind_get_clear_4xx(gateway: Gateway) -> None:
 
 
 async def test_tokens_are_scoped_to_their_fair(gateway: Gateway) -> None:
-    fair_a, token_a = await gateway.create_fair("A")
+    _, token_a = await gateway.create_fair("A")
     fair_b, token_b = await gateway.create_fair("B")
     path = f"/v1/fairs/{fair_b}/events"
     one = {"json": event("checkin", seeker_id="S1")}
@@ -114,7 +116,9 @@ async def test_roles_may_send_only_their_event_types(
     ]
     by_device = await gateway.post(fair, device.token, events)
     assert [r["status"] for r in by_device] == ["accepted", "accepted", "rejected"]
-    by_employer = await gateway.post(fair, employer.token, [{**e, "id": e["id"] + "-x"} for e in events])
+    by_employer = await gateway.post(
+        fair, employer.token, [{**e, "id": e["id"] + "-x"} for e in events]
+    )
     assert [r["status"] for r in by_employer] == ["accepted", "rejected", "rejected"]
     assert "its own employer" in by_employer[1]["reason"]
 
@@ -130,8 +134,12 @@ async def test_creating_a_fair_validates_and_stores_only_the_token_hash(
     status, body = await gateway.request(
         "POST",
         "/v1/fairs",
-        json={"name": "x", "kind": "live", "starts_at": "2026-11-21T10:00:00+08:00",
-              "ends_at": "2026-11-21T09:00:00+08:00"},
+        json={
+            "name": "x",
+            "kind": "live",
+            "starts_at": "2026-11-21T10:00:00+08:00",
+            "ends_at": "2026-11-21T09:00:00+08:00",
+        },
     )
     assert status == 422 and "ends_at must be after starts_at" in body["detail"]
 

@@ -16,6 +16,7 @@ import socket
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
@@ -87,7 +88,8 @@ class Aggregator:
     async def _known_streams(self) -> list[str]:
         if time.monotonic() - self._streams_read_at < STREAMS_REFRESH_SECONDS:
             return self._streams
-        fairs = sorted(f.decode() for f in await self.redis.smembers(keys.FAIRS))
+        members: set[bytes] = await self.redis.smembers(keys.FAIRS)  # type: ignore[assignment]
+        fairs = sorted(f.decode() for f in members)
         streams = [keys.stream(f) for f in fairs]
         for stream in set(streams) - set(self._streams):
             await self._ensure_group(stream)
@@ -103,7 +105,7 @@ class Aggregator:
 
     async def _read(self, streams: list[str], start: str, block: int | None = None) -> list[Entry]:
         try:
-            reply = await self.redis.xreadgroup(
+            reply: Any = await self.redis.xreadgroup(
                 keys.GROUP,
                 self.name,
                 dict.fromkeys(streams, start),
@@ -126,7 +128,7 @@ class Aggregator:
         """Take over entries that a dead or stuck consumer left pending too long."""
         entries: list[Entry] = []
         for stream in streams:
-            reply = await self.redis.xautoclaim(
+            reply: Any = await self.redis.xautoclaim(
                 stream,
                 keys.GROUP,
                 self.name,
@@ -206,18 +208,26 @@ class Aggregator:
         """Dead-letter entries delivered too often; leave the rest pending for another try."""
         hopeless = []
         for entry, error in failed.items():
-            info = await self.redis.xpending_range(
+            info: Any = await self.redis.xpending_range(
                 entry.stream, keys.GROUP, entry.entry_id, entry.entry_id, 1
             )
-            attempts = info[0]["times_delivered"] if info else self.settings.worker_max_attempts
+            attempts = (
+                int(info[0]["times_delivered"]) if info else self.settings.worker_max_attempts
+            )
             if attempts >= self.settings.worker_max_attempts:
                 await dead_letter(self.db, entry, error, attempts)
                 hopeless.append(entry)
-                log.error("dead-lettered %s %s after %d tries: %s",
-                          entry.stream, entry.entry_id, attempts, error)
+                log.error(
+                    "dead-lettered %s %s after %d tries: %s",
+                    entry.stream,
+                    entry.entry_id,
+                    attempts,
+                    error,
+                )
             else:
-                log.warning("entry %s %s failed (try %d): %s",
-                            entry.stream, entry.entry_id, attempts, error)
+                log.warning(
+                    "entry %s %s failed (try %d): %s", entry.stream, entry.entry_id, attempts, error
+                )
                 self._retry_own = True
         await self._ack(hopeless)
 

@@ -25,10 +25,10 @@ class Fact:
 
 def _seeker(event: Payload) -> str | None:
     if event.get("seeker_id"):
-        return "s:" + event["seeker_id"]
+        return f"s:{event['seeker_id']}"
     if event.get("badge"):
         # Until badges are resolved to seekers at the gateway, the badge text is the identity.
-        return "b:" + event["badge"]
+        return f"b:{event['badge']}"
     return None
 
 
