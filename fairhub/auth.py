@@ -99,7 +99,9 @@ class Authenticator:
             return None  # Postgres away and the token not mirrored: unknown for now
         if row is None:
             return None
-        principal = Principal(role=row["role"], fair_id=row["fair_id"], subject_id=row["subject_id"])
+        principal = Principal(
+            role=row["role"], fair_id=row["fair_id"], subject_id=row["subject_id"]
+        )
         await mirror(self._redis, digest, principal)
         return principal
 

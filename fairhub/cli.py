@@ -24,8 +24,10 @@ log = logging.getLogger("fairhub")
 def _require_urls(settings: Settings) -> None:
     missing = [
         name
-        for name, value in (("FAIRHUB_DATABASE_URL", settings.database_url),
-                            ("FAIRHUB_REDIS_URL", settings.redis_url))
+        for name, value in (
+            ("FAIRHUB_DATABASE_URL", settings.database_url),
+            ("FAIRHUB_REDIS_URL", settings.redis_url),
+        )
         if not value
     ]
     if missing:

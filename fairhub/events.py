@@ -33,7 +33,9 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: EventId = Field(description="Client-chosen idempotency key: the same id twice is one event.")
+    id: EventId = Field(
+        description="Client-chosen idempotency key: the same id twice is one event."
+    )
     occurred_at: AwareDatetime = Field(description="When it happened, from the scanner's clock.")
 
     @field_validator("occurred_at")

@@ -13,11 +13,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 from redis.asyncio import Redis
+from support import Gateway, WorkerTask, make_settings
 
 from fairhub.config import Settings
 from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis
 from fairhub.migrate import migrate
-from support import Gateway, WorkerTask, make_settings
 
 
 @pytest.fixture(scope="session")

@@ -100,8 +100,12 @@ class Gateway:
         assert status == 201, body
         return body["id"], body["organizer_token"]
 
-    async def post(self, fair: str, token: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        status, body = await self.request("POST", f"/v1/fairs/{fair}/events", token, json={"events": events})
+    async def post(
+        self, fair: str, token: str, events: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        status, body = await self.request(
+            "POST", f"/v1/fairs/{fair}/events", token, json={"events": events}
+        )
         assert status == 202, body
         return list(body["results"])
 

@@ -25,4 +25,7 @@ async def test_events_reach_stats(gateway: Gateway, worker: WorkerTask) -> None:
     assert totals(stats)["booth_visits"] == (1, 1)
     assert totals(stats)["qr_scans"] == (1, 1)
     assert stats["by_employer"][0]["employer_id"] == "E1"
-    assert [m["minute"] for m in stats["per_minute"]] == ["2026-11-21T09:00:00Z", "2026-11-21T09:01:00Z"]
+    assert [m["minute"] for m in stats["per_minute"]] == [
+        "2026-11-21T09:00:00Z",
+        "2026-11-21T09:01:00Z",
+    ]

@@ -91,12 +91,16 @@ def error_middleware(retry_after: int) -> Any:
             )
         except NotDurableError as exc:
             return error_response(
-                503, "not_durable", f"events were not made durable, retry: {exc}",
+                503,
+                "not_durable",
+                f"events were not made durable, retry: {exc}",
                 headers=unavailable_headers,
             )
         except RedisError as exc:
             return error_response(
-                503, "redis_unavailable", f"Redis is unavailable: {exc}",
+                503,
+                "redis_unavailable",
+                f"Redis is unavailable: {exc}",
                 headers=unavailable_headers,
             )
         except web.HTTPException as exc:
@@ -112,7 +116,9 @@ def error_middleware(retry_after: int) -> Any:
         except TRANSIENT_ERRORS as exc:
             log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
             return error_response(
-                503, "database_unavailable", "Postgres is unavailable, retry shortly",
+                503,
+                "database_unavailable",
+                "Postgres is unavailable, retry shortly",
                 headers=unavailable_headers,
             )
         except Exception:

@@ -63,7 +63,12 @@ async def create_fair(request: web.Request) -> web.Response:
         await conn.execute(
             "INSERT INTO fairs (id, name, kind, starts_at, ends_at, venue)"
             " VALUES ($1, $2, $3, $4, $5, $6)",
-            fair, body.name, body.kind, body.starts_at, body.ends_at, body.venue,
+            fair,
+            body.name,
+            body.kind,
+            body.starts_at,
+            body.ends_at,
+            body.venue,
         )
         issued = await issue(conn, "organizer", fair)
     await mirror(redis, issued.digest, issued.principal)

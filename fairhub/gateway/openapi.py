@@ -48,14 +48,22 @@ def _op(summary: str, security: bool = True, body: str | None = None, **answers:
     return op
 
 
-FAIR = {"name": "fair", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+FAIR = {
+    "name": "fair",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
 
 
 @cache
 def openapi_document() -> dict[str, Any]:
     """OpenAPI 3.1 for the served API."""
     _, defs = models_json_schema(
-        [(m, "validation") for m in (FairIn, FairCreated, FairOut, EventBatch, IngestAnswer, StatsOut, Error)],
+        [
+            (m, "validation")
+            for m in (FairIn, FairCreated, FairOut, EventBatch, IngestAnswer, StatsOut, Error)
+        ],
         ref_template=REF,
     )
     schemas: dict[str, Any] = dict(defs["$defs"])
@@ -93,7 +101,9 @@ def openapi_document() -> dict[str, Any]:
                 "get": _op("Totals and breakdowns", _200=("the figures", "StatsOut")),
             },
             "/healthz": {"get": _op("Process up", security=False, _200=("up", None))},
-            "/readyz": {"get": _op("Redis and Postgres reachable", security=False, _200=("ready", None))},
+            "/readyz": {
+                "get": _op("Redis and Postgres reachable", security=False, _200=("ready", None))
+            },
             "/metrics": {"get": _op("Prometheus metrics", security=False, _200=("metrics", None))},
             "/openapi.json": {"get": _op("This document", security=False, _200=("OpenAPI", None))},
         },
