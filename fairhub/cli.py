@@ -98,7 +98,6 @@ def cmd_dev(settings: Settings) -> None:
             print(
                 "\nFairHub is running (Ctrl-C stops everything)\n"
                 f"  API:        {base}/v1/fairs   (OpenAPI: {base}/openapi.json)\n"
-                f"  Dashboard:  {base}/dashboard/<fair id>\n"
                 f"  Admin token: {settings.resolved_admin_token()}\n"
                 f"  Postgres:   {settings.database_url}\n"
                 f"  Redis:      {settings.redis_url}\n"

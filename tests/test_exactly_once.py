@@ -265,3 +265,21 @@ async def test_two_worker_processes_over_20000_events_give_exact_totals(
         sum(m["totals"]["checkins"]["total"] for m in stats["per_minute"])
         == want_totals["checkins"][0]
     )
+
+
+async def test_acknowledged_entries_are_trimmed_from_the_stream(
+    gateway: Gateway, worker: WorkerTask, redis: Redis
+) -> None:
+    fair, token = await gateway.create_fair()
+    first = [event("checkin", seeker_id=f"S{i}") for i in range(40)]
+    await gateway.post(fair, token, first)
+    await _counted(gateway, fair, token, "checkins", (40, 40))
+
+    async def trimmed() -> bool:
+        return bool(await redis.xlen(keys.stream(fair)) == 0)
+
+    await eventually(trimmed)
+    # Ids are still remembered, so a resend is still a duplicate after the trim.
+    resent = await gateway.post(fair, token, [*first[:5], event("checkin", seeker_id="S1")])
+    assert [r["status"] for r in resent] == ["duplicate"] * 5 + ["accepted"]
+    await _counted(gateway, fair, token, "checkins", (41, 40))

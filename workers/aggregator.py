@@ -83,6 +83,7 @@ class Aggregator:
             entries = await self._claim_stale(streams)
             if entries:
                 return entries
+            await self._trim_acknowledged(streams)
         return await self._read(streams, ">", block=self.settings.worker_block_ms)
 
     async def _known_streams(self) -> list[str]:
@@ -142,6 +143,23 @@ class Aggregator:
         if entries:
             log.info("worker %s took over %d stale entries", self.name, len(entries))
         return entries
+
+    async def _trim_acknowledged(self, streams: list[str]) -> None:
+        """Drop entries every consumer has acknowledged: Postgres has them, Redis need not."""
+        for stream in streams:
+            summary: Any = await self.redis.xpending(stream, keys.GROUP)
+            if summary["pending"]:
+                oldest_needed = summary["min"]
+            else:
+                groups: Any = await self.redis.xinfo_groups(stream)
+                ours = [g for g in groups if g["name"] == keys.GROUP.encode()]
+                if not ours:
+                    continue
+                # Entries after last-delivered-id are not read yet and have larger ids.
+                last = ours[0]["last-delivered-id"].decode()
+                millis, seq = last.split("-")
+                oldest_needed = f"{millis}-{int(seq) + 1}"
+            await self.redis.xtrim(stream, minid=oldest_needed)
 
     async def _handle(self, entries: list[Entry], stop: asyncio.Event) -> None:
         skipped: list[Entry] = []  # events that are not stored (presence beats)

@@ -71,7 +71,8 @@ def shape_stats(fair: str, rows: list[Any]) -> dict[str, Any]:
 
 
 async def get_stats(request: web.Request) -> web.Response:
-    fair, _ = await fair_caller(request, "organizer")
-    await require_fair(request.app, fair)
+    fair, principal = await fair_caller(request, "organizer")
+    if principal.role == "admin":  # an organizer token already proves the fair exists
+        await require_fair(request.app, fair)
     rows = await request.app[keys.DB].fetch(query("fair_counters"), fair)
     return web.json_response(shape_stats(fair, rows))
