@@ -1,0 +1,406 @@
+"""`fairhub dev`, the README's first command, end to end: a real process with embedded
+Postgres and Redis, a gateway and a worker; it stops cleanly and keeps its data."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import psutil
+from support import DAY, event, totals
+
+from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+
+STARTUP_TIMEOUT = 90.0  # first start: initdb, postgres, valkey, migrations
+SHUTDOWN_TIMEOUT = 60.0
+
+# What each event type counts toward (API.md); the other types are counted nowhere.
+METRIC_OF = {
+    "checkin": "checkins",
+    "qr_scan": "qr_scans",
+    "booth_visit": "booth_visits",
+    "resume_submitted": "resumes_submitted",
+    "resume_downloaded": "resumes_downloaded",
+    "intent_agreed": "intents",
+    "consultation": "consultations",
+    "live_join": "live_views",
+}
+METRICS = (
+    "checkins",
+    "qr_scans",
+    "booth_visits",
+    "resumes_submitted",
+    "resumes_downloaded",
+    "intents",
+    "consultations",
+    "live_views",
+)
+
+
+def subject_of(ev: dict[str, Any]) -> str | None:
+    """Who an event is about, for unique counts (seekers, visitors and viewers never collide)."""
+    if ev["type"] in ("live_join", "live_heartbeat", "live_leave"):
+        return f"viewer:{ev['viewer_id']}"
+    if ev["type"] == "qr_scan" and ev.get("visitor_id"):
+        return f"visitor:{ev['visitor_id']}"
+    if ev.get("seeker_id"):
+        return f"seeker:{ev['seeker_id']}"
+    if ev.get("badge"):
+        return f"badge:{ev['badge']}"
+    return None
+
+
+def expected_totals(accepted: Iterable[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """{metric: (total, unique)} that the accepted events (one per id) must produce."""
+    counts = dict.fromkeys(METRICS, 0)
+    subjects: dict[str, set[str]] = {m: set() for m in METRICS}
+    for ev in accepted:
+        metric = METRIC_OF.get(ev["type"])
+        if metric is None:
+            continue
+        counts[metric] += 1
+        who = subject_of(ev)
+        if who is not None:
+            subjects[metric].add(who)
+    return {m: (counts[m], len(subjects[m])) for m in METRICS}
+
+
+# ------------------------------------------------------------------------- the dev process
+
+
+def alive(process: psutil.Process) -> bool:
+    """Running and not a zombie (a zombie has exited; it only waits to be reaped)."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def servers_of(data_dir: Path) -> list[psutil.Process]:
+    """Live postgres and valkey-server processes working on data_dir (cmdline or cwd)."""
+    root = str(data_dir.resolve())
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.name() not in ("postgres", "valkey-server") or not alive(process):
+                continue
+            cmdline = " ".join(process.cmdline())
+            cwd = process.cwd()
+        except psutil.Error:
+            continue
+        if root in cmdline or cwd == root or cwd.startswith(root + os.sep):
+            found.append(process)
+    return found
+
+
+def postmaster_tree(data_dir: Path) -> list[psutil.Process]:
+    """The postmaster serving data_dir/postgres and its children."""
+    pid = int((data_dir / "postgres" / "postmaster.pid").read_text().split("\n", 1)[0])
+    postmaster = psutil.Process(pid)
+    return [postmaster, *postmaster.children(recursive=True)]
+
+
+@dataclass
+class Dev:
+    process: subprocess.Popen[bytes]
+    base: str
+    stdout: Path
+    stderr: Path
+
+    def output(self) -> str:
+        out = self.stdout.read_text(errors="replace")
+        err = self.stderr.read_text(errors="replace")
+        return f"--- stdout\n{out}\n--- stderr (end)\n{err[-6000:]}"
+
+    def admin_token(self) -> str | None:
+        for line in self.stdout.read_text(errors="replace").splitlines():
+            if "Admin token:" in line:
+                return line.split("Admin token:", 1)[1].strip()
+        return None
+
+
+def start_dev(data_dir: Path, logs: Path, name: str) -> Dev:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRHUB_")}
+    env["FAIRHUB_DATA_DIR"] = str(data_dir)
+    env["FAIRHUB_PORT"] = str(port)
+    stdout, stderr = logs / f"{name}.out", logs / f"{name}.err"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "fairhub", "dev"],
+            env=env,
+            cwd=logs,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+    return Dev(process, f"http://127.0.0.1:{port}", stdout, stderr)
+
+
+async def wait_until_up(dev: Dev, session: aiohttp.ClientSession) -> str:
+    """Wait for the banner's admin token and for /healthz; returns the token."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        if dev.process.poll() is not None:
+            raise AssertionError(
+                f"fairhub dev exited with {dev.process.returncode}\n{dev.output()}"
+            )
+        token = dev.admin_token()
+        if token is not None:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(dev.base + "/healthz") as response:
+                    if response.status == 200:
+                        return token
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fairhub dev not up within {STARTUP_TIMEOUT}s\n{dev.output()}")
+        await asyncio.sleep(0.1)
+
+
+async def stop_dev(dev: Dev, data_dir: Path) -> None:
+    """SIGTERM; it must exit in time, leaving no server and no worker behind."""
+    children = psutil.Process(dev.process.pid).children(recursive=True)
+    workers = [p for p in children if "worker" in p.cmdline() and "fairhub" in p.cmdline()]
+    assert len(workers) == 1, [p.cmdline() for p in children]
+    servers = postmaster_tree(data_dir)
+    servers += [p for p in servers_of(data_dir) if p not in servers]
+    assert {p.name() for p in servers} == {"postgres", "valkey-server"}, servers
+
+    dev.process.send_signal(signal.SIGTERM)
+    try:
+        code = await asyncio.to_thread(dev.process.wait, SHUTDOWN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(
+            f"fairhub dev still running {SHUTDOWN_TIMEOUT}s after SIGTERM\n{dev.output()}"
+        ) from None
+    assert code == 0, f"fairhub dev exited with {code}\n{dev.output()}"
+    left = [p for p in [*children, *servers] if alive(p)]
+    assert left == [], [(p.pid, p.name(), p.cmdline()) for p in left]
+    assert servers_of(data_dir) == []
+
+
+def force_stop(dev: Dev, data_dir: Path) -> None:
+    """After a failure: leave no process behind (ours only, found by pid or data dir)."""
+    if dev.process.poll() is None:
+        children: list[psutil.Process] = []
+        with contextlib.suppress(psutil.Error):
+            children = psutil.Process(dev.process.pid).children(recursive=True)
+        dev.process.send_signal(signal.SIGTERM)
+        try:
+            dev.process.wait(SHUTDOWN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            dev.process.kill()
+            dev.process.wait()
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                if alive(child):
+                    child.kill()
+    EmbeddedRedis(data_dir / "redis").stop()
+    EmbeddedPostgres(data_dir / "postgres").stop()
+
+
+@contextlib.asynccontextmanager
+async def running_dev(
+    data_dir: Path, logs: Path, name: str, session: aiohttp.ClientSession
+) -> AsyncIterator[tuple[Dev, str]]:
+    dev = start_dev(data_dir, logs, name)
+    try:
+        token = await wait_until_up(dev, session)
+        yield dev, token
+    finally:
+        force_stop(dev, data_dir)  # does nothing when the test stopped it already
+
+
+# ---------------------------------------------------------------------------- the API calls
+
+
+class Client:
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self.session = session
+        self.base = base
+
+    async def request(self, method: str, path: str, token: str, **kwargs: Any) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with self.session.request(method, self.base + path, headers=headers, **kwargs) as r:
+            body = await r.json() if r.content_type == "application/json" else await r.text()
+            return r.status, body
+
+    async def stats(self, fair: str, token: str) -> tuple[int, Any]:
+        return await self.request("GET", f"/v1/fairs/{fair}/stats", token)
+
+
+class Ledger:
+    """What the gateway acknowledged: posts through here check every per-event status."""
+
+    def __init__(self, client: Client, fair: str, token: str) -> None:
+        self.client = client
+        self.fair = fair
+        self.token = token
+        self.accepted: dict[str, dict[str, Any]] = {}
+
+    async def post(self, events: list[dict[str, Any]], statuses: list[str]) -> list[dict[str, Any]]:
+        status, body = await self.client.request(
+            "POST", f"/v1/fairs/{self.fair}/events", self.token, json={"events": events}
+        )
+        assert status == 202, body
+        results = list(body["results"])
+        assert [(r["id"], r["status"]) for r in results] == [
+            (ev.get("id"), s) for ev, s in zip(events, statuses, strict=True)
+        ], results
+        for ev, result in zip(events, results, strict=True):
+            if result["status"] == "accepted":
+                assert ev["id"] not in self.accepted
+                self.accepted[ev["id"]] = ev
+            elif result["status"] == "duplicate":
+                assert self.accepted[ev["id"]] == ev
+            else:
+                assert result["reason"], result
+        return results
+
+    def expected(self) -> dict[str, tuple[int, int]]:
+        return expected_totals(self.accepted.values())
+
+
+async def wait_for_totals(
+    client: Client, fair: str, token: str, expected: dict[str, tuple[int, int]], timeout: float
+) -> None:
+    """Poll /stats until its totals are `expected`; on timeout show the last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body = await client.stats(fair, token)
+        if status == 200 and totals(body) == expected:
+            return
+        if time.monotonic() > deadline:
+            got = totals(body) if status == 200 else body
+            raise AssertionError(f"/stats never reached {expected}; last answer {status}: {got}")
+        await asyncio.sleep(0.1)
+
+
+def a_fair_day() -> list[dict[str, Any]]:
+    return [
+        event("checkin", 0, seeker_id="S1", gate="north"),
+        event("checkin", 0, seeker_id="S2"),
+        event("checkin", 1, badge="BADGE-0003"),
+        event("qr_scan", 1, target="fair", visitor_id="V1"),
+        event("qr_scan", 2, target="employer", target_id="E1", seeker_id="S1"),
+        event("booth_visit", 3, employer_id="E1", seeker_id="S1"),
+        event("booth_visit", 3, employer_id="E2", seeker_id="S2"),
+        event(
+            "resume_submitted",
+            4,
+            seeker_id="S1",
+            employer_id="E1",
+            position_id="P1",
+            channel="onsite",
+        ),
+        event("resume_downloaded", 5, seeker_id="S1", employer_id="E1"),
+        event("intent_agreed", 6, seeker_id="S1", employer_id="E1", position_id="P1"),
+        event("consultation", 6, seeker_id="S2", employer_id="E2", topic="远程办公?"),
+        event("live_join", 7, session_id="L1", viewer_id="W1"),
+        event("live_heartbeat", 8, session_id="L1", viewer_id="W1"),
+        event("live_leave", 9, session_id="L1", viewer_id="W1"),
+    ]
+
+
+# ------------------------------------------------------------------------------------ test
+
+
+async def test_dev_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with aiohttp.ClientSession() as session:
+        async with running_dev(data_dir, tmp_path, "first", session) as (dev, admin):
+            assert admin.startswith("fh_admin_"), dev.output()
+            assert (data_dir / "admin_token").read_text().strip() == admin
+            client = Client(session, dev.base)
+
+            status, body = await client.request(
+                "POST",
+                "/v1/fairs",
+                admin,
+                json={
+                    "name": "秋季双选会",
+                    "kind": "hybrid",
+                    "starts_at": DAY.isoformat(),
+                    "ends_at": (DAY + timedelta(hours=8)).isoformat(),
+                },
+            )
+            assert status == 201, body
+            fair, organizer = body["id"], body["organizer_token"]
+            ledger = Ledger(client, fair, organizer)
+
+            day = a_fair_day()
+            await ledger.post(day, ["accepted"] * len(day))
+            await ledger.post(day, ["duplicate"] * len(day))  # the scanner resends its batch
+            no_employer = event("booth_visit", 10, seeker_id="S4")  # employer_id is required
+            batch = [
+                event("checkin", 10, seeker_id="S1"),
+                no_employer,
+                event("checkin", 11, seeker_id="S4"),
+            ]
+            results = await ledger.post(batch, ["accepted", "rejected", "accepted"])
+            assert "employer_id" in results[1]["reason"], results
+            unknown = event("teleport", 12, seeker_id="S5")
+            mixed = [
+                batch[0],
+                no_employer,
+                event("consultation", 12, seeker_id="S3"),
+                unknown,
+                event("live_join", 13, session_id="L1", viewer_id="W2"),
+                day[5],
+                event("booth_visit", 14, employer_id="E1", seeker_id="S2"),
+            ]
+            await ledger.post(
+                mixed,
+                [
+                    "duplicate",
+                    "rejected",
+                    "accepted",
+                    "rejected",
+                    "accepted",
+                    "duplicate",
+                    "accepted",
+                ],
+            )
+
+            expected = ledger.expected()
+            assert expected == {
+                "checkins": (5, 4),
+                "qr_scans": (2, 2),
+                "booth_visits": (3, 2),
+                "resumes_submitted": (1, 1),
+                "resumes_downloaded": (1, 1),
+                "intents": (1, 1),
+                "consultations": (2, 2),
+                "live_views": (2, 2),
+            }
+            await wait_for_totals(client, fair, organizer, expected, timeout=60)
+
+            await stop_dev(dev, data_dir)
+
+        async with running_dev(data_dir, tmp_path, "second", session) as (dev, again):
+            assert again == admin, dev.output()
+            client = Client(session, dev.base)
+            status, body = await client.stats(fair, organizer)
+            assert status == 200, body
+            assert totals(body) == expected
+            status, body = await client.stats(fair, again)
+            assert status == 200, body
+            assert totals(body) == expected
+            # Redis kept the ids it acknowledged: a resend is still a duplicate.
+            ledger.client = client
+            await ledger.post(day, ["duplicate"] * len(day))
+            status, body = await client.stats(fair, organizer)
+            assert status == 200, body
+            assert totals(body) == expected
+
+            await stop_dev(dev, data_dir)
