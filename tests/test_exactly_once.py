@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import signal
@@ -120,7 +121,7 @@ async def test_workers_killed_mid_batch_lose_nothing(
         )
         try:
             # Kill as soon as it is visibly working: between reading and acking a batch.
-            await eventually(lambda n=stored_before: _stored_more_than(db, fair, n))
+            await eventually(functools.partial(_stored_more_than, db, fair, stored_before))
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
@@ -175,7 +176,7 @@ async def test_poison_entries_are_dead_lettered_and_the_rest_counted(
         "SELECT entry_id, error, attempts FROM dead_letters WHERE fair_id = $1 ORDER BY entry_id",
         fair,
     )
-    assert [r["entry_id"] for r in rows] == [not_json.decode(), refused_by_db.decode()]
+    assert [r["entry_id"] for r in rows] == [str(not_json, "ascii"), str(refused_by_db, "ascii")]  # type: ignore[arg-type]
     assert "undecodable" in rows[0]["error"]
     assert all(r["attempts"] == 5 for r in rows)
     await eventually(lambda: _no_pending(redis, fair))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
@@ -83,7 +84,7 @@ async def test_tokens_are_scoped_to_their_fair(gateway: Gateway) -> None:
     _, token_a = await gateway.create_fair("A")
     fair_b, token_b = await gateway.create_fair("B")
     path = f"/v1/fairs/{fair_b}/events"
-    one = {"json": event("checkin", seeker_id="S1")}
+    one: dict[str, Any] = {"json": event("checkin", seeker_id="S1")}
     assert (await gateway.request("POST", path, None, **one))[0] == 401
     assert (await gateway.request("POST", path, "fho_made_up", **one))[0] == 401
     status, body = await gateway.request("POST", path, token_a, **one)

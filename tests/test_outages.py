@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+from oracle import METRIC_OF, expected_totals
 from redis.asyncio import Redis
 from support import ADMIN_TOKEN, Gateway, WorkerTask, event, eventually, make_settings, totals
 
@@ -25,27 +26,6 @@ from fairhub.migrate import migrate
 
 Server: TypeAlias = EmbeddedPostgres | EmbeddedRedis
 
-# What each event type counts toward (API.md); the other types are counted nowhere.
-METRIC_OF = {
-    "checkin": "checkins",
-    "qr_scan": "qr_scans",
-    "booth_visit": "booth_visits",
-    "resume_submitted": "resumes_submitted",
-    "resume_downloaded": "resumes_downloaded",
-    "intent_agreed": "intents",
-    "consultation": "consultations",
-    "live_join": "live_views",
-}
-METRICS = (
-    "checkins",
-    "qr_scans",
-    "booth_visits",
-    "resumes_submitted",
-    "resumes_downloaded",
-    "intents",
-    "consultations",
-    "live_views",
-)
 # Types kept in the events table (presence beats are not stored).
 STORED_TYPES = frozenset(METRIC_OF) | {"live_leave"}
 
@@ -66,34 +46,6 @@ def port_of(url: str) -> int:
     port = urlsplit(url).port
     assert port is not None, url
     return port
-
-
-def subject_of(ev: dict[str, Any]) -> str | None:
-    """Who an event is about, for unique counts (seekers, visitors and viewers never collide)."""
-    if ev["type"] in ("live_join", "live_heartbeat", "live_leave"):
-        return f"viewer:{ev['viewer_id']}"
-    if ev["type"] == "qr_scan" and ev.get("visitor_id"):
-        return f"visitor:{ev['visitor_id']}"
-    if ev.get("seeker_id"):
-        return f"seeker:{ev['seeker_id']}"
-    if ev.get("badge"):
-        return f"badge:{ev['badge']}"
-    return None
-
-
-def expected_totals(accepted: Iterable[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    """{metric: (total, unique)} that the accepted events (one per id) must produce."""
-    counts = dict.fromkeys(METRICS, 0)
-    subjects: dict[str, set[str]] = {m: set() for m in METRICS}
-    for ev in accepted:
-        metric = METRIC_OF.get(ev["type"])
-        if metric is None:
-            continue
-        counts[metric] += 1
-        who = subject_of(ev)
-        if who is not None:
-            subjects[metric].add(who)
-    return {m: (counts[m], len(subjects[m])) for m in METRICS}
 
 
 class Ledger:
