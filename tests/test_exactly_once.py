@@ -284,3 +284,40 @@ async def test_acknowledged_entries_are_trimmed_from_the_stream(
     resent = await gateway.post(fair, token, [*first[:5], event("checkin", seeker_id="S1")])
     assert [r["status"] for r in resent] == ["duplicate"] * 5 + ["accepted"]
     await _counted(gateway, fair, token, "checkins", (41, 40))
+
+
+async def test_sigterm_finishes_the_batch_in_hand_then_exits(
+    gateway: Gateway, settings: Settings, redis: Redis, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair()
+    await gateway.post(fair, token, [event("checkin", seeker_id=f"S{i}") for i in range(30)])
+    log = tmp_path / "worker.log"
+    # The pause between commit and ack makes "in hand" observable: SIGTERM lands inside it.
+    process = worker_process(settings, log, FAIRHUB_WORKER_ACK_DELAY_SECONDS="2")
+    try:
+        await eventually(lambda: _logged(log, "committed batch"))
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 30) == 0
+    finally:
+        process.kill()
+    assert await _pending(redis, fair) == 0  # acknowledged before exiting
+    assert "worker stopped" in log.read_text()
+    assert totals(await gateway.stats(fair, token))["checkins"] == (30, 30)
+
+
+async def test_new_totals_are_published_after_each_commit(
+    gateway: Gateway, worker: WorkerTask, redis: Redis
+) -> None:
+    fair, token = await gateway.create_fair()
+    async with redis.pubsub() as pubsub:
+        await pubsub.subscribe(keys.totals_channel(fair))
+        await gateway.post(
+            fair, token, [event("checkin", seeker_id="S1"), event("checkin", seeker_id="S1")]
+        )
+        message = None
+        while message is None or message["type"] != "message":
+            message = await pubsub.get_message(timeout=10)
+            assert message is not None, "no totals published"
+    published = json.loads(message["data"])
+    assert published["fair"] == fair
+    assert published["totals"]["checkins"] == {"total": 2, "unique": 1}
