@@ -7,6 +7,8 @@ the hot path does not pay a round trip per request.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import hashlib
 import hmac
 import json
@@ -20,7 +22,6 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from fairhub import keys
-from fairhub.db import TRANSIENT_ERRORS
 
 Role = Literal["admin", "organizer", "device", "employer", "host"]
 TOKEN_PREFIX: dict[str, str] = {
@@ -70,6 +71,9 @@ class Authenticator:
         self._redis = redis
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # One lookup per token at a time: when a cached entry expires under load, the
+        # requests in flight share one Redis round trip instead of each making its own.
+        self._lookups: dict[str, asyncio.Future[Principal | None]] = {}
 
     async def authenticate(self, token: str) -> Principal | None:
         if hmac.compare_digest(token.encode(), self._admin_token.encode()):
@@ -79,24 +83,31 @@ class Authenticator:
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
             return cached[1]
-        principal = await self._lookup(digest)
+        pending = self._lookups.get(digest)
+        if pending is None:
+            pending = asyncio.ensure_future(self._lookup(digest))
+            self._lookups[digest] = pending
+            pending.add_done_callback(functools.partial(self._remember, digest))
+        return await asyncio.shield(pending)
+
+    def _remember(self, digest: str, lookup: asyncio.Future[Principal | None]) -> None:
+        del self._lookups[digest]
+        if lookup.cancelled() or lookup.exception() is not None:
+            return  # not cached: the next request asks again
         if len(self._cache) > 100_000:
             self._cache.clear()
-        self._cache[digest] = (now + self._cache_seconds, principal)
-        return principal
+        self._cache[digest] = (time.monotonic() + self._cache_seconds, lookup.result())
 
     async def _lookup(self, digest: str) -> Principal | None:
         raw = await self._redis.hget(keys.TOKENS, digest)
         if raw is not None:
             return Principal(**json.loads(raw))
-        try:
-            row = await self._db.fetchrow(
-                "SELECT role, fair_id::text AS fair_id, subject_id FROM tokens"
-                " WHERE token_hash = $1 AND revoked_at IS NULL",
-                digest,
-            )
-        except TRANSIENT_ERRORS:
-            return None  # Postgres away and the token not mirrored: unknown for now
+        # Postgres away and the token not mirrored: the error becomes a 503, not a 401.
+        row = await self._db.fetchrow(
+            "SELECT role, fair_id::text AS fair_id, subject_id FROM tokens"
+            " WHERE token_hash = $1 AND revoked_at IS NULL",
+            digest,
+        )
         if row is None:
             return None
         principal = Principal(

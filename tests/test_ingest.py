@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from support import Gateway, event
 
 from fairhub import keys
 from fairhub.auth import issue, mirror
+from fairhub.config import Settings
 
 
 async def test_a_bad_event_never_rejects_its_neighbours(gateway: Gateway, redis: Redis) -> None:
@@ -166,3 +168,25 @@ async def test_health_openapi_and_metrics(gateway: Gateway) -> None:
     assert status == 200 and "fairhub_ingest_events_total" in text
     status, body = await gateway.request("GET", "/no/such/page", None)
     assert (status, body["error"]) == (404, "not_found")
+
+
+async def test_a_burst_of_requests_beyond_the_redis_pool_is_queued_not_refused(
+    settings: Settings,
+) -> None:
+    # Every request looks its token up (no cache) and 200 run at once: more than the
+    # Redis pool's connections. Busy is not down: all must be accepted.
+    settings = settings.model_copy(update={"auth_cache_seconds": 0.0})
+    async with Gateway.running(settings) as gateway:
+        fair, token = await gateway.create_fair()
+        answers = await asyncio.gather(
+            *(
+                gateway.request(
+                    "POST",
+                    f"/v1/fairs/{fair}/events",
+                    token,
+                    json=event("checkin", seeker_id=f"S{i}"),
+                )
+                for i in range(200)
+            )
+        )
+    assert [status for status, _ in answers] == [202] * 200
