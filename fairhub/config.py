@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # Durability wait: WAITAOF numlocal numreplicas. Production with replicas: 0 and 1.
     waitaof_local: int = Field(default=1, ge=0)
     waitaof_replicas: int = Field(default=0, ge=0)
+    # Flushes in flight at once, and the events one flush carries at most.
+    writer_flushes: int = Field(default=4, ge=1)
+    writer_flush_events: int = Field(default=2000, ge=1)
     durability_timeout_ms: int = Field(default=2000, ge=10)
     redis_timeout_seconds: float = Field(default=3.0, gt=0)
     retry_after_seconds: int = Field(default=2, ge=1)
@@ -40,6 +43,8 @@ class Settings(BaseSettings):
     # Workers.
     worker_batch_size: int = Field(default=1000, ge=1)
     worker_block_ms: int = Field(default=1000, ge=1)
+    # Batches being committed at once: Postgres works on one while the next is read.
+    worker_batches_in_flight: int = Field(default=3, ge=1)
     worker_max_attempts: int = Field(default=5, ge=1)
     worker_claim_idle_ms: int = Field(default=60_000, ge=1)
     worker_grace_seconds: float = Field(default=10.0, ge=0)

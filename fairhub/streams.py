@@ -1,8 +1,9 @@
 """The producer: XADD events into the fair's stream and answer only once Redis has them on disk.
 
-Concurrent requests share one pipeline and one WAITAOF (group commit): while a flush is in
+Concurrent requests share one pipeline and one WAITAOF (group commit): while flushes are in
 flight, new appends queue up and go out together in the next one, so the durability wait is
-paid once per flush, not once per event or per request.
+paid once per flush, not once per event or per request. A few flushes run at once, each on
+its own connection, so Redis parses one pipeline while another waits for its fsync.
 """
 
 from __future__ import annotations
@@ -55,17 +56,22 @@ class StreamWriter:
         self._redis = redis
         self._settings = settings
         self._queue: list[_Append] = []
+        self._queued_events = 0
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="stream-writer")
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"stream-writer-{n}")
+            for n in range(self._settings.writer_flushes)
+        ]
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         for item in self._queue:
             if not item.done.done():
                 item.done.set_exception(NotDurableError("the gateway is shutting down"))
@@ -75,14 +81,30 @@ class StreamWriter:
         """Add events durably; True for each event added now, False for a known id."""
         done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
         self._queue.append(_Append(fair, events, done))
+        self._queued_events += len(events)
         self._wakeup.set()
         return await done
+
+    def _take(self) -> list[_Append]:
+        """The next flush: queued appends up to about writer_flush_events events."""
+        limit = self._settings.writer_flush_events
+        if self._queued_events <= limit:
+            batch, self._queue, self._queued_events = self._queue, [], 0
+        else:
+            size = count = 0
+            while count < len(self._queue) and (count == 0 or size < limit):
+                size += len(self._queue[count].events)
+                count += 1
+            batch, self._queue = self._queue[:count], self._queue[count:]
+            self._queued_events -= size
+        if not self._queue:
+            self._wakeup.clear()
+        return batch
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
-            self._wakeup.clear()
-            batch, self._queue = self._queue, []
+            batch = self._take()
             if not batch:
                 continue
             try:

@@ -190,3 +190,20 @@ async def test_a_burst_of_requests_beyond_the_redis_pool_is_queued_not_refused(
             )
         )
     assert [status for status, _ in answers] == [202] * 200
+
+
+async def test_concurrent_batches_split_across_small_flushes_answer_each_event(
+    settings: Settings, redis: Redis
+) -> None:
+    settings = settings.model_copy(update={"writer_flush_events": 50, "writer_flushes": 2})
+    async with Gateway.running(settings) as gateway:
+        fair, token = await gateway.create_fair()
+        batches = [[event("checkin", seeker_id=f"S{b}-{i}") for i in range(100)] for b in range(10)]
+        batches.append([*batches[3][:40], event("checkin", seeker_id="late")])  # resent in part
+        answers = await asyncio.gather(*(gateway.post(fair, token, b) for b in batches))
+    for batch, results in zip(batches[:10], answers[:10], strict=True):
+        assert [r["id"] for r in results] == [e["id"] for e in batch]
+    statuses = [r["status"] for results in answers for r in results]
+    assert statuses.count("accepted") == 1001
+    assert statuses.count("duplicate") == 40
+    assert await redis.xlen(keys.stream(fair)) == 1001

@@ -53,19 +53,38 @@ class Aggregator:
         self._retry_own = True  # read our own pending entries first (failed earlier)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; the batch in hand is finished first."""
+        """Consume until `stop` is set; the batches in hand are finished first."""
         log.info("worker %s consuming group %s", self.name, keys.GROUP)
         backoff = 0.1
-        while not stop.is_set():
-            try:
-                entries = await self._next_entries()
-                if entries:
-                    await self._handle(entries, stop)
-                backoff = 0.1
-            except (RedisError, OSError) as exc:
-                log.warning("redis unavailable, retrying in %.1fs: %s", backoff, exc)
-                await _sleep_unless(stop, backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                try:
+                    # Postgres stays busy: the next batch is read and decoded while the last
+                    # commits. Our own pending entries are re-read only when none is in hand.
+                    limit = self.settings.worker_batches_in_flight
+                    while in_flight and (len(in_flight) >= limit or self._retry_own):
+                        await self._reap(in_flight, wait=True)
+                    entries = await self._next_entries()
+                    if entries:
+                        in_flight.add(asyncio.create_task(self._handle(entries, stop)))
+                    await self._reap(in_flight, wait=False)
+                    backoff = 0.1
+                except (RedisError, OSError) as exc:
+                    log.warning("redis unavailable, retrying in %.1fs: %s", backoff, exc)
+                    self._retry_own = True
+                    await _sleep_unless(stop, backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        finally:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _reap(self, in_flight: set[asyncio.Task[None]], wait: bool) -> None:
+        """Collect finished batches; a batch's Redis error surfaces here."""
+        if wait:
+            await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+        for task in [t for t in in_flight if t.done()]:
+            in_flight.discard(task)
+            task.result()
 
     async def _next_entries(self) -> list[Entry]:
         streams = await self._known_streams()

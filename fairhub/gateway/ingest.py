@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import Counter
+from prometheus_client import Counter as MetricCounter
 from pydantic import ValidationError
 
 from fairhub import keys
@@ -16,7 +17,7 @@ from fairhub.gateway.bodies import read_json
 from fairhub.gateway.errors import Unprocessable
 from fairhub.gateway.fairs import require_fair
 
-EVENTS_TOTAL = Counter("fairhub_ingest_events_total", "Events answered by ingest", ["status"])
+EVENTS_TOTAL = MetricCounter("fairhub_ingest_events_total", "Events answered by ingest", ["status"])
 
 
 def _items(body: Any, limit: int) -> tuple[list[Any], bool]:
@@ -58,7 +59,8 @@ async def post_events(request: web.Request) -> web.Response:
         except ValidationError as exc:
             results.append(_rejected(_str_or_none(item_id), describe(exc)))
             continue
-        reason = event_forbidden(principal, event.type, getattr(event, "employer_id", None))
+        # __dict__, not getattr: a missing attribute on a pydantic model costs an exception.
+        reason = event_forbidden(principal, event.type, event.__dict__.get("employer_id"))
         if reason is not None:
             results.append(_rejected(event.id, reason))
             continue
@@ -71,8 +73,8 @@ async def post_events(request: web.Request) -> web.Response:
         for slot, was_added in zip(slots, added, strict=True):
             if not was_added:
                 results[slot]["status"] = "duplicate"
-    for result in results:
-        EVENTS_TOTAL.labels(result["status"]).inc()
+    for status, count in Counter(r["status"] for r in results).items():
+        EVENTS_TOTAL.labels(status).inc(count)
 
     answer = {"results": results}
     if not to_append:

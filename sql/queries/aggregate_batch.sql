@@ -19,7 +19,9 @@ inserted AS (
     RETURNING fair_id, metric, subject, employer_id, position_id, session_id, occurred_at
 ),
 facts AS (
-    SELECT i.fair_id, i.metric, d.dim, d.dim_id, i.subject
+    SELECT i.fair_id, i.metric, d.dim, d.dim_id,
+           md5(concat_ws('|', i.fair_id, i.metric, d.dim, d.dim_id, i.subject))::uuid AS unique_key,
+           i.subject IS NOT NULL AS has_subject
     FROM inserted AS i
     CROSS JOIN LATERAL (VALUES
         ('fair', ''),
@@ -32,20 +34,25 @@ facts AS (
     WHERE i.metric IS NOT NULL AND d.dim_id IS NOT NULL
 ),
 new_uniques AS (
-    INSERT INTO uniques (fair_id, metric, dim, dim_id, subject)
-    SELECT DISTINCT fair_id, metric, dim, dim_id, subject
+    INSERT INTO uniques (key, fair_id)
+    SELECT DISTINCT unique_key, fair_id
     FROM facts
-    WHERE subject IS NOT NULL
-    ORDER BY fair_id, metric, dim, dim_id, subject
+    WHERE has_subject
+    ORDER BY unique_key
     ON CONFLICT DO NOTHING
-    RETURNING fair_id, metric, dim, dim_id
+    RETURNING key
+),
+first_seen AS (
+    SELECT DISTINCT ON (f.unique_key) f.fair_id, f.metric, f.dim, f.dim_id
+    FROM facts AS f
+    JOIN new_uniques AS u ON u.key = f.unique_key
 ),
 deltas AS (
     SELECT fair_id, metric, dim, dim_id, sum(total)::bigint AS total, sum(uniq)::bigint AS uniq
     FROM (
         SELECT fair_id, metric, dim, dim_id, 1 AS total, 0 AS uniq FROM facts
         UNION ALL
-        SELECT fair_id, metric, dim, dim_id, 0, 1 FROM new_uniques
+        SELECT fair_id, metric, dim, dim_id, 0, 1 FROM first_seen
     ) AS x
     GROUP BY fair_id, metric, dim, dim_id
 )

@@ -1,0 +1,536 @@
+"""Ingest benchmark: how fast events get in (gateway) and how fast they get counted (worker).
+
+Why: FairHub's promise is "every event is durable before it is acknowledged, and counted
+exactly". This script puts numbers on what that costs, on this machine, in one run:
+
+  (a) floor    a bare aiohttp app doing one XADD per request (no validation, no WAITAOF):
+               the most a Python HTTP process in front of this Redis can do;
+  (b) single   the real gateway (`python -m fairhub serve`), one event per request;
+  (c) batch    the same gateway, 100 events per request;
+  (d) drain    200,000 events preloaded into one fair's stream, exactly as the gateway
+               writes them, drained by ONE `python -m fairhub worker`; plus an exactness
+               check of the fair-level counters against what was preloaded.
+
+Everything runs locally: embedded Postgres and Redis (AOF, fsync always) under a temp dir;
+every server is its own process, the load generator (64 asyncio clients, keep-alive) is
+another. Targets: (b) >= 0.6 x (a) events/s and p99 <= 25 ms, (c) >= 50,000 events/s,
+(d) >= 30,000 events/s. Results: a table on stdout and benchmarks/results/ingest-<UTC>.json.
+
+    python benchmarks/ingest.py [--seconds 10] [--clients 64] [--drain-events 200000]
+                                [--only a,b,c,d]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import random
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import psutil
+from aiohttp import web
+from redis.asyncio import Redis
+
+from fairhub import keys
+from fairhub.config import Settings
+from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from fairhub.events import event_adapter
+from fairhub.migrate import migrate
+from fairhub.redis import make_redis, open_redis
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_TOKEN = "bench-admin-token-0123456789"
+WARMUP_SECONDS = 2.0
+BATCH = 100
+SAMPLE_EVERY = 20  # parse one response body in N to check every event was "accepted"
+# Expected metric of each preloaded type (independent of workers/handlers.py on purpose).
+DRAIN_MIX = {
+    "checkin": ("checkins", 35),
+    "booth_visit": ("booth_visits", 30),
+    "qr_scan": ("qr_scans", 15),
+    "resume_submitted": ("resumes_submitted", 12),
+    "intent_agreed": ("intents", 8),
+}
+
+
+# ---------------------------------------------------------------- child: floor server
+def serve_floor(redis_url: str, port: int, stream: str) -> None:
+    """(a): read the body, XADD it, answer 202. Same Redis client settings as the gateway."""
+
+    async def redis_ctx(app: web.Application) -> Any:
+        async with open_redis(Settings(redis_url=redis_url)) as client:
+            app["redis"] = client
+            yield
+
+    async def post(request: web.Request) -> web.Response:
+        await request.app["redis"].xadd(stream, {"e": await request.read()})
+        return web.Response(status=202)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.cleanup_ctx.append(redis_ctx)
+    app.router.add_post("/v1/fairs/{fair}/events", post)
+    app.router.add_get("/healthz", healthz)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+# ---------------------------------------------------------------- child: load generator
+def busy_seconds() -> float:
+    """CPU time the whole machine spent busy (all cores), to spot load from other programs."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """user+system CPU of these processes and their children (those still alive)."""
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            proc = psutil.Process(pid)
+            for p in [proc, *proc.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    t = p.cpu_times()
+                    total += t.user + t.system
+    return total
+
+
+async def generate_load(cfg: dict[str, Any]) -> dict[str, Any]:
+    """`clients` keep-alive clients post as fast as answers come; measure after warm-up."""
+    url, batch, run = cfg["url"], cfg["batch"], cfg["run"]
+    headers = {"Authorization": f"Bearer {cfg['token']}", "Content-Type": "application/json"}
+    tail = f'","type":"checkin","occurred_at":"{cfg["occurred_at"]}","seeker_id":"s'
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    ok = checked = 0
+    watched = {"loadgen": [os.getpid()], **cfg["watch"]}
+    start = time.perf_counter()
+    warm_end, end = start + cfg["warmup"], start + cfg["warmup"] + cfg["seconds"]
+    cpu_before: dict[str, float] = {}
+
+    def body(client: int, n: int) -> bytes:
+        base = f"{run}-{client}-{n}"
+        if batch == 1:
+            return ('{"id":"' + base + tail + f'{n % 20000}"}}').encode()
+        items = [f'{{"id":"{base}-{i}{tail}{(n * batch + i) % 20000}"}}' for i in range(batch)]
+        return ('{"events":[' + ",".join(items) + "]}").encode()
+
+    async def client(session: aiohttp.ClientSession, c: int) -> None:
+        nonlocal ok, checked
+        n = 0
+        while True:
+            data = body(c, n)
+            sent = time.perf_counter()
+            try:
+                async with session.post(url, data=data) as resp:
+                    status, raw = resp.status, await resp.read()
+            except aiohttp.ClientError as exc:
+                status, raw = -1, type(exc).__name__.encode()
+            done = time.perf_counter()
+            if done >= end:
+                return
+            n += 1
+            if done < warm_end:
+                continue
+            if status != 202:
+                errors[f"HTTP {status}: {raw[:120].decode(errors='replace')}"] += 1
+                continue
+            ok += 1
+            latencies.append(done - sent)
+            if n % SAMPLE_EVERY == 0 and raw:
+                checked += 1
+                for result in json.loads(raw)["results"]:
+                    if result["status"] != "accepted":
+                        errors[f"event {result['status']}: {result.get('reason')}"] += 1
+
+    async def sample_cpu() -> dict[str, float]:
+        await asyncio.sleep(warm_end - time.perf_counter())
+        cpu_before.update({k: cpu_seconds(v) for k, v in watched.items()}, machine=busy_seconds())
+        await asyncio.sleep(end - time.perf_counter())
+        cpu = {
+            k: 100 * (cpu_seconds(v) - cpu_before[k]) / cfg["seconds"] for k, v in watched.items()
+        }
+        machine = 100 * (busy_seconds() - cpu_before["machine"]) / cfg["seconds"]
+        return {**cpu, "other": max(0.0, machine - sum(cpu.values()))}
+
+    connector = aiohttp.TCPConnector(limit=cfg["clients"], limit_per_host=0)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        cpu_task = asyncio.create_task(sample_cpu())
+        await asyncio.gather(*(client(session, c) for c in range(cfg["clients"])))
+        cpu = await cpu_task
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return 1000 * latencies[max(0, math.ceil(p * len(latencies)) - 1)] if latencies else 0.0
+
+    seconds = cfg["seconds"]
+    return {"requests_per_s": ok / seconds, "events_per_s": ok * batch / seconds,
+            "p50_ms": pct(0.50), "p99_ms": pct(0.99), "requests": ok,
+            "errors": sum(errors.values()), "error_kinds": dict(errors.most_common(5)),
+            "sampled_responses": checked, "cpu_percent": cpu}  # fmt: skip
+
+
+def run_load_child(cfg: dict[str, Any]) -> None:
+    with contextlib.suppress(ImportError):
+        import uvloop  # the load generator is a tool: make it as cheap as possible
+
+        uvloop.install()
+    print(json.dumps(asyncio.run(generate_load(cfg))))
+
+
+# ---------------------------------------------------------------- parent: orchestration
+class Processes:
+    """Every child we start, so that all of them are stopped whatever happens."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.children: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, args: list[str], env: dict[str, str] | None = None,
+              stdout: int | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
+        """`python <args>` in its own session (a Ctrl-C is ours to handle), logging to a file."""
+        with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own copy
+            proc = subprocess.Popen(
+                [sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})},
+                stdin=subprocess.DEVNULL, stdout=stdout or log, stderr=log, start_new_session=True,
+            )  # fmt: skip
+        self.children.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        with contextlib.suppress(ValueError):
+            self.children.remove(proc)
+
+    def stop_all(self) -> None:
+        for proc in list(self.children):
+            self.stop(proc)
+
+    def tail(self, name: str) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join((self.log_dir / f"{name}.log").read_text().splitlines()[-20:])
+        return ""
+
+
+async def wait_ready(procs: Processes, proc: subprocess.Popen[bytes], name: str, port: int) -> None:
+    deadline = time.monotonic() + 30
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{procs.tail(name)}")
+            with contextlib.suppress(aiohttp.ClientError):
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    if resp.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{name} did not answer /healthz in 30 s:\n{procs.tail(name)}")
+
+
+async def create_fairs(settings: Settings, count: int) -> list[tuple[str, str]]:
+    """Fairs made through the API (admin token), by a gateway run briefly in this process."""
+    from fairhub.gateway.app import create_app
+
+    runner = web.AppRunner(create_app(settings))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}/v1/fairs"
+    day = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    fair = {"name": "Benchmark fair", "kind": "onsite", "starts_at": day.isoformat(),
+            "ends_at": (day + timedelta(hours=8)).isoformat()}  # fmt: skip
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    made = []
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(count):
+                async with session.post(url, json=fair, headers=admin) as resp:
+                    body = await resp.json()
+                    assert resp.status == 201, body
+                    made.append((body["id"], body["organizer_token"]))
+    finally:
+        await runner.cleanup()
+    return made
+
+
+async def run_load(procs: Processes, name: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    """Run the load generator in its own process; its last stdout line is the result."""
+    proc = procs.start(f"load-{name}", [__file__, "_load", json.dumps(cfg)], stdout=subprocess.PIPE)
+    out, _ = await asyncio.to_thread(proc.communicate)
+    procs.stop(proc)
+    if proc.returncode != 0:
+        raise RuntimeError(f"load generator failed:\n{procs.tail(f'load-{name}')}")
+    return dict(json.loads(out))
+
+
+def drain_events(fair: str, count: int) -> tuple[list[str], dict[str, tuple[int, int]]]:
+    """Payloads exactly as the gateway writes them, and the expected {metric: (total, uniq)}."""
+    rng = random.Random(42)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=9)
+    types, weights = list(DRAIN_MIX), [w for _, w in DRAIN_MIX.values()]
+    totals: Counter[str] = Counter()
+    subjects: dict[str, set[str]] = {metric: set() for metric, _ in DRAIN_MIX.values()}
+    payloads = []
+    for n in range(count):
+        kind = rng.choices(types, weights)[0]
+        seeker, position = f"sk{rng.randrange(20_000)}", rng.randrange(2_300)
+        employer = f"em{position % 80}" if kind != "booth_visit" else f"em{rng.randrange(80)}"
+        when = start + timedelta(seconds=rng.randrange(8 * 3600))
+        item: dict[str, Any] = {"id": f"drain-{fair[:8]}-{n}", "type": kind,
+                                "seeker_id": seeker, "occurred_at": when}  # fmt: skip
+        if kind == "qr_scan":
+            item["target"], item["target_id"] = rng.choice(
+                [("fair", None), ("employer", employer), ("position", f"po{position}")]
+            )
+        elif kind in ("booth_visit", "resume_submitted", "intent_agreed"):
+            item["employer_id"] = employer
+            if kind != "booth_visit":
+                item["position_id"] = f"po{position}"
+            if kind == "resume_submitted":
+                item["channel"] = "onsite"
+        payloads.append(event_adapter.validate_python(item).model_dump_json(exclude_none=True))
+        metric = DRAIN_MIX[kind][0]
+        totals[metric] += 1
+        subjects[metric].add(seeker)
+    return payloads, {m: (totals[m], len(subjects[m])) for m in subjects if totals[m]}
+
+
+async def acknowledged(redis: Redis, fair: str) -> int:
+    """Entries the aggregator group has read and acknowledged."""
+    groups: Any = await redis.xinfo_groups(keys.stream(fair))
+    group = next(g for g in groups if g["name"] == keys.GROUP.encode())
+    return int(group["entries-read"] or 0) - int(group["pending"])
+
+
+async def run_drain(
+    procs: Processes, args: argparse.Namespace, settings: Settings, fair: str, postgres_pid: int
+) -> dict[str, Any]:
+    payloads, expected = drain_events(fair, args.drain_events)
+    async with open_redis(settings) as redis:
+        # Only this fair stays in the set the worker reads, so it drains nothing else.
+        others = [f for f in await redis.smembers(keys.FAIRS) if f != fair.encode()]
+        if others:
+            await redis.srem(keys.FAIRS, *others)
+        for i in range(0, len(payloads), 5000):
+            async with redis.pipeline(transaction=False) as pipe:
+                for payload in payloads[i : i + 5000]:
+                    pipe.xadd(keys.stream(fair), {"e": payload})
+                await pipe.execute()
+    env = {"FAIRHUB_DATABASE_URL": str(settings.database_url), "FAIRHUB_LOG_LEVEL": "WARNING",
+           "FAIRHUB_REDIS_URL": str(settings.redis_url)}  # fmt: skip
+    conn = await asyncpg.connect(str(settings.database_url))
+    redis = make_redis(settings)
+    try:
+        pg_cpu0, machine0 = cpu_seconds([postgres_pid]), busy_seconds()
+        started = time.perf_counter()
+        worker = procs.start("worker", ["-m", "fairhub", "worker"], env)
+        # Done when the group has read every entry and none is pending: each one was then
+        # committed before its XACK. Polling Redis keeps the poll off Postgres, the bottleneck.
+        acked, first = 0, 0.0
+        deadline = started + max(120.0, args.drain_events / 1000)
+        while acked < len(payloads) and time.perf_counter() < deadline:
+            if worker.poll() is not None:
+                raise RuntimeError(f"worker exited:\n{procs.tail('worker')}")
+            await asyncio.sleep(0.05)
+            acked = await acknowledged(redis, fair)
+            first = first or (time.perf_counter() if acked else 0.0)
+        elapsed = time.perf_counter() - started
+        worker_cpu = cpu_seconds([worker.pid])
+        pg_cpu = cpu_seconds([postgres_pid]) - pg_cpu0
+        other = busy_seconds() - machine0 - worker_cpu - pg_cpu
+        procs.stop(worker)
+        count = await conn.fetchval("SELECT count(*) FROM events WHERE fair_id = $1", fair)
+        rows = await conn.fetch(
+            "SELECT metric, total, uniq FROM counters WHERE fair_id = $1 AND dim = 'fair'", fair
+        )
+    finally:
+        await conn.close()
+        await redis.aclose()
+    got = {r["metric"]: (r["total"], r["uniq"]) for r in rows}
+    cpu = {"worker": worker_cpu, "postgres": pg_cpu, "other": max(0.0, other)}
+    return {"events": count, "seconds": elapsed, "events_per_s": count / elapsed,
+            "seconds_after_first_commit": elapsed - (first - started) if first else None,
+            "exact": got == expected and count == len(payloads), "expected": expected,
+            "counters": got,
+            "cpu_percent": {k: 100 * v / elapsed for k, v in cpu.items()}}  # fmt: skip
+
+
+async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="fairhub-bench-"))
+    postgres, redis = EmbeddedPostgres(tmp / "postgres"), EmbeddedRedis(tmp / "redis")
+    procs = Processes(tmp)
+    results: dict[str, Any] = {}
+    try:
+        postgres.start()
+        redis.start()
+        await migrate(postgres.url)
+        settings = Settings(
+            database_url=postgres.url, redis_url=redis.url, admin_token=ADMIN_TOKEN, data_dir=tmp
+        )
+        fairs = await create_fairs(settings, 3)
+        redis_pid = int(redis.pid_path.read_text())
+        pg_pid = int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
+        gateway_env = {"FAIRHUB_DATABASE_URL": postgres.url, "FAIRHUB_REDIS_URL": redis.url,
+                       "FAIRHUB_ADMIN_TOKEN": ADMIN_TOKEN, "FAIRHUB_DATA_DIR": str(tmp),
+                       "FAIRHUB_HOST": "127.0.0.1", "FAIRHUB_LOG_LEVEL": "WARNING"}  # fmt: skip
+        scenarios = {"a": ("floor", 1, 0), "b": ("single", 1, 0), "c": ("batch", BATCH, 1)}
+        occurred_at = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:00Z")
+        for key, (name, batch, fair_index) in scenarios.items():
+            if key not in args.only:
+                continue
+            fair, token = fairs[fair_index]
+            port = free_port()
+            if key == "a":
+                fair = "floor-" + secrets.token_hex(4)
+                server = procs.start(
+                    "floor", [__file__, "_floor", redis.url, str(port), keys.stream(fair)]
+                )
+            else:
+                server = procs.start(
+                    f"gateway-{name}",
+                    ["-m", "fairhub", "serve"],
+                    {**gateway_env, "FAIRHUB_PORT": str(port)},
+                )
+            print(f"({key}) {name}: {args.clients} clients, {args.seconds:g} s ...", flush=True)
+            try:
+                await wait_ready(procs, server, "floor" if key == "a" else f"gateway-{name}", port)
+                results[key] = await run_load(procs, name, {
+                    "url": f"http://127.0.0.1:{port}/v1/fairs/{fair}/events", "token": token,
+                    "batch": batch, "clients": args.clients, "seconds": args.seconds,
+                    "warmup": WARMUP_SECONDS, "run": f"{name}{secrets.token_hex(3)}",
+                    "watch": {"server": [server.pid], "redis": [redis_pid]},
+                    "occurred_at": occurred_at,
+                })  # fmt: skip
+            finally:
+                procs.stop(server)
+            async with open_redis(settings) as client:  # keep Redis lean for what follows
+                await client.unlink(keys.stream(fair))
+        if "d" in args.only:
+            print(f"(d) drain: {args.drain_events:,} events, one worker ...", flush=True)
+            results["d"] = await run_drain(procs, args, settings, fairs[2][0], pg_pid)
+    finally:
+        procs.stop_all()
+        with contextlib.suppress(Exception):
+            redis.stop()
+        with contextlib.suppress(Exception):
+            postgres.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return results
+
+
+def report(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Print the table; return its rows (also written to the JSON)."""
+    a, b, c, d = (results.get(k) for k in "abcd")
+    checks: list[tuple[str, float, float | None, bool]] = []  # label, value, bound, higher?
+    if b:
+        floor = a["events_per_s"] if a else None
+        bound = 0.6 * floor if floor else None
+        checks.append(("(b) events/s >= 0.6 x (a)", b["events_per_s"], bound, True))
+        checks.append(("(b) p99 ms <= 25", b["p99_ms"], 25.0, False))
+    if c:
+        checks.append(("(c) events/s >= 50,000", c["events_per_s"], 50_000.0, True))
+    if d:
+        checks.append(("(d) events/s >= 30,000", d["events_per_s"], 30_000.0, True))
+    print(
+        f"\n{'scenario':<22}{'req/s':>10}{'events/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'errors':>8}   cpu % of one core (2 cores = 200)"
+    )
+    names = {"a": "(a) floor XADD", "b": "(b) gateway single", "c": f"(c) gateway batch {BATCH}"}
+    for key, name in names.items():
+        if r := results.get(key):
+            cpu = " ".join(f"{k} {v:.0f}" for k, v in r["cpu_percent"].items())
+            print(
+                f"{name:<22}{r['requests_per_s']:>10,.0f}{r['events_per_s']:>11,.0f}"
+                f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8}   {cpu}"
+            )
+            for kind, n in r["error_kinds"].items():
+                print(f"    {n} x {kind}")
+    if d:
+        cpu = " ".join(f"{k} {v:.0f}" for k, v in d["cpu_percent"].items())
+        print(f"{'(d) worker drain':<22}{'':>10}{d['events_per_s']:>11,.0f}{'':>26}   {cpu}")
+        print(
+            f"    {d['events']:,} events in {d['seconds']:.2f} s from worker start "
+            f"({d['seconds_after_first_commit'] or 0:.2f} s after its first commit); "
+            f"fair counters exact: {'ok' if d['exact'] else 'FAIL'}\n"
+            "    (done when the group has acknowledged every entry; counted once at the end)"
+        )
+        if not d["exact"]:
+            print(f"    expected {d['expected']}\n    got      {d['counters']}")
+    rows = []
+    print(f"\n{'target':<28}{'measured':>12}{'target':>12}{'ratio':>8}   result")
+    for label, value, target, higher in checks:
+        if target is None:
+            rows.append({"target": label, "measured": value, "result": "n/a: run (a) too"})
+            print(f"{label:<28}{value:>12,.1f}{'?':>12}{'':>8}   n/a: run (a) too")
+            continue
+        result = "PASS" if (value >= target if higher else value <= target) else "MISS"
+        rows.append({"target": label, "measured": value, "threshold": target,
+                     "ratio": value / target, "result": result})  # fmt: skip
+        print(f"{label:<28}{value:>12,.1f}{target:>12,.1f}{value / target:>8.2f}   {result}")
+    if a and b:
+        print(f"(b)/(a) = {b['events_per_s'] / a['events_per_s']:.2f}")
+    return rows
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["_floor"]:
+        return serve_floor(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    if sys.argv[1:2] == ["_load"]:
+        return run_load_child(json.loads(sys.argv[2]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured window per load")
+    parser.add_argument("--clients", type=int, default=64, help="concurrent HTTP clients")
+    parser.add_argument("--drain-events", type=int, default=200_000, help="events for (d)")
+    parser.add_argument("--only", default="a,b,c,d", help="comma-separated subset of a,b,c,d")
+    args = parser.parse_args()
+    args.only = set(args.only.replace(" ", "").split(","))
+    if not args.only <= set("abcd"):
+        parser.error(f"--only takes letters among a,b,c,d, not {sorted(args.only - set('abcd'))}")
+    started = datetime.now(UTC)
+    # Children inherit the environment, so FAIRHUB_* set in the shell tune the servers: say so.
+    inherited = {k: v for k, v in os.environ.items() if k.startswith("FAIRHUB_")}
+    if inherited:
+        print(f"note: servers inherit {inherited}")
+    try:
+        results = asyncio.run(benchmark(args))
+    except KeyboardInterrupt:
+        sys.exit("interrupted; every process the benchmark started was stopped")
+    rows = report(results)
+    out = ROOT / "benchmarks" / "results" / f"ingest-{started:%Y%m%dT%H%M%SZ}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
+               "platform": platform.platform()}  # fmt: skip
+    document = {"started": started.isoformat(), "commit": commit, "machine": machine,
+                "args": {**vars(args), "only": sorted(args.only)}, "environment": inherited,
+                "results": results, "targets": rows}  # fmt: skip
+    out.write_text(json.dumps(document, indent=2, default=str))
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
