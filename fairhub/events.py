@@ -231,5 +231,6 @@ def describe(error: ValidationError) -> str:
         if loc and loc[0] in EVENT_TYPES:  # the union's tag adds nothing for the client
             loc = loc[1:]
         where = ".".join(loc)
-        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)

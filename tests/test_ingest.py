@@ -42,6 +42,7 @@ async def test_a_bad_event_never_rejects_its_neighbours(gateway: Gateway, redis:
     assert reasons[4].startswith("topic:")
     assert reasons[5].startswith("id:")
     assert "teleport" in reasons[6]
+    assert reasons[3] == "occurred_at: occurred_at is in the future; check the device clock"
     assert await redis.xlen(keys.stream(fair)) == 2
 
 
