@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from fairhub import keys
 from fairhub.config import Settings
@@ -109,8 +108,8 @@ class StreamWriter:
                 continue
             try:
                 outcomes = await self._flush(batch)
-            except (RedisError, OSError, NotDurableError) as exc:
-                log.warning("could not make %d appends durable: %s", len(batch), exc)
+            except Exception as exc:  # whatever it was, every waiting request gets its 503
+                log.warning("could not make %d appends durable: %r", len(batch), exc)
                 error = exc if isinstance(exc, NotDurableError) else NotDurableError(str(exc))
                 for item in batch:
                     if not item.done.done():

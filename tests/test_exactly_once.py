@@ -321,3 +321,19 @@ async def test_new_totals_are_published_after_each_commit(
     published = json.loads(message["data"])
     assert published["fair"] == fair
     assert published["totals"]["checkins"] == {"total": 2, "unique": 1}
+
+
+async def test_a_fair_that_redis_forgot_is_still_read(
+    gateway: Gateway, settings: Settings, redis: Redis
+) -> None:
+    # A replaced Redis: the fair's stream, group and registration are gone, yet gateways keep
+    # accepting its events. Workers learn the fair from Postgres and read its new stream.
+    fair, token = await gateway.create_fair()
+    await redis.delete(keys.stream(fair))
+    await redis.srem(keys.FAIRS, fair)
+    await gateway.post(
+        fair, token, [event("booth_visit", employer_id="E1", seeker_id=f"S{i}") for i in range(7)]
+    )
+    async with WorkerTask.running(settings):
+        await _counted(gateway, fair, token, "booth_visits", (7, 7))
+    assert await redis.sismember(keys.FAIRS, fair)

@@ -14,22 +14,23 @@ import os
 import secrets
 import socket
 import time
-from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
 from fairhub import keys
 from fairhub.config import Settings
 from fairhub.db import TRANSIENT_ERRORS
+from workers import group
 from workers.store import Entry, Outcome, Row, commit, dead_letter, decode
 
 log = logging.getLogger(__name__)
 
 STREAMS_REFRESH_SECONDS = 1.0
+REGISTRY_REFRESH_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -50,6 +51,7 @@ class Aggregator:
         self._streams: list[str] = []
         self._streams_read_at = 0.0
         self._claimed_at = 0.0
+        self._registry_read_at = 0.0
         self._retry_own = True  # read our own pending entries first (failed earlier)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -79,12 +81,19 @@ class Aggregator:
             await asyncio.gather(*in_flight, return_exceptions=True)
 
     async def _reap(self, in_flight: set[asyncio.Task[None]], wait: bool) -> None:
-        """Collect finished batches; a batch's Redis error surfaces here."""
+        """Collect finished batches. One that failed left its entries pending: read them again."""
         if wait:
             await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
         for task in [t for t in in_flight if t.done()]:
             in_flight.discard(task)
-            task.result()
+            error = None if task.cancelled() else task.exception()
+            if error is None:
+                continue
+            self._retry_own = True
+            if isinstance(error, RedisError | OSError):
+                raise error  # Redis away: the loop backs off
+            log.error("batch failed, its entries stay pending", exc_info=error)
+            await asyncio.sleep(MAX_BACKOFF_SECONDS)
 
     async def _next_entries(self) -> list[Entry]:
         streams = await self._known_streams()
@@ -99,86 +108,55 @@ class Aggregator:
         now = time.monotonic()
         if now - self._claimed_at > self.settings.worker_claim_idle_ms / 2000:
             self._claimed_at = now
-            entries = await self._claim_stale(streams)
+            entries = await group.claim_stale(
+                self.redis,
+                self.name,
+                streams,
+                self.settings.worker_claim_idle_ms,
+                self.settings.worker_batch_size,
+            )
             if entries:
                 return entries
-            await self._trim_acknowledged(streams)
+            await group.trim_acknowledged(self.redis, streams)
         return await self._read(streams, ">", block=self.settings.worker_block_ms)
 
     async def _known_streams(self) -> list[str]:
         if time.monotonic() - self._streams_read_at < STREAMS_REFRESH_SECONDS:
             return self._streams
         members: set[bytes] = await self.redis.smembers(keys.FAIRS)  # type: ignore[assignment]
-        fairs = sorted(f.decode() for f in members)
-        streams = [keys.stream(f) for f in fairs]
+        fairs = {f.decode() for f in members}
+        if time.monotonic() - self._registry_read_at > REGISTRY_REFRESH_SECONDS:
+            fairs |= await self._register_known_fairs(fairs)
+        streams = [keys.stream(f) for f in sorted(fairs)]
         for stream in set(streams) - set(self._streams):
-            await self._ensure_group(stream)
+            await group.ensure_group(self.redis, stream)
         self._streams, self._streams_read_at = streams, time.monotonic()
         return streams
 
-    async def _ensure_group(self, stream: str) -> None:
+    async def _register_known_fairs(self, in_redis: set[str]) -> set[str]:
+        """Fairs Postgres knows but Redis forgot (a replaced Redis): read their streams too.
+
+        Without this, events accepted for such a fair would wait in a stream no worker reads.
+        """
         try:
-            await self.redis.xgroup_create(stream, keys.GROUP, id="0", mkstream=True)
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+            rows = await self.db.fetch("SELECT id::text AS id FROM fairs")
+        except TRANSIENT_ERRORS:
+            return set()  # Postgres away: try again next time
+        self._registry_read_at = time.monotonic()
+        missing = {r["id"] for r in rows} - in_redis
+        if missing:
+            log.warning("re-registering %d fairs missing from Redis", len(missing))
+            await self.redis.sadd(keys.FAIRS, *missing)
+        return missing
 
     async def _read(self, streams: list[str], start: str, block: int | None = None) -> list[Entry]:
-        try:
-            reply: Any = await self.redis.xreadgroup(
-                keys.GROUP,
-                self.name,
-                dict.fromkeys(streams, start),
-                count=self.settings.worker_batch_size,
-                block=block,
-            )
-        except ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
+        entries = await group.read(
+            self.redis, self.name, streams, start, self.settings.worker_batch_size, block
+        )
+        if entries is None:
             self._streams_read_at = 0.0  # a stream vanished (Redis lost data): recreate groups
             return []
-        return [
-            Entry(stream.decode(), entry_id.decode(), fields[b"e"].decode())
-            for stream, items in reply or []
-            for entry_id, fields in items
-            if fields  # an id with no fields was deleted from the stream while pending
-        ]
-
-    async def _claim_stale(self, streams: list[str]) -> list[Entry]:
-        """Take over entries that a dead or stuck consumer left pending too long."""
-        entries: list[Entry] = []
-        for stream in streams:
-            reply: Any = await self.redis.xautoclaim(
-                stream,
-                keys.GROUP,
-                self.name,
-                min_idle_time=self.settings.worker_claim_idle_ms,
-                start_id="0-0",
-                count=self.settings.worker_batch_size,
-            )
-            for entry_id, fields in reply[1]:
-                if fields:
-                    entries.append(Entry(stream, entry_id.decode(), fields[b"e"].decode()))
-        if entries:
-            log.info("worker %s took over %d stale entries", self.name, len(entries))
         return entries
-
-    async def _trim_acknowledged(self, streams: list[str]) -> None:
-        """Drop entries every consumer has acknowledged: Postgres has them, Redis need not."""
-        for stream in streams:
-            summary: Any = await self.redis.xpending(stream, keys.GROUP)
-            if summary["pending"]:
-                oldest_needed = summary["min"]
-            else:
-                groups: Any = await self.redis.xinfo_groups(stream)
-                ours = [g for g in groups if g["name"] == keys.GROUP.encode()]
-                if not ours:
-                    continue
-                # Entries after last-delivered-id are not read yet and have larger ids.
-                last = ours[0]["last-delivered-id"].decode()
-                millis, seq = last.split("-")
-                oldest_needed = f"{millis}-{int(seq) + 1}"
-            await self.redis.xtrim(stream, minid=oldest_needed)
 
     async def _handle(self, entries: list[Entry], stop: asyncio.Event) -> None:
         skipped: list[Entry] = []  # events that are not stored (presence beats)
@@ -200,7 +178,7 @@ class Aggregator:
         if self.settings.worker_ack_delay_seconds:
             log.warning("worker %s committed batch %d", self.name, self.batches + 1)
             await asyncio.sleep(self.settings.worker_ack_delay_seconds)
-        await self._ack(outcome.done + skipped)
+        await group.ack(self.redis, outcome.done + skipped)
         failed = {**undecodable, **outcome.failed}
         if failed:
             await self._settle_failures(failed)
@@ -230,17 +208,6 @@ class Aggregator:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
-    async def _ack(self, entries: list[Entry]) -> None:
-        by_stream: dict[str, list[str]] = defaultdict(list)
-        for entry in entries:
-            by_stream[entry.stream].append(entry.entry_id)
-        if not by_stream:
-            return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for stream, ids in by_stream.items():
-                pipe.xack(stream, keys.GROUP, *ids)
-            await pipe.execute()
-
     async def _settle_failures(self, failed: dict[Entry, str]) -> None:
         """Dead-letter entries delivered too often; leave the rest pending for another try."""
         hopeless = []
@@ -266,7 +233,7 @@ class Aggregator:
                     "entry %s %s failed (try %d): %s", entry.stream, entry.entry_id, attempts, error
                 )
                 self._retry_own = True
-        await self._ack(hopeless)
+        await group.ack(self.redis, hopeless)
 
     async def _publish(self, outcome: Outcome) -> None:
         """Announce each touched fair's new totals; the dashboard streams them."""
