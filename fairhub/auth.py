@@ -90,6 +90,13 @@ class Authenticator:
             pending.add_done_callback(functools.partial(self._remember, digest))
         return await asyncio.shield(pending)
 
+    async def forget(self, digests: list[str]) -> None:
+        """Drop revoked tokens from Redis and this process; other gateways' caches expire."""
+        for digest in digests:
+            self._cache.pop(digest, None)
+        if digests:
+            await self._redis.hdel(keys.TOKENS, *digests)
+
     def _remember(self, digest: str, lookup: asyncio.Future[Principal | None]) -> None:
         del self._lookups[digest]
         if lookup.cancelled() or lookup.exception() is not None:
@@ -158,3 +165,14 @@ def event_forbidden(principal: Principal, event_type: str, employer_id: str | No
     if principal.role == "employer" and employer_id not in (None, principal.subject_id):
         return "an employer token may only send events about its own employer"
     return None
+
+
+async def revoke(conn: asyncpg.Connection, fair_id: str, subject_id: str) -> list[str]:
+    """Revoke every live token of a subject (an employer, device or session); their hashes."""
+    rows = await conn.fetch(
+        "UPDATE tokens SET revoked_at = now()"
+        " WHERE fair_id = $1 AND subject_id = $2 AND revoked_at IS NULL RETURNING token_hash",
+        fair_id,
+        subject_id,
+    )
+    return [r["token_hash"] for r in rows]

@@ -197,6 +197,7 @@ event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 # The counted metrics (API.md); each has a total (人次) and a unique count (人数).
 METRICS: tuple[str, ...] = (
     "checkins",
+    "checkins_denied",
     "qr_scans",
     "booth_visits",
     "resumes_submitted",
@@ -217,6 +218,12 @@ class EventResult(BaseModel):
     id: str | None
     status: Literal["accepted", "duplicate", "rejected"]
     reason: str | None = None
+    verdict: str | None = Field(
+        default=None, description="For a check-in: the gate's verdict (the first one on a retry)."
+    )
+    first_seen_at: str | None = Field(
+        default=None, description="For an admitted check-in: when the seeker first came in."
+    )
 
 
 class IngestAnswer(BaseModel):

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
     from fairhub.auth import Authenticator
     from fairhub.config import Settings
+    from fairhub.directory import Directory
+    from fairhub.keyring import KeyRing
     from fairhub.streams import StreamWriter
 
 GROUP = "aggregator"
@@ -33,6 +35,21 @@ def seen_prefix(fair: str) -> str:
     return f"fh:{{{fair}}}:seen:"
 
 
+def seekers(fair: str) -> str:
+    """Hash seeker id -> {name, serial, revoked}: the gate admits without Postgres."""
+    return f"fh:{{{fair}}}:seekers"
+
+
+def entered(fair: str) -> str:
+    """Hash seeker id -> when they first came in: re-entry is decided here, atomically."""
+    return f"fh:{{{fair}}}:entered"
+
+
+def public_keys(fair: str) -> str:
+    """Hash key id -> public key (hex) of the keys that sign the fair's badges."""
+    return f"fh:{{{fair}}}:keys"
+
+
 def totals_channel(fair: str) -> str:
     """Pub/sub channel where workers announce the fair's new totals after each commit."""
     return f"fh:{{{fair}}}:totals"
@@ -48,3 +65,5 @@ DB: web.AppKey[asyncpg.Pool] = web.AppKey("db")
 REDIS: web.AppKey[Redis] = web.AppKey("redis")
 WRITER: web.AppKey[StreamWriter] = web.AppKey("writer")
 AUTH: web.AppKey[Authenticator] = web.AppKey("auth")
+KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
+DIRECTORY: web.AppKey[Directory] = web.AppKey("directory")

@@ -36,16 +36,83 @@ end
 return added
 """
 
+# One check-in scan. KEYS: stream, the scan's seen key, the fair's "entered" hash. ARGV: ttl,
+# seeker id ('' when the verdict is already decided, e.g. a forged badge), occurred_at, the
+# payload if admitted (or the decided one), the payload if a re-entry, the decided answer.
+# The seen key keeps the answer, so a kiosk's retry of the same id gets the same verdict.
+CHECKIN_SCRIPT = """
+local prior = redis.call('GET', KEYS[2])
+if prior then
+  return {0, prior}
+end
+local answer, payload
+if ARGV[2] == '' then
+  answer, payload = ARGV[6], ARGV[4]
+elseif redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3]) == 1 then
+  answer, payload = 'admitted|' .. ARGV[3], ARGV[4]
+else
+  answer, payload = 'reentry|' .. redis.call('HGET', KEYS[3], ARGV[2]), ARGV[5]
+end
+redis.call('SET', KEYS[2], answer, 'EX', ARGV[1])
+redis.call('XADD', KEYS[1], '*', 'e', payload)
+return {1, answer}
+"""
+
 
 class NotDurableError(Exception):
     """Redis did not confirm the events are on disk; the client must retry (503)."""
 
 
+@dataclass(frozen=True)
+class Scan:
+    """A check-in whose verdict Redis decides (first entry or re-entry) as it appends it."""
+
+    event_id: str
+    seeker_id: str | None  # None: the verdict is already decided (denied)
+    occurred_at: str
+    payload: str  # as admitted, or as decided
+    reentry_payload: str = ""
+    decided: str = ""  # the denied verdict
+
+
+@dataclass(frozen=True)
+class ScanAnswer:
+    added: bool  # False: this id was seen before, and this is the first answer again
+    verdict: str | None  # None: the id belongs to an event that was not a check-in
+    first_seen_at: str | None
+
+
+def _answer(added: int, raw: bytes | str) -> ScanAnswer:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    verdict, sep, first = text.partition("|")
+    if not sep:
+        return ScanAnswer(added == 1, None, None)
+    return ScanAnswer(added == 1, verdict, first or None)
+
+
+# An entry to append: a plain event (id, payload JSON), or a check-in scan.
+Entry = tuple[str, str] | Scan
+# What became of it: True if added, False for a known id; a ScanAnswer for a scan.
+Outcome = bool | ScanAnswer
+
+
 @dataclass
 class _Append:
     fair: str
-    events: list[tuple[str, str]]  # (event id, payload JSON)
-    done: asyncio.Future[list[bool]] = field(repr=False)
+    entries: list[Entry]
+    done: asyncio.Future[list[Outcome]] = field(repr=False)
+
+    def runs(self) -> list[list[tuple[str, str]] | Scan]:
+        """Consecutive plain events go in one script call, each scan in its own, in order."""
+        runs: list[list[tuple[str, str]] | Scan] = []
+        for entry in self.entries:
+            if isinstance(entry, Scan):
+                runs.append(entry)
+            elif runs and isinstance(runs[-1], list):
+                runs[-1].append(entry)
+            else:
+                runs.append([entry])
+        return runs
 
 
 class StreamWriter:
@@ -78,9 +145,13 @@ class StreamWriter:
 
     async def append(self, fair: str, events: list[tuple[str, str]]) -> list[bool]:
         """Add events durably; True for each event added now, False for a known id."""
-        done: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Append(fair, events, done))
-        self._queued_events += len(events)
+        return [bool(outcome) for outcome in await self.append_all(fair, list(events))]
+
+    async def append_all(self, fair: str, entries: list[Entry]) -> list[Outcome]:
+        """Add plain events and check-in scans durably and in order, in one flush."""
+        done: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Append(fair, entries, done))
+        self._queued_events += len(entries)
         self._wakeup.set()
         return await done
 
@@ -92,7 +163,7 @@ class StreamWriter:
         else:
             size = count = 0
             while count < len(self._queue) and (count == 0 or size < limit):
-                size += len(self._queue[count].events)
+                size += len(self._queue[count].entries)
                 count += 1
             batch, self._queue = self._queue[:count], self._queue[count:]
             self._queued_events -= size
@@ -119,20 +190,36 @@ class StreamWriter:
                 if not item.done.done():
                     item.done.set_result(added)
 
-    async def _flush(self, batch: list[_Append]) -> list[list[bool]]:
+    async def _flush(self, batch: list[_Append]) -> list[list[Outcome]]:
         settings = self._settings
         ttl = settings.dedupe_ttl_seconds
         async with self._redis.pipeline(transaction=False) as pipe:
             for item in batch:
-                seen = keys.seen_prefix(item.fair)
-                script_keys = [keys.stream(item.fair)] + [seen + eid for eid, _ in item.events]
-                pipe.eval(
-                    INGEST_SCRIPT,
-                    len(script_keys),
-                    *script_keys,
-                    ttl,
-                    *[payload for _, payload in item.events],
-                )
+                stream, seen = keys.stream(item.fair), keys.seen_prefix(item.fair)
+                for run in item.runs():
+                    if isinstance(run, Scan):
+                        pipe.eval(
+                            CHECKIN_SCRIPT,
+                            3,
+                            stream,
+                            seen + run.event_id,
+                            keys.entered(item.fair),
+                            ttl,
+                            run.seeker_id or "",
+                            run.occurred_at,
+                            run.payload,
+                            run.reentry_payload,
+                            run.decided,
+                        )
+                        continue
+                    script_keys = [stream] + [seen + eid for eid, _ in run]
+                    pipe.eval(
+                        INGEST_SCRIPT,
+                        len(script_keys),
+                        *script_keys,
+                        ttl,
+                        *[payload for _, payload in run],
+                    )
             # WAITAOF covers every write this connection made before it: the whole pipeline.
             pipe.execute_command(
                 "WAITAOF",
@@ -146,4 +233,16 @@ class StreamWriter:
             raise NotDurableError(
                 f"WAITAOF confirmed {local} local and {replicas} replica fsyncs in time"
             )
-        return [[flag == 1 for flag in reply] for reply in replies[:-1]]
+        results: list[list[Outcome]] = []
+        position = 0
+        for item in batch:
+            outcomes: list[Outcome] = []
+            for run in item.runs():
+                reply = replies[position]
+                position += 1
+                if isinstance(run, Scan):
+                    outcomes.append(_answer(*reply))
+                else:
+                    outcomes.extend(flag == 1 for flag in reply)
+            results.append(outcomes)
+        return results

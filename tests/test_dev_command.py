@@ -241,7 +241,7 @@ def a_fair_day() -> list[dict[str, Any]]:
     return [
         event("checkin", 0, seeker_id="S1", gate="north"),
         event("checkin", 0, seeker_id="S2"),
-        event("checkin", 1, badge="BADGE-0003"),
+        event("checkin", 1, seeker_id="S9"),
         event("qr_scan", 1, target="fair", visitor_id="V1"),
         event("qr_scan", 2, target="employer", target_id="E1", seeker_id="S1"),
         event("booth_visit", 3, employer_id="E1", seeker_id="S1"),
@@ -326,6 +326,7 @@ async def test_dev_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) 
             expected = ledger.expected()
             assert expected == {
                 "checkins": (5, 4),
+                "checkins_denied": (0, 0),
                 "qr_scans": (2, 2),
                 "booth_visits": (3, 2),
                 "resumes_submitted": (1, 1),

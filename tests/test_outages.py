@@ -308,6 +308,7 @@ async def test_postgres_outage_keeps_ingest_and_counts_exactly_once_back(
             expected = ledger.expected()
             assert expected == {
                 "checkins": (6, 3),
+                "checkins_denied": (0, 0),
                 "qr_scans": (3, 2),
                 "booth_visits": (3, 2),
                 "resumes_submitted": (1, 1),

@@ -21,19 +21,27 @@ class Fact:
     employer_id: str | None = None
     position_id: str | None = None
     session_id: str | None = None
+    seeker_id: str | None = None  # the registry's seeker, for the breakdown by school
+    outcome: str | None = None  # a scan's verdict
 
 
 def _seeker(event: Payload) -> str | None:
     if event.get("seeker_id"):
         return f"s:{event['seeker_id']}"
     if event.get("badge"):
-        # Until badges are resolved to seekers at the gateway, the badge text is the identity.
+        # A badge the gateway could not resolve (a forgery, another fair's): its text.
         return f"b:{event['badge']}"
     return None
 
 
+# Verdicts that let someone in; the gateway stores denied scans too, counted apart.
+_ENTERED = frozenset({"admitted", "reentry"})
+
+
 def checkin(event: Payload) -> Fact:
-    return Fact("checkins", _seeker(event))
+    verdict = event.get("verdict")
+    metric = "checkins" if verdict is None or verdict in _ENTERED else "checkins_denied"
+    return Fact(metric, _seeker(event), seeker_id=event.get("seeker_id"), outcome=verdict)
 
 
 def qr_scan(event: Payload) -> Fact:
@@ -42,13 +50,20 @@ def qr_scan(event: Payload) -> Fact:
     return Fact(
         "qr_scans",
         visitor,
-        employer_id=target_id if target == "employer" else None,
+        # A position's page belongs to its employer too; the gateway records which one.
+        employer_id=target_id if target == "employer" else event.get("employer_id"),
         position_id=target_id if target == "position" else None,
+        seeker_id=event.get("seeker_id"),
     )
 
 
 def booth_visit(event: Payload) -> Fact:
-    return Fact("booth_visits", _seeker(event), employer_id=event["employer_id"])
+    return Fact(
+        "booth_visits",
+        _seeker(event),
+        employer_id=event["employer_id"],
+        seeker_id=event.get("seeker_id"),
+    )
 
 
 def resume_submitted(event: Payload) -> Fact:
@@ -58,11 +73,17 @@ def resume_submitted(event: Payload) -> Fact:
         employer_id=event["employer_id"],
         position_id=event.get("position_id"),
         session_id=event.get("session_id"),
+        seeker_id=event.get("seeker_id"),
     )
 
 
 def resume_downloaded(event: Payload) -> Fact:
-    return Fact("resumes_downloaded", _seeker(event), employer_id=event.get("employer_id"))
+    return Fact(
+        "resumes_downloaded",
+        _seeker(event),
+        employer_id=event.get("employer_id"),
+        seeker_id=event.get("seeker_id"),
+    )
 
 
 def intent_agreed(event: Payload) -> Fact:
@@ -71,6 +92,7 @@ def intent_agreed(event: Payload) -> Fact:
         _seeker(event),
         employer_id=event["employer_id"],
         position_id=event.get("position_id"),
+        seeker_id=event.get("seeker_id"),
     )
 
 
@@ -80,6 +102,7 @@ def consultation(event: Payload) -> Fact:
         _seeker(event),
         employer_id=event.get("employer_id"),
         session_id=event.get("session_id"),
+        seeker_id=event.get("seeker_id"),
     )
 
 

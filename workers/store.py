@@ -60,6 +60,8 @@ def decode(entry: Entry) -> Row | None:
         fact.session_id,
         entry.payload,
         entry.entry_id,
+        fact.seeker_id,
+        fact.outcome,
     )
     return Row(entry, values)
 

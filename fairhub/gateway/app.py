@@ -10,8 +10,23 @@ from fairhub import keys
 from fairhub.auth import Authenticator
 from fairhub.config import Settings
 from fairhub.db import open_pool
-from fairhub.gateway import fairs, health, ingest, stats
+from fairhub.directory import Directory
+from fairhub.gateway import (
+    checkins,
+    fairs,
+    health,
+    imports,
+    ingest,
+    intents,
+    leads,
+    public,
+    qr,
+    registry,
+    resumes,
+    stats,
+)
 from fairhub.gateway.errors import error_middleware
+from fairhub.keyring import KeyRing
 from fairhub.migrate import check_current
 from fairhub.redis import open_redis
 from fairhub.streams import StreamWriter
@@ -44,6 +59,8 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
     app[keys.AUTH] = Authenticator(
         settings.resolved_admin_token(), app[keys.DB], app[keys.REDIS], settings.auth_cache_seconds
     )
+    app[keys.KEYRING] = KeyRing(app[keys.DB], app[keys.REDIS])
+    app[keys.DIRECTORY] = Directory(app[keys.DB], app[keys.REDIS])
     yield
 
 
@@ -57,8 +74,15 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_redis, _db, _writer, _auth])
     app.router.add_post("/v1/fairs", fairs.create_fair)
     app.router.add_get("/v1/fairs/{fair}", fairs.get_fair)
+    app.router.add_get("/v1/fairs/{fair}/keys", fairs.get_keys)
+    app.router.add_post("/v1/fairs/{fair}/keys", fairs.rotate_key)
+    app.router.add_delete("/v1/fairs/{fair}/keys/{kid}", fairs.retire_key)
     app.router.add_post("/v1/fairs/{fair}/events", ingest.post_events)
+    app.router.add_post("/v1/fairs/{fair}/checkins", checkins.post_checkin)
     app.router.add_get("/v1/fairs/{fair}/stats", stats.get_stats)
+    # Each resource module adds its own routes: one module per resource.
+    for module in (registry, imports, leads, resumes, intents, qr, public):
+        module.add_routes(app)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", health.metrics)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -32,3 +33,15 @@ async def read_model(request: web.Request, model: type[M]) -> M:
     except ValidationError as exc:
         fields = [".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()]
         raise Unprocessable(describe(exc), fields=fields) from None
+
+
+def _default(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    """A JSON answer; timestamps as RFC 3339, Chinese text as itself."""
+    text = json.dumps(data, ensure_ascii=False, default=_default)
+    return web.json_response(text=text, status=status)

@@ -53,6 +53,10 @@ class NotFound(ApiError):
     status, code = 404, "not_found"
 
 
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
 class Unprocessable(ApiError):
     status, code = 422, "invalid"
 

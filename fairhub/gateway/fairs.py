@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -14,6 +15,7 @@ from fairhub.auth import issue, mirror
 from fairhub.gateway.access import caller, fair_caller
 from fairhub.gateway.bodies import read_model
 from fairhub.gateway.errors import Forbidden, NotFound
+from fairhub.keyring import create_key, live_public_keys
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -71,7 +73,9 @@ async def create_fair(request: web.Request) -> web.Response:
             body.venue,
         )
         issued = await issue(conn, "organizer", fair)
+        await create_key(conn, fair)
     await mirror(redis, issued.digest, issued.principal)
+    await request.app[keys.KEYRING].refresh(fair)
     created = FairCreated(id=fair, organizer_token=issued.token)
     return web.json_response(created.model_dump(), status=201)
 
@@ -90,3 +94,49 @@ async def require_fair(app: web.Application, fair: str) -> None:
     """404 unless the fair exists; asks Redis so that ingest needs no Postgres."""
     if not await app[keys.REDIS].sismember(keys.FAIRS, fair):
         raise NotFound(f"no fair {fair}", fields=["fair"])
+
+
+async def get_keys(request: web.Request) -> web.Response:
+    """The public keys that verify the fair's badges, for kiosks that must work offline."""
+    fair, _ = await fair_caller(request, "organizer", "device", "employer", "host")
+    rows = await live_public_keys(request.app[keys.DB], fair)
+    return web.json_response(
+        {
+            "fair": fair,
+            "badge_prefix": "FH1",
+            "keys": [
+                {
+                    "kid": r["kid"],
+                    "alg": "Ed25519",
+                    "public_key": base64.urlsafe_b64encode(bytes(r["public_key"])).decode(),
+                    "created_at": r["created_at"].isoformat(),
+                }
+                for r in rows
+            ],
+        }
+    )
+
+
+async def rotate_key(request: web.Request) -> web.Response:
+    """A new signing key; badges signed by the older keys stay valid until those are retired."""
+    fair, _ = await fair_caller(request, "organizer")
+    async with request.app[keys.DB].acquire() as conn, conn.transaction():
+        key = await create_key(conn, fair)
+    await request.app[keys.KEYRING].refresh(fair)
+    return web.json_response({"kid": key.kid}, status=201)
+
+
+async def retire_key(request: web.Request) -> web.Response:
+    """Retire a key: every badge it signed is refused from now on (a leaked key)."""
+    fair, _ = await fair_caller(request, "organizer")
+    kid = request.match_info["kid"]
+    done = await request.app[keys.DB].fetchval(
+        "UPDATE fair_keys SET retired_at = now()"
+        " WHERE fair_id = $1 AND kid = $2 AND retired_at IS NULL RETURNING kid",
+        fair,
+        kid,
+    )
+    if done is None:
+        raise NotFound(f"no live key {kid!r} in this fair", fields=["kid"])
+    await request.app[keys.KEYRING].refresh(fair)
+    return web.json_response({"kid": kid, "retired": True})

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import Counter as MetricCounter
 from pydantic import ValidationError
 
-from fairhub import keys
-from fairhub.auth import event_forbidden
-from fairhub.events import describe, event_adapter
+from fairhub import gate, keys
+from fairhub.auth import Principal, event_forbidden
+from fairhub.events import BoothVisit, Checkin, Event, describe, event_adapter
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import read_json
 from fairhub.gateway.errors import Unprocessable
 from fairhub.gateway.fairs import require_fair
+from fairhub.streams import Entry, Scan, ScanAnswer
 
 EVENTS_TOTAL = MetricCounter("fairhub_ingest_events_total", "Events answered by ingest", ["status"])
+# Employer tokens speak for their own employer: these events get it filled in when left out.
+_OWN_EMPLOYER = frozenset({"consultation", "resume_downloaded", "booth_visit", "intent_agreed"})
 
 
 def _items(body: Any, limit: int) -> tuple[list[Any], bool]:
@@ -40,59 +45,123 @@ def _items(body: Any, limit: int) -> tuple[list[Any], bool]:
     )
 
 
+@dataclass
+class Intake:
+    """A request's events on their way into the stream, and the answer for each."""
+
+    results: list[dict[str, Any]] = field(default_factory=list)  # shaped as EventResult
+    entries: list[Entry] = field(default_factory=list)
+    slots: list[int] = field(default_factory=list)  # the result of each entry
+    identities: dict[int, gate.Identity] = field(default_factory=dict)  # by result slot
+
+    def reject(self, event_id: str | None, reason: str) -> None:
+        self.results.append({"id": event_id, "status": "rejected", "reason": reason})
+
+    def add(self, entry: Entry) -> None:
+        self.slots.append(len(self.results))
+        event_id = entry.event_id if isinstance(entry, Scan) else entry[0]
+        self.results.append({"id": event_id, "status": "accepted"})
+        self.entries.append(entry)
+
+
+def source_of(principal: Principal) -> dict[str, Any]:
+    """What a stored event records about who sent it (the kiosk, for its late-scan figures)."""
+    return {"device_id": principal.subject_id} if principal.role == "device" else {}
+
+
+@dataclass
+class Rejected:
+    event_id: str | None
+    reason: str
+
+
+async def take_in(
+    app: web.Application, fair: str, principal: Principal, items: list[Event | Rejected]
+) -> Intake:
+    """Authorize, resolve badges, append durably; the answer has one result per item."""
+    extra = source_of(principal)
+    for n, item in enumerate(items):
+        if isinstance(item, Rejected):
+            continue
+        if principal.role == "employer" and item.type in _OWN_EMPLOYER:
+            # __dict__, not getattr: a missing attribute on a pydantic model costs an exception.
+            if item.__dict__.get("employer_id") is None:
+                item = items[n] = item.model_copy(update={"employer_id": principal.subject_id})
+        reason = event_forbidden(principal, item.type, item.__dict__.get("employer_id"))
+        if reason is not None:
+            items[n] = Rejected(item.id, reason)
+    # Badges are checked for the whole request at once: one Redis read for the seeker cards.
+    badged = [
+        (n, item)
+        for n, item in enumerate(items)
+        if isinstance(item, Checkin) or (isinstance(item, BoothVisit) and item.badge)
+    ]
+    found = await gate.identify(
+        app[keys.KEYRING], app[keys.DIRECTORY], fair, [(e.badge, e.seeker_id) for _, e in badged]
+    )
+    identity_of = {n: identity for (n, _), identity in zip(badged, found, strict=True)}
+
+    intake = Intake()
+    for n, item in enumerate(items):
+        if isinstance(item, Rejected):
+            intake.reject(item.event_id, item.reason)
+            continue
+        identity = identity_of.get(n)
+        if identity is not None:
+            intake.identities[len(intake.results)] = identity
+        if isinstance(item, Checkin) and identity is not None:
+            intake.add(gate.scan(item, identity, extra))
+            continue
+        body = item.model_dump(mode="json", exclude_none=True)
+        if identity is not None:
+            if identity.denied:
+                intake.reject(item.id, f"badge: {identity.reason}")
+                continue
+            body["seeker_id"] = identity.seeker_id
+        body.update(extra)
+        intake.add((item.id, json.dumps(body, ensure_ascii=False, separators=(",", ":"))))
+
+    if intake.entries:
+        outcomes = await app[keys.WRITER].append_all(fair, intake.entries)
+        for slot, outcome in zip(intake.slots, outcomes, strict=True):
+            result = intake.results[slot]
+            if isinstance(outcome, ScanAnswer):
+                result["verdict"] = outcome.verdict
+                if outcome.first_seen_at:
+                    result["first_seen_at"] = outcome.first_seen_at
+                outcome = outcome.added
+            if not outcome:
+                result["status"] = "duplicate"
+    for status, count in Counter(r["status"] for r in intake.results).items():
+        EVENTS_TOTAL.labels(status).inc(count)
+    return intake
+
+
 async def post_events(request: web.Request) -> web.Response:
     """Accept a batch in one durable append; a bad event never rejects its neighbours."""
     fair, principal = await fair_caller(request, "organizer", "device", "employer", "host")
     settings = request.app[keys.SETTINGS]
     body = await read_json(request)
-    items, is_batch = _items(body, settings.max_batch_events)
+    raw_items, is_batch = _items(body, settings.max_batch_events)
     if principal.role == "admin":
         await require_fair(request.app, fair)
-
-    results: list[dict[str, Any]] = []  # shaped as events.EventResult
-    to_append: list[tuple[str, str]] = []
-    slots: list[int] = []  # index in results of each appended event
-    for item in items:
-        item_id = item.get("id") if isinstance(item, dict) else None
+    items: list[Event | Rejected] = []
+    for raw in raw_items:
         try:
-            event = event_adapter.validate_python(item)
+            items.append(event_adapter.validate_python(raw))
         except ValidationError as exc:
-            results.append(_rejected(_str_or_none(item_id), describe(exc)))
-            continue
-        # __dict__, not getattr: a missing attribute on a pydantic model costs an exception.
-        reason = event_forbidden(principal, event.type, event.__dict__.get("employer_id"))
-        if reason is not None:
-            results.append(_rejected(event.id, reason))
-            continue
-        slots.append(len(results))
-        results.append({"id": event.id, "status": "accepted"})
-        to_append.append((event.id, event.model_dump_json(exclude_none=True)))
-
-    if to_append:
-        added = await request.app[keys.WRITER].append(fair, to_append)
-        for slot, was_added in zip(slots, added, strict=True):
-            if not was_added:
-                results[slot]["status"] = "duplicate"
-    for status, count in Counter(r["status"] for r in results).items():
-        EVENTS_TOTAL.labels(status).inc(count)
-
-    answer = {"results": results}
-    if not to_append:
-        first = str(results[0]["reason"])
+            raw_id = raw.get("id") if isinstance(raw, dict) else None
+            items.append(Rejected(raw_id if isinstance(raw_id, str) else None, describe(exc)))
+    intake = await take_in(request.app, fair, principal, items)
+    answer = {"results": intake.results}
+    if not intake.entries:
+        first = str(intake.results[0]["reason"])
         detail = first if not is_batch else f"every event was rejected; first: {first}"
         return web.json_response(
             {"error": "invalid_event", "detail": detail, "fields": _fields(first), **answer},
             status=422,
         )
     return web.json_response(answer, status=202)
-
-
-def _rejected(event_id: str | None, reason: str) -> dict[str, Any]:
-    return {"id": event_id, "status": "rejected", "reason": reason}
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _fields(reason: str) -> list[str]:

@@ -1,33 +1,52 @@
 -- One statement per batch: insert the events, and change counters only for the rows that
 -- were really inserted. A resent or redelivered event conflicts and adds nothing.
+-- Dimensions: the fair, employer, position, live session, the seeker's school (from the
+-- registry), the minute it happened, and the outcome of a scan (admitted, reentry, ...).
 WITH batch AS (
     SELECT DISTINCT ON (fair_id, id) *
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
-                $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[])
+                $7::text[], $8::text[], $9::text[], $10::jsonb[], $11::text[], $12::text[],
+                $13::text[])
         WITH ORDINALITY AS b (fair_id, id, type, occurred_at, metric, subject,
-                              employer_id, position_id, session_id, payload, stream_id, n)
+                              employer_id, position_id, session_id, payload, stream_id,
+                              seeker_id, outcome, n)
     ORDER BY fair_id, id, n
 ),
 inserted AS (
     INSERT INTO events (fair_id, id, type, occurred_at, metric, subject,
-                        employer_id, position_id, session_id, payload, stream_id)
+                        employer_id, position_id, session_id, payload, stream_id,
+                        seeker_id, outcome)
     SELECT fair_id, id, type, occurred_at, metric, subject,
-           employer_id, position_id, session_id, payload, stream_id
+           employer_id, position_id, session_id, payload, stream_id, seeker_id, outcome
     FROM batch
     ORDER BY fair_id, id
     ON CONFLICT (fair_id, id) DO NOTHING
-    RETURNING fair_id, metric, subject, employer_id, position_id, session_id, occurred_at
+    RETURNING fair_id, id, type, metric, subject, employer_id, position_id, session_id,
+              occurred_at, seeker_id, outcome
+),
+-- A booth scan uploaded as an event is a lead too (the leads API creates most of them first).
+new_leads AS (
+    INSERT INTO leads (fair_id, employer_id, seeker_id, first_event_id, created_at, updated_at)
+    SELECT DISTINCT ON (fair_id, employer_id, seeker_id)
+           fair_id, employer_id, seeker_id, id, occurred_at, occurred_at
+    FROM inserted
+    WHERE type = 'booth_visit' AND seeker_id IS NOT NULL
+    ORDER BY fair_id, employer_id, seeker_id, occurred_at
+    ON CONFLICT DO NOTHING
 ),
 facts AS (
     SELECT i.fair_id, i.metric, d.dim, d.dim_id,
            md5(concat_ws('|', i.fair_id, i.metric, d.dim, d.dim_id, i.subject))::uuid AS unique_key,
            i.subject IS NOT NULL AS has_subject
     FROM inserted AS i
+    LEFT JOIN seekers AS s ON s.fair_id = i.fair_id AND s.id = i.seeker_id
     CROSS JOIN LATERAL (VALUES
         ('fair', ''),
         ('employer', i.employer_id),
         ('position', i.position_id),
         ('session', i.session_id),
+        ('school', s.school_id),
+        ('outcome', i.outcome),
         ('minute', to_char(date_trunc('minute', i.occurred_at AT TIME ZONE 'UTC'),
                            'YYYY-MM-DD"T"HH24:MI:00"Z"'))
     ) AS d (dim, dim_id)

@@ -1,0 +1,83 @@
+"""The seeker directory in Redis: what the gate needs to know about a seeker, without Postgres.
+
+Postgres holds the seekers; every change is copied here after it commits (name, current badge
+serial, revoked), and a miss is filled from Postgres, so the hash is a cache that the gate can
+live on while Postgres is away.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+
+from fairhub import keys
+from fairhub.db import TRANSIENT_ERRORS
+
+
+@dataclass(frozen=True)
+class SeekerCard:
+    id: str
+    name: str
+    serial: int  # the current badge serial; a badge with a lower one was replaced
+    revoked: bool = False
+
+
+UNKNOWN = b"0"  # the directory's mark for an id that is not a seeker of the fair
+_CARD_SQL = (
+    "SELECT id, name, badge_serial AS serial, revoked_at IS NOT NULL AS revoked"
+    " FROM seekers WHERE fair_id = $1 AND id = ANY($2::text[])"
+)
+
+
+class Directory:
+    """Seeker cards per fair: Redis first, Postgres for what Redis does not have."""
+
+    def __init__(self, db: asyncpg.Pool, redis: Redis) -> None:
+        self._db = db
+        self._redis = redis
+
+    async def cards(self, fair: str, ids: Iterable[str]) -> dict[str, SeekerCard]:
+        """The cards of the seekers that exist; unknown ids are simply absent."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        raw = await self._redis.hmget(keys.seekers(fair), wanted)
+        found: dict[str, SeekerCard] = {}
+        missing = []
+        for seeker, value in zip(wanted, raw, strict=True):
+            if value is None:
+                missing.append(seeker)
+            elif value != UNKNOWN:
+                found[seeker] = SeekerCard(**json.loads(value))
+        if missing:
+            try:
+                rows = await self._db.fetch(_CARD_SQL, fair, missing)
+            except TRANSIENT_ERRORS:
+                return found  # Postgres away: what Redis knows is all there is
+            loaded = [SeekerCard(**dict(r)) for r in rows]
+            await self.remember(fair, loaded)
+            found.update((card.id, card) for card in loaded)
+            # Ids the registry does not know (an integration's own): remember that too, so
+            # they do not cost a Postgres read each time.
+            unknown = {seeker: UNKNOWN for seeker in missing if seeker not in found}
+            if unknown:
+                await self._redis.hset(keys.seekers(fair), mapping=unknown)  # type: ignore[arg-type]
+        return found
+
+    async def remember(self, fair: str, cards: Iterable[SeekerCard]) -> None:
+        """Copy cards into Redis (after the Postgres transaction that changed them)."""
+        mapping: dict[bytes | bytearray | memoryview[int] | str | int | float, Any] = {
+            card.id: json.dumps(asdict(card), ensure_ascii=False) for card in cards
+        }
+        if mapping:
+            await self._redis.hset(keys.seekers(fair), mapping=mapping)
+
+    async def reload(self, fair: str, ids: Iterable[str]) -> None:
+        """Copy the current Postgres state of these seekers into Redis."""
+        rows = await self._db.fetch(_CARD_SQL, fair, list(ids))
+        await self.remember(fair, [SeekerCard(**dict(r)) for r in rows])

@@ -1,0 +1,102 @@
+"""Who a scanned badge is, and whether they may come in: the gate's decisions.
+
+Everything here runs on public keys in memory and seeker cards in Redis, never on Postgres,
+so the gates keep admitting while the database is away. Whether a valid badge is a first entry
+or a re-entry is decided later, atomically in Redis, as the scan is appended (streams.Scan).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fairhub import badges
+from fairhub.directory import Directory, SeekerCard
+from fairhub.events import Checkin
+from fairhub.keyring import KeyRing
+from fairhub.streams import Scan
+
+Verdict = Literal["admitted", "reentry", "invalid_badge", "wrong_fair", "revoked"]
+VERDICTS: tuple[str, ...] = ("admitted", "reentry", "invalid_badge", "wrong_fair", "revoked")
+ADMITTED = frozenset({"admitted", "reentry"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who was scanned; `denied` is set when the scan cannot let anyone in."""
+
+    seeker_id: str | None
+    card: SeekerCard | None = None
+    denied: Verdict | None = None
+    reason: str | None = None
+
+
+async def identify(
+    keyring: KeyRing, directory: Directory, fair: str, who: Sequence[tuple[str | None, str | None]]
+) -> list[Identity]:
+    """Resolve (badge, seeker_id) pairs, badges verified against the fair's public keys."""
+    claimed: list[Identity] = []
+    for badge, seeker_id in who:
+        claimed.append(await _claim(keyring, fair, badge) if badge else Identity(seeker_id))
+    cards = await directory.cards(
+        fair, {i.seeker_id for i in claimed if i.seeker_id and not i.denied}
+    )
+    resolved = []
+    for (badge, _), identity in zip(who, claimed, strict=True):
+        if identity.denied or identity.seeker_id is None:
+            resolved.append(identity)
+            continue
+        card = cards.get(identity.seeker_id)
+        if card is None:
+            # A signed badge for a seeker the registry does not know: deleted, or never issued.
+            denied: Verdict | None = "invalid_badge" if badge else None
+            reason = "no such seeker in this fair" if badge else None
+            resolved.append(Identity(identity.seeker_id, None, denied, reason))
+        elif card.revoked:
+            resolved.append(Identity(card.id, card, "revoked", "this seeker's badge was revoked"))
+        elif badge and badges.read(badge).serial < card.serial:
+            resolved.append(Identity(card.id, card, "revoked", "this badge was replaced"))
+        else:
+            resolved.append(Identity(card.id, card))
+    return resolved
+
+
+async def _claim(keyring: KeyRing, fair: str, badge: str) -> Identity:
+    try:
+        claims = badges.read(badge)
+    except badges.BadBadge as exc:
+        return Identity(None, denied="invalid_badge", reason=str(exc))
+    if claims.fair_id != fair:
+        # Tell a real badge of another fair (a lost visitor) from a forgery.
+        try:
+            badges.verify(badge, await keyring.public_keys(claims.fair_id))
+        except badges.BadBadge:
+            return Identity(None, denied="invalid_badge", reason="the badge is not valid")
+        # The other fair's seeker id is kept out: it means nothing in this fair's figures.
+        return Identity(None, denied="wrong_fair", reason="a badge of another fair")
+    try:
+        badges.verify(badge, await keyring.public_keys(fair))
+    except badges.BadBadge as exc:
+        return Identity(None, denied="invalid_badge", reason=str(exc))
+    return Identity(claims.seeker_id)
+
+
+def scan(event: Checkin, identity: Identity, extra: dict[str, Any]) -> Scan:
+    """The stream entry of a check-in, in the versions Redis chooses from."""
+    body = event.model_dump(mode="json", exclude_none=True)
+    body.update(extra)
+    if identity.seeker_id:
+        body["seeker_id"] = identity.seeker_id
+    occurred_at = body["occurred_at"]
+    if identity.denied:
+        body.update(verdict=identity.denied, reason=identity.reason)
+        return Scan(event.id, None, occurred_at, _json(body), decided=identity.denied)
+    admitted = _json({**body, "verdict": "admitted"})
+    reentry = _json({**body, "verdict": "reentry"})
+    return Scan(event.id, identity.seeker_id, occurred_at, admitted, reentry)
+
+
+def _json(body: dict[str, Any]) -> str:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,69 @@
+"""POST /v1/fairs/{fair}/checkins: the kiosk's call, a verdict at once for the person in front.
+
+The scan becomes a check-in event like any other (denied ones too); the verdict comes from
+public keys in memory and the seeker directory and entry register in Redis, so the gate keeps
+working while Postgres is away. The same id again returns the first verdict (a kiosk's retry).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+
+from fairhub.events import Badge, Checkin, EventId, Label, describe
+from fairhub.gateway.access import fair_caller
+from fairhub.gateway.bodies import read_model, reply
+from fairhub.gateway.errors import Conflict, Unprocessable
+from fairhub.gateway.ingest import take_in
+
+
+class CheckinIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: EventId
+    badge: Badge
+    gate: Label | None = None
+    occurred_at: AwareDatetime | None = None
+
+
+class CheckinAnswer(BaseModel):
+    verdict: str
+    seeker: dict[str, str] | None = None
+    first_seen_at: str | None = None
+    duplicate: bool = False
+    reason: str | None = None
+
+
+async def post_checkin(request: web.Request) -> web.Response:
+    """Admit, re-admit or refuse a scanned badge, and record the scan."""
+    fair, principal = await fair_caller(request, "organizer", "device")
+    body = await read_model(request, CheckinIn)
+    try:
+        event = Checkin(
+            type="checkin",
+            id=body.id,
+            badge=body.badge,
+            gate=body.gate,
+            occurred_at=body.occurred_at or datetime.now(UTC),
+        )
+    except ValidationError as exc:
+        raise Unprocessable(describe(exc), fields=["occurred_at"]) from None
+    intake = await take_in(request.app, fair, principal, [event])
+    result = intake.results[0]
+    if result["status"] == "rejected":
+        raise Unprocessable(str(result["reason"]), fields=["badge"])
+    verdict = result.get("verdict")
+    if verdict is None:
+        raise Conflict("this id was already used by an event that is not a check-in", fields=["id"])
+    identity = intake.identities.get(0)
+    answer: dict[str, Any] = {"verdict": verdict, "duplicate": result["status"] == "duplicate"}
+    if identity is not None and identity.card is not None and verdict in ("admitted", "reentry"):
+        answer["seeker"] = {"id": identity.card.id, "name": identity.card.name}
+    elif identity is not None and identity.reason:
+        answer["reason"] = identity.reason
+    if result.get("first_seen_at"):
+        answer["first_seen_at"] = result["first_seen_at"]
+    return reply(answer)

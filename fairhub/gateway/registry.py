@@ -1,0 +1,324 @@
+"""Employers, positions, seekers and devices: create, read, list with paging, update, revoke.
+
+The four resources share one set of handlers, told apart by a Resource that names the table,
+the columns a client sees, the body models and who may do what. Creating a resource that
+acts (an employer, a device) hands out its token once; revoking it revokes its tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from pydantic import BaseModel
+
+from fairhub import badges, keys, registry
+from fairhub.auth import Principal, issue, mirror, revoke
+from fairhub.directory import SeekerCard
+from fairhub.gateway.access import fair_caller
+from fairhub.gateway.bodies import read_model, reply
+from fairhub.gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
+from fairhub.keyring import signing_key
+
+EVERYONE = ("organizer", "device", "employer", "host")
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str  # path segment and table
+    columns: str  # what a client sees
+    create: type[BaseModel]
+    patch: type[BaseModel]
+    readers: tuple[str, ...]
+    writers: tuple[str, ...]
+    token_role: str | None = None  # the role of the token handed out on creation
+    order: str = "created_at"
+
+
+EMPLOYERS = Resource(
+    "employers",
+    "id, name, booth, industry, created_at, updated_at, revoked_at",
+    registry.EmployerIn,
+    registry.EmployerPatch,
+    readers=EVERYONE,
+    writers=("organizer",),
+    token_role="employer",
+)
+POSITIONS = Resource(
+    "positions",
+    "id, employer_id, title, job_type, headcount, description, created_at, updated_at, revoked_at",
+    registry.PositionIn,
+    registry.PositionPatch,
+    readers=EVERYONE,
+    writers=("organizer", "employer"),
+)
+SEEKERS = Resource(
+    "seekers",
+    "id, number, name, (SELECT name FROM schools s WHERE s.fair_id = t.fair_id"
+    " AND s.id = t.school_id) AS school, major, phone, badge_serial, created_at, updated_at,"
+    " revoked_at",
+    registry.SeekerIn,
+    registry.SeekerPatch,
+    readers=("organizer",),
+    writers=("organizer", "device"),
+    order="number",
+)
+DEVICES = Resource(
+    "devices",
+    "id, label, gate, employer_id, created_at, updated_at, revoked_at",
+    registry.DeviceIn,
+    registry.DevicePatch,
+    readers=("organizer",),
+    writers=("organizer",),
+    token_role="device",
+)
+RESOURCES = {r.name: r for r in (EMPLOYERS, POSITIONS, SEEKERS, DEVICES)}
+
+
+def _resource(request: web.Request) -> Resource:
+    return RESOURCES[request.match_info["kind"]]
+
+
+async def _row(conn: Any, resource: Resource, fair: str, item_id: str) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        f"SELECT {resource.columns} FROM {resource.name} t WHERE fair_id = $1 AND id = $2",
+        fair,
+        item_id,
+    )
+    if row is None:
+        raise NotFound(f"no {resource.name[:-1]} {item_id!r} in this fair", fields=["id"])
+    return dict(row)
+
+
+def _own_employer(principal: Principal, employer_id: str | None) -> None:
+    """An employer token may only touch its own employer's things."""
+    if principal.role == "employer" and employer_id != principal.subject_id:
+        raise Forbidden(
+            "an employer token may only manage its own employer", fields=["employer_id"]
+        )
+
+
+async def create(request: web.Request) -> web.Response:
+    """Create one item; actors get their token now, seekers their signed badge."""
+    resource = _resource(request)
+    fair, principal = await fair_caller(request, *resource.writers)
+    body = await read_model(request, resource.create)
+    app = request.app
+    answer: dict[str, Any]
+    async with app[keys.DB].acquire() as conn, conn.transaction():
+        if isinstance(body, registry.EmployerIn):
+            try:
+                [new_id] = await registry.insert_employers(conn, fair, [body])
+            except asyncpg.UniqueViolationError:
+                raise Conflict(f"an employer named {body.name!r} exists", fields=["name"]) from None
+            answer = {"id": new_id}
+        elif isinstance(body, registry.PositionIn):
+            _own_employer(principal, body.employer_id)
+            if not await registry.live_employers(conn, fair, {body.employer_id}):
+                raise Unprocessable("no such employer in this fair", fields=["employer_id"])
+            [new_id] = await registry.insert_positions(conn, fair, [body])
+            answer = {"id": new_id}
+        elif isinstance(body, registry.SeekerIn):
+            key = await signing_key(conn, fair)
+            [seeker] = await registry.insert_seekers(conn, fair, [body], key)
+            answer = {"id": seeker.id, "number": seeker.number, "badge": seeker.badge}
+        else:
+            assert isinstance(body, registry.DeviceIn)
+            if body.employer_id and not await registry.live_employers(
+                conn, fair, {body.employer_id}
+            ):
+                raise Unprocessable("no such employer in this fair", fields=["employer_id"])
+            [new_id] = await registry.insert_devices(conn, fair, [body])
+            answer = {"id": new_id}
+        issued = None
+        if resource.token_role:
+            issued = await issue(conn, resource.token_role, fair, answer["id"])  # type: ignore[arg-type]
+            answer["token"] = issued.token
+    if issued is not None:
+        await mirror(app[keys.REDIS], issued.digest, issued.principal)
+    if isinstance(body, registry.SeekerIn):
+        card = SeekerCard(answer["id"], body.name, 1)
+        await app[keys.DIRECTORY].remember(fair, [card])
+    return reply(answer, status=201)
+
+
+def _cursor(row: dict[str, Any], order: str) -> str:
+    value = row[order].isoformat() if isinstance(row[order], datetime) else row[order]
+    return base64.urlsafe_b64encode(json.dumps([value, row["id"]]).encode()).decode()
+
+
+async def list_items(request: web.Request) -> web.Response:
+    """A page of items in creation order; `next` continues where this page ended."""
+    resource = _resource(request)
+    fair, principal = await fair_caller(request, *resource.readers)
+    query = request.query
+    try:
+        limit = int(query.get("limit", "100"))
+    except ValueError:
+        raise Unprocessable("limit must be a number", fields=["limit"]) from None
+    if not 1 <= limit <= 1000:
+        raise Unprocessable("limit must be between 1 and 1000", fields=["limit"])
+    where, args = ["fair_id = $1"], [fair]
+    if "after" in query:
+        try:
+            after_value, after_id = json.loads(base64.urlsafe_b64decode(query["after"]))
+            if resource.order == "created_at":
+                after_value = datetime.fromisoformat(after_value)
+        except ValueError:
+            raise Unprocessable("after is not a cursor from this API", fields=["after"]) from None
+        args += [after_value, after_id]
+        where.append(f"({resource.order}, id) > (${len(args) - 1}, ${len(args)})")
+    if query.get("revoked") != "include":
+        where.append("revoked_at IS NULL")
+    for field in ("employer_id", "job_type"):
+        if field in query and resource is POSITIONS:
+            args.append(query[field])
+            where.append(f"{field} = ${len(args)}")
+    if principal.role == "employer" and resource is DEVICES:
+        raise Forbidden("an employer token may not list devices", fields=["Authorization"])
+    if query.get("q"):
+        args.append(query["q"])
+        column = (
+            "title" if resource is POSITIONS else "name" if resource is not DEVICES else "label"
+        )
+        where.append(f"strpos(lower({column}), lower(${len(args)})) > 0")
+    rows = await request.app[keys.DB].fetch(
+        f"SELECT {resource.columns} FROM {resource.name} t WHERE {' AND '.join(where)}"
+        f" ORDER BY {resource.order}, id LIMIT {limit + 1}",
+        *args,
+    )
+    items = [dict(r) for r in rows[:limit]]
+    next_cursor = _cursor(items[-1], resource.order) if len(rows) > limit else None
+    return reply({"items": items, "next": next_cursor})
+
+
+async def get_item(request: web.Request) -> web.Response:
+    resource = _resource(request)
+    fair, _ = await fair_caller(request, *resource.readers)
+    row = await _row(request.app[keys.DB], resource, fair, request.match_info["id"])
+    if resource is SEEKERS:
+        async with request.app[keys.DB].acquire() as conn:
+            key = await signing_key(conn, fair)
+        row["badge"] = badges.sign(key, fair, row["id"], row["badge_serial"])
+    return reply(row)
+
+
+async def update(request: web.Request) -> web.Response:
+    """Change the fields sent; the rest stay as they are."""
+    resource = _resource(request)
+    fair, principal = await fair_caller(request, *resource.writers)
+    item_id = request.match_info["id"]
+    if resource is SEEKERS and principal.role == "device":
+        raise Forbidden("a device token may not change seekers", fields=["Authorization"])
+    body = await read_model(request, resource.patch)
+    changes = body.model_dump(exclude_unset=True)
+    app = request.app
+    async with app[keys.DB].acquire() as conn, conn.transaction():
+        current = await _row(conn, resource, fair, item_id)
+        if resource is POSITIONS:
+            _own_employer(principal, current["employer_id"])
+        if resource is EMPLOYERS and principal.role == "employer":
+            _own_employer(principal, item_id)
+        if "school" in changes:
+            school = changes.pop("school")
+            ids = await registry.school_ids(conn, fair, {school} if school else set())
+            changes["school_id"] = ids.get(school) if school else None
+        if changes:
+            names = list(changes)
+            sets = ", ".join(f"{name} = ${n + 3}" for n, name in enumerate(names))
+            try:
+                await conn.execute(
+                    f"UPDATE {resource.name} SET {sets}, updated_at = clock_timestamp()"
+                    " WHERE fair_id = $1 AND id = $2",
+                    fair,
+                    item_id,
+                    *changes.values(),
+                )
+            except asyncpg.UniqueViolationError:
+                raise Conflict("that name is already used in this fair", fields=["name"]) from None
+        row = await _row(conn, resource, fair, item_id)
+    if resource is SEEKERS:
+        await app[keys.DIRECTORY].reload(fair, [item_id])
+    return reply(row)
+
+
+async def revoke_item(request: web.Request) -> web.Response:
+    """Revoke an item: its tokens stop working and, for a seeker, its badge is refused."""
+    resource = _resource(request)
+    fair, principal = await fair_caller(request, *resource.writers)
+    item_id = request.match_info["id"]
+    app = request.app
+    async with app[keys.DB].acquire() as conn, conn.transaction():
+        current = await _row(conn, resource, fair, item_id)
+        if resource is POSITIONS:
+            _own_employer(principal, current["employer_id"])
+        elif principal.role not in ("admin", "organizer"):
+            raise Forbidden(f"only the organizer revokes {resource.name}", fields=["Authorization"])
+        await conn.execute(
+            f"UPDATE {resource.name} SET revoked_at = coalesce(revoked_at, clock_timestamp())"
+            " WHERE fair_id = $1 AND id = $2",
+            fair,
+            item_id,
+        )
+        revoked = await revoke(conn, fair, item_id)
+        row = await _row(conn, resource, fair, item_id)
+    await app[keys.AUTH].forget(revoked)
+    if resource is SEEKERS:
+        await app[keys.DIRECTORY].reload(fair, [item_id])
+    return reply(row)
+
+
+async def new_token(request: web.Request) -> web.Response:
+    """A fresh token for an employer or device; the old ones are revoked (a lost tablet)."""
+    resource = _resource(request)
+    if resource.token_role is None:
+        raise NotFound(f"{resource.name} have no tokens", fields=["kind"])
+    fair, _ = await fair_caller(request, "organizer")
+    item_id = request.match_info["id"]
+    app = request.app
+    async with app[keys.DB].acquire() as conn, conn.transaction():
+        current = await _row(conn, resource, fair, item_id)
+        if current["revoked_at"] is not None:
+            raise Conflict(f"this {resource.name[:-1]} is revoked", fields=["id"])
+        revoked = await revoke(conn, fair, item_id)
+        issued = await issue(conn, resource.token_role, fair, item_id)  # type: ignore[arg-type]
+    await app[keys.AUTH].forget(revoked)
+    await mirror(app[keys.REDIS], issued.digest, issued.principal)
+    return reply({"id": item_id, "token": issued.token}, status=201)
+
+
+async def new_badge(request: web.Request) -> web.Response:
+    """Reissue a lost badge: the next serial, so the old badge is refused as revoked."""
+    fair, _ = await fair_caller(request, "organizer", "device")
+    item_id = request.match_info["id"]
+    app = request.app
+    async with app[keys.DB].acquire() as conn, conn.transaction():
+        serial = await conn.fetchval(
+            "UPDATE seekers SET badge_serial = badge_serial + 1, updated_at = clock_timestamp()"
+            " WHERE fair_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING badge_serial",
+            fair,
+            item_id,
+        )
+        if serial is None:
+            raise NotFound(f"no live seeker {item_id!r} in this fair", fields=["id"])
+        key = await signing_key(conn, fair)
+    await app[keys.DIRECTORY].reload(fair, [item_id])
+    return reply({"id": item_id, "badge": badges.sign(key, fair, item_id, serial)}, status=201)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the registry's routes."""
+    kinds = "{kind:employers|positions|seekers|devices}"
+    base = f"/v1/fairs/{{fair}}/{kinds}"
+    app.router.add_post(base, create)
+    app.router.add_get(base, list_items)
+    app.router.add_get(base + "/{id}", get_item)
+    app.router.add_patch(base + "/{id}", update)
+    app.router.add_delete(base + "/{id}", revoke_item)
+    app.router.add_post("/v1/fairs/{fair}/{kind:employers|devices}/{id}/token", new_token)
+    app.router.add_post("/v1/fairs/{fair}/seekers/{id}/badge", new_badge)

@@ -1,0 +1,233 @@
+"""The registry's shapes and its bulk inserts, shared by the API (one item) and CSV imports.
+
+Every insert takes a list and writes it with one statement (unnest of arrays), so a file of
+2,300 positions is one round trip, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+import asyncpg
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from fairhub import badges
+from fairhub.events import Ref
+
+# Names come from spreadsheets: trimmed, no NUL (Postgres text cannot hold it), bounded.
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$"),
+]
+LongText = Annotated[str, StringConstraints(max_length=4000, pattern=r"^[^\x00]*$")]
+_PHONE_NOISE = re.compile(r"[\s()\-.]")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class EmployerIn(_In):
+    name: Text
+    booth: Text | None = None
+    industry: Text | None = None
+
+
+class EmployerPatch(_In):
+    name: Text | None = None
+    booth: Text | None = None
+    industry: Text | None = None
+
+
+class PositionIn(_In):
+    employer_id: Ref
+    title: Text
+    job_type: Text
+    headcount: int = Field(ge=0, le=1_000_000)
+    description: LongText | None = None
+
+
+class PositionPatch(_In):
+    title: Text | None = None
+    job_type: Text | None = None
+    headcount: int | None = Field(default=None, ge=0, le=1_000_000)
+    description: LongText | None = None
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    digits = _PHONE_NOISE.sub("", value)
+    if not re.fullmatch(r"\+?[0-9]{5,20}", digits):
+        raise ValueError("not a phone number (digits, optionally a leading +)")
+    return digits
+
+
+class SeekerIn(_In):
+    name: Text
+    school: Text | None = None
+    major: Text | None = None
+    phone: str | None = Field(default=None, max_length=40)
+
+    _check_phone = field_validator("phone")(_phone)
+
+
+class SeekerPatch(_In):
+    name: Text | None = None
+    school: Text | None = None
+    major: Text | None = None
+    phone: str | None = Field(default=None, max_length=40)
+
+    _check_phone = field_validator("phone")(_phone)
+
+
+class DeviceIn(_In):
+    label: Text
+    gate: Text | None = None
+    employer_id: Ref | None = Field(default=None, description="Set for a booth's scanner.")
+
+
+class DevicePatch(_In):
+    label: Text | None = None
+    gate: Text | None = None
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+async def insert_employers(
+    conn: asyncpg.Connection, fair: str, items: list[EmployerIn]
+) -> list[str]:
+    """Insert employers; a name already used in the fair raises UniqueViolationError."""
+    ids = [new_id() for _ in items]
+    await conn.execute(
+        "INSERT INTO employers (fair_id, id, name, booth, industry)"
+        " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])",
+        fair,
+        ids,
+        [i.name for i in items],
+        [i.booth for i in items],
+        [i.industry for i in items],
+    )
+    return ids
+
+
+async def insert_positions(
+    conn: asyncpg.Connection, fair: str, items: list[PositionIn]
+) -> list[str]:
+    """Insert positions of existing employers (the caller checked they are live)."""
+    ids = [new_id() for _ in items]
+    await conn.execute(
+        "INSERT INTO positions (fair_id, id, employer_id, title, job_type, headcount, description)"
+        " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::integer[], $7::text[])",
+        fair,
+        ids,
+        [i.employer_id for i in items],
+        [i.title for i in items],
+        [i.job_type for i in items],
+        [i.headcount for i in items],
+        [i.description for i in items],
+    )
+    return ids
+
+
+async def live_employers(conn: asyncpg.Connection, fair: str, ids: set[str]) -> set[str]:
+    """Which of `ids` are employers of the fair that have not been revoked."""
+    rows = await conn.fetch(
+        "SELECT id FROM employers"
+        " WHERE fair_id = $1 AND id = ANY($2::text[]) AND revoked_at IS NULL",
+        fair,
+        list(ids),
+    )
+    return {r["id"] for r in rows}
+
+
+async def employers_by_name(conn: asyncpg.Connection, fair: str) -> dict[str, str]:
+    """lower(name) -> id of the fair's live employers: spreadsheets name employers."""
+    rows = await conn.fetch(
+        "SELECT lower(name) AS name, id FROM employers WHERE fair_id = $1 AND revoked_at IS NULL",
+        fair,
+    )
+    return {r["name"]: r["id"] for r in rows}
+
+
+async def school_ids(conn: asyncpg.Connection, fair: str, names: set[str]) -> dict[str, str]:
+    """name -> id for each school name, creating the schools not seen before."""
+    if not names:
+        return {}
+    await conn.execute(
+        "INSERT INTO schools (fair_id, id, name)"
+        " SELECT $1, gen_random_uuid()::text, n FROM unnest($2::text[]) AS n"
+        " ON CONFLICT (fair_id, name) DO NOTHING",
+        fair,
+        sorted(names),
+    )
+    rows = await conn.fetch(
+        "SELECT name, id FROM schools WHERE fair_id = $1 AND name = ANY($2::text[])",
+        fair,
+        list(names),
+    )
+    return {r["name"]: r["id"] for r in rows}
+
+
+@dataclass(frozen=True)
+class NewSeeker:
+    id: str
+    number: int
+    name: str
+    badge: str
+
+
+async def insert_seekers(
+    conn: asyncpg.Connection, fair: str, items: list[SeekerIn], key: badges.KeyPair
+) -> list[NewSeeker]:
+    """Insert seekers with the next badge numbers and sign their badges."""
+    schools = await school_ids(conn, fair, {i.school for i in items if i.school})
+    last = await conn.fetchval(
+        "UPDATE fairs SET seekers_numbered = seekers_numbered + $2 WHERE id = $1"
+        " RETURNING seekers_numbered",
+        fair,
+        len(items),
+    )
+    first = last - len(items) + 1
+    created = [
+        NewSeeker(
+            id=(sid := new_id()),
+            number=first + n,
+            name=item.name,
+            badge=badges.sign(key, fair, sid, 1),
+        )
+        for n, item in enumerate(items)
+    ]
+    await conn.execute(
+        "INSERT INTO seekers (fair_id, id, number, name, school_id, major, phone)"
+        " SELECT $1, * FROM unnest($2::text[], $3::integer[], $4::text[], $5::text[],"
+        " $6::text[], $7::text[])",
+        fair,
+        [s.id for s in created],
+        [s.number for s in created],
+        [i.name for i in items],
+        [schools.get(i.school) if i.school else None for i in items],
+        [i.major for i in items],
+        [i.phone for i in items],
+    )
+    return created
+
+
+async def insert_devices(conn: asyncpg.Connection, fair: str, items: list[DeviceIn]) -> list[str]:
+    ids = [new_id() for _ in items]
+    await conn.execute(
+        "INSERT INTO devices (fair_id, id, label, gate, employer_id)"
+        " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])",
+        fair,
+        ids,
+        [i.label for i in items],
+        [i.gate for i in items],
+        [i.employer_id for i in items],
+    )
+    return ids
