@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     admin_token: str | None = None
     log_level: str = "INFO"
+    # Where phones reach FairHub: QR codes of employers and positions open pages under it.
+    # Unset: the address the request came in on.
+    public_url: str | None = None
 
     # Ingest.
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
@@ -39,6 +42,7 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = Field(default=3.0, gt=0)
     retry_after_seconds: int = Field(default=2, ge=1)
     auth_cache_seconds: float = Field(default=5.0, ge=0)
+    resume_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
     # Workers.
     worker_batch_size: int = Field(default=1000, ge=1)

@@ -109,6 +109,14 @@ class Gateway:
         assert status == 202, body
         return list(body["results"])
 
+    async def create(
+        self, fair: str, token: str, kind: str, **fields: Any
+    ) -> dict[str, Any]:
+        """POST one registry item (employers, positions, seekers, devices); its 201 body."""
+        status, body = await self.request("POST", f"/v1/fairs/{fair}/{kind}", token, json=fields)
+        assert status == 201, body
+        return dict(body)
+
     async def stats(self, fair: str, token: str) -> dict[str, Any]:
         status, body = await self.request("GET", f"/v1/fairs/{fair}/stats", token)
         assert status == 200, body
