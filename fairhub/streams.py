@@ -47,7 +47,7 @@ if prior then
 end
 local answer, payload
 if ARGV[2] == '' then
-  answer, payload = ARGV[6], ARGV[4]
+  answer, payload = ARGV[6] .. '|', ARGV[4]
 elseif redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3]) == 1 then
   answer, payload = 'admitted|' .. ARGV[3], ARGV[4]
 else

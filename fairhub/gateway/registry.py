@@ -46,7 +46,7 @@ EMPLOYERS = Resource(
     registry.EmployerIn,
     registry.EmployerPatch,
     readers=EVERYONE,
-    writers=("organizer",),
+    writers=("organizer", "employer"),  # an employer may fix its own details
     token_role="employer",
 )
 POSITIONS = Resource(
@@ -107,6 +107,8 @@ async def create(request: web.Request) -> web.Response:
     """Create one item; actors get their token now, seekers their signed badge."""
     resource = _resource(request)
     fair, principal = await fair_caller(request, *resource.writers)
+    if resource is EMPLOYERS and principal.role == "employer":
+        raise Forbidden("only the organizer adds employers", fields=["Authorization"])
     body = await read_model(request, resource.create)
     app = request.app
     answer: dict[str, Any]
