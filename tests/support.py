@@ -82,6 +82,7 @@ class Gateway:
         self, method: str, path: str, token: str | None = ADMIN_TOKEN, **kwargs: Any
     ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers.update(kwargs.pop("headers", None) or {})
         async with self.session.request(method, self.base + path, headers=headers, **kwargs) as r:
             body = await r.json() if r.content_type == "application/json" else await r.text()
             return r.status, body

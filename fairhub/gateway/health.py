@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from fairhub import keys
 from fairhub.db import TRANSIENT_ERRORS
-from fairhub.gateway.openapi import openapi_document
+from fairhub.gateway.openapi import openapi_document, with_routes
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -43,4 +43,4 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    return web.json_response(with_routes(openapi_document(), request.app))

@@ -1,9 +1,190 @@
-"""Placeholder: routes of this resource land with their module."""
+"""POST /v1/fairs/{fair}/{employers|positions|seekers}:import: the registry from a spreadsheet.
+
+The organizer uploads the CSV Excel wrote (raw body, or multipart/form-data with a `file`
+part). Good rows are created with one bulk insert in one transaction; bad rows come back as
+per-line errors. Employers get their tokens here, shown this once; seekers get badge numbers.
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+import asyncpg
+from aiohttp import BodyPartReader, web
+from redis.exceptions import RedisError
+
+from fairhub import csvimport, keys, registry
+from fairhub.auth import IssuedToken, issue, mirror
+from fairhub.csvimport import CsvError, Kind, LineError
+from fairhub.directory import SeekerCard
+from fairhub.gateway.access import fair_caller
+from fairhub.gateway.bodies import reply
+from fairhub.gateway.errors import ApiError, BadRequest, Conflict, Unprocessable
+from fairhub.keyring import signing_key
+
+log = logging.getLogger(__name__)
+
+# A fair's registry is thousands of rows, not megabytes: this bounds memory per upload.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+class TooLarge(ApiError):
+    status, code = 413, "too_large"
+
+
+def _too_large() -> TooLarge:
+    return TooLarge(
+        f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", fields=["file"]
+    )
+
+
+async def _read_capped(read: Callable[[int], Awaitable[bytes]], total: int) -> tuple[bytes, int]:
+    """Everything `read(n)` gives, counting against MAX_FILE_BYTES for the whole body."""
+    chunks = []
+    while chunk := await read(64 * 1024):
+        total += len(chunk)
+        if total > MAX_FILE_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks), total
+
+
+async def read_upload(request: web.Request) -> bytes:
+    """The raw body, or a form's `file` part (else its first file); 413 past the limit."""
+    if request.content_length is not None and request.content_length > MAX_FILE_BYTES:
+        raise _too_large()
+    if request.content_type != "multipart/form-data":
+        data, _ = await _read_capped(request.content.read, 0)
+        return data
+    named: bytes | None = None
+    other: bytes | None = None
+    total = 0
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise BadRequest("nested multipart bodies are not supported", fields=["file"])
+            data, total = await _read_capped(part.read_chunk, total)
+            if part.name == "file":
+                named = data if named is None else named
+            elif part.filename and other is None:
+                other = data
+    except ValueError as exc:  # aiohttp's word for a malformed form
+        raise BadRequest(f"the multipart body cannot be read: {exc}", fields=["file"]) from None
+    found = named if named is not None else other
+    if found is None:
+        raise BadRequest("the form has no `file` part with the CSV", fields=["file"])
+    return found
+
+
+async def import_csv(request: web.Request) -> web.Response:
+    """Create what the file holds that is valid, in one transaction; say what was not."""
+    kind = cast(Kind, request.match_info["kind"])
+    fair, _ = await fair_caller(request, "organizer")
+    data = await read_upload(request)
+    try:
+        sheet = await asyncio.to_thread(csvimport.read_sheet, data, kind)
+    except CsvError as exc:
+        raise Unprocessable(exc.detail, fields=exc.fields, code="invalid_csv") from None
+    answer: dict[str, Any] = {
+        "kind": kind,
+        "encoding": sheet.encoding,
+        "header_line": sheet.header_line,
+        "columns": sheet.columns,
+        "ignored_columns": sheet.ignored_columns,
+    }
+    app = request.app
+    issued: list[IssuedToken] = []
+    cards: list[SeekerCard] = []
+    async with app[keys.DB].acquire() as conn, conn.transaction():
+        names: dict[str, str] = {}
+        live: set[str] = set()
+        if kind in ("employers", "positions"):
+            names = await registry.employers_by_name(conn, fair)
+        if kind == "positions":
+            live = await registry.live_employers(conn, fair, csvimport.employer_ids(sheet.rows))
+        good, errors = await asyncio.to_thread(
+            csvimport.validate,
+            kind,
+            sheet.rows,
+            taken_names=set(names) if kind == "employers" else set(),
+            employer_names=names,
+            live_employer_ids=live,
+        )
+        lines = [line for line, _ in good]
+        items = [item for _, item in good]
+        if kind == "employers":
+            employers = cast(list[registry.EmployerIn], items)
+            ids = await _insert_employers(conn, fair, employers)
+            created = []
+            for line, new_id, employer in zip(lines, ids, employers, strict=True):
+                token = await issue(conn, "employer", fair, new_id)
+                issued.append(token)
+                created.append(
+                    {"line": line, "id": new_id, "name": employer.name, "token": token.token}
+                )
+            answer["employers"] = created
+        elif kind == "positions":
+            positions = cast(list[registry.PositionIn], items)
+            ids = await registry.insert_positions(conn, fair, positions) if positions else []
+            answer["items"] = [{"line": n, "id": i} for n, i in zip(lines, ids, strict=True)]
+        else:
+            seekers = cast(list[registry.SeekerIn], items)
+            new = await _insert_seekers(conn, fair, seekers)
+            cards = [SeekerCard(s.id, s.name, 1) for s in new]
+            answer["items"] = [
+                {"line": n, "id": s.id, "number": s.number} for n, s in zip(lines, new, strict=True)
+            ]
+            answer["numbers"] = {"from": new[0].number, "to": new[-1].number} if new else None
+    await _after_commit(app, fair, issued, cards)
+    bad = sorted(sheet.errors + errors, key=lambda e: e.line)
+    return reply({"created": len(good), "errors": [_error(e) for e in bad], **answer})
+
+
+async def _insert_employers(
+    conn: asyncpg.Connection, fair: str, items: list[registry.EmployerIn]
+) -> list[str]:
+    if not items:
+        return []
+    try:
+        return await registry.insert_employers(conn, fair, items)
+    except asyncpg.UniqueViolationError:
+        # Another request created one of these names since the check: nothing was imported.
+        raise Conflict(
+            "an employer with one of these names was created meanwhile; nothing was imported,"
+            " upload the file again",
+            fields=["name"],
+        ) from None
+
+
+async def _insert_seekers(
+    conn: asyncpg.Connection, fair: str, items: list[registry.SeekerIn]
+) -> list[registry.NewSeeker]:
+    if not items:
+        return []
+    key = await signing_key(conn, fair)
+    return await registry.insert_seekers(conn, fair, items, key)
+
+
+async def _after_commit(
+    app: web.Application, fair: str, issued: list[IssuedToken], cards: list[SeekerCard]
+) -> None:
+    """Warm Redis; the import has committed, so a Redis outage must not turn it into an error."""
+    for token in issued:
+        await mirror(app[keys.REDIS], token.digest, token.principal)
+    try:
+        await app[keys.DIRECTORY].remember(fair, cards)
+    except RedisError as exc:  # the directory fills misses from Postgres
+        log.warning("imported seekers of fair %s not copied to Redis: %s", fair, exc)
+
+
+def _error(error: LineError) -> dict[str, Any]:
+    return {"line": error.line, "error": error.error}
 
 
 def add_routes(app: web.Application) -> None:
-    """Register this module's routes."""
+    """Register the import routes (":import" never matches the registry's own routes)."""
+    app.router.add_post("/v1/fairs/{fair}/{kind:employers|positions|seekers}:import", import_csv)

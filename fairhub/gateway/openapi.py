@@ -5,11 +5,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from fairhub import registry
 from fairhub.events import Event, EventBatch, IngestAnswer
+from fairhub.gateway.checkins import CheckinAnswer, CheckinIn
 from fairhub.gateway.fairs import FairCreated, FairIn, FairOut
+from fairhub.gateway.leads import LeadIn
 from fairhub.gateway.stats import StatsOut
 
 REF = "#/components/schemas/{model}"
@@ -56,13 +60,46 @@ FAIR = {
 }
 
 
+def with_routes(document: dict[str, Any], app: web.Application) -> dict[str, Any]:
+    """Add every served route the document does not describe, summarised by its handler."""
+    paths = {path: dict(ops) for path, ops in document["paths"].items()}
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("path") or info.get("formatter")
+        method = route.method.lower()
+        if path is None or method == "head" or method in paths.get(path, {}):
+            continue
+        doc = (getattr(route.handler, "__doc__", None) or route.handler.__name__).strip()
+        paths.setdefault(path, {})[method] = _op(doc.splitlines()[0])
+    return {**document, "paths": dict(sorted(paths.items()))}
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """OpenAPI 3.1 for the served API."""
     _, defs = models_json_schema(
         [
             (m, "validation")
-            for m in (FairIn, FairCreated, FairOut, EventBatch, IngestAnswer, StatsOut, Error)
+            for m in (
+                FairIn,
+                FairCreated,
+                FairOut,
+                EventBatch,
+                IngestAnswer,
+                StatsOut,
+                Error,
+                CheckinIn,
+                CheckinAnswer,
+                LeadIn,
+                registry.EmployerIn,
+                registry.EmployerPatch,
+                registry.PositionIn,
+                registry.PositionPatch,
+                registry.SeekerIn,
+                registry.SeekerPatch,
+                registry.DeviceIn,
+                registry.DevicePatch,
+            )
         ],
         ref_template=REF,
     )
@@ -99,6 +136,23 @@ def openapi_document() -> dict[str, Any]:
             "/v1/fairs/{fair}/stats": {
                 "parameters": [FAIR],
                 "get": _op("Totals and breakdowns", _200=("the figures", "StatsOut")),
+            },
+            "/v1/fairs/{fair}/checkins": {
+                "parameters": [FAIR],
+                "post": _op(
+                    "A kiosk's scan: the verdict at once (device, organizer)",
+                    body="CheckinIn",
+                    _200=("the verdict; the same id again gets the same one", "CheckinAnswer"),
+                ),
+            },
+            "/v1/fairs/{fair}/leads": {
+                "parameters": [FAIR],
+                "post": _op(
+                    "A booth scans a badge: 201 new lead, 200 existing (device, employer)",
+                    body="LeadIn",
+                    _201=("the lead", None),
+                    _200=("the lead, updated", None),
+                ),
             },
             "/healthz": {"get": _op("Process up", security=False, _200=("up", None))},
             "/readyz": {
