@@ -84,8 +84,13 @@ class Gateway:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         headers.update(kwargs.pop("headers", None) or {})
         async with self.session.request(method, self.base + path, headers=headers, **kwargs) as r:
-            body = await r.json() if r.content_type == "application/json" else await r.text()
-            return r.status, body
+            if r.content_type == "application/json":
+                return r.status, await r.json()
+            raw = await r.read()
+            try:
+                return r.status, raw.decode(r.charset or "utf-8")
+            except UnicodeDecodeError:  # an image, a file
+                return r.status, raw
 
     async def create_fair(self, name: str = "春季招聘会") -> tuple[str, str]:
         status, body = await self.request(
@@ -110,9 +115,7 @@ class Gateway:
         assert status == 202, body
         return list(body["results"])
 
-    async def create(
-        self, fair: str, token: str, kind: str, **fields: Any
-    ) -> dict[str, Any]:
+    async def create(self, fair: str, token: str, kind: str, **fields: Any) -> dict[str, Any]:
         """POST one registry item (employers, positions, seekers, devices); its 201 body."""
         status, body = await self.request("POST", f"/v1/fairs/{fair}/{kind}", token, json=fields)
         assert status == 201, body

@@ -56,6 +56,14 @@ async def _fair(gateway: Gateway, db: asyncpg.Connection, redis: Redis) -> Fair:
         job_type="财务",
         headcount=1,
     )
+    upload = aiohttp.FormData()
+    upload.add_field("seeker_id", seeker["id"])
+    upload.add_field("employer_id", employer["id"])
+    upload.add_field("file", b"%PDF-1.4 cv", filename="cv.pdf")
+    status, resume = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/resumes", organizer, data=upload
+    )
+    assert status == 201, resume
     async with db.transaction():
         host = await issue(db, "host", fair, "session-1")
     await mirror(redis, host.digest, host.principal)
@@ -72,6 +80,7 @@ async def _fair(gateway: Gateway, db: asyncpg.Connection, redis: Redis) -> Fair:
             "spare_seeker": spare_seeker["id"],
             "position": position["id"],
             "spare_position": spare_position["id"],
+            "resume": resume["id"],
         },
     )
 
@@ -122,6 +131,24 @@ def _endpoints(a: Fair) -> list[tuple[str, str, tuple[str, ...], dict[str, Any]]
             {"json": {"seeker_id": i["seeker"], "employer_id": i["employer"]}},
         ),
         ("GET", f"{f}/leads", (ORG, EMP), {}),
+        ("GET", f"{f}/resumes", (ORG, EMP), {}),
+        ("GET", f"/v1/resumes/{i['resume']}/file", (ORG, EMP), {}),
+        (
+            "POST",
+            f"{f}/intents",
+            (ORG, EMP),
+            {"json": {"seeker_id": i["seeker"], "employer_id": i["employer"]}},
+        ),
+        ("GET", f"{f}/intents", (ORG, EMP), {}),
+        ("GET", f"{f}/qr/seeker/{i['seeker']}.svg", (ORG,), {}),
+        ("GET", f"{f}/qr/employer/{i['employer']}.png", (ORG,), {}),
+        ("GET", f"{f}/badges.html", (ORG,), {}),
+        (
+            "POST",
+            f"{f}/employers:import",
+            (ORG,),
+            {"data": "名称\n新企业".encode(), "headers": {"Content-Type": "text/csv"}},
+        ),
     ]
 
 
@@ -144,7 +171,9 @@ async def test_every_role_on_every_endpoint_of_both_fairs(
             allowed = name == "admin" or (name.startswith("A ") and name[2:] in roles)
             status, body = await gateway.request(method, path, token, **kwargs)
             checked += 1
-            refused = status in (401, 403) if not allowed else False
+            # A résumé's existence is not revealed: 404 for every token that may not see it.
+            hidden = "/v1/resumes/" in path and name not in ("no token", "unknown token")
+            refused = status in ((404,) if hidden else (401, 403)) if not allowed else False
             if status >= 500 or (allowed and status in (401, 403)) or (not allowed and not refused):
                 wrong.append(f"{method} {path} as {name}: {status} {body}")
             elif not allowed and token is None and status != 401:
@@ -159,3 +188,19 @@ async def test_a_token_in_the_query_string_is_not_a_bearer_token(gateway: Gatewa
         url = f"{gateway.base}/v1/fairs/{fair}/stats?access_token={token}"
         async with session.get(url) as response:
             assert response.status == 401
+
+
+async def test_the_openapi_document_lists_every_route(gateway: Gateway) -> None:
+    status, document = await gateway.request("GET", "/openapi.json", None)
+    assert status == 200
+    for path in (
+        "/v1/fairs/{fair}/checkins",
+        "/v1/fairs/{fair}/leads",
+        "/v1/fairs/{fair}/{kind}",
+        "/v1/fairs/{fair}/{kind}:import",
+        "/v1/resumes/{id}/file",
+        "/v1/fairs/{fair}/badges.html",
+    ):
+        assert path in document["paths"], sorted(document["paths"])
+    assert document["paths"]["/v1/fairs/{fair}/checkins"]["post"]["requestBody"]
+    assert "SeekerIn" in document["components"]["schemas"]

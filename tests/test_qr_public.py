@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import struct
 import zlib
+from html import unescape
 from typing import Any
 from xml.etree import ElementTree
 
@@ -13,8 +15,10 @@ import aiohttp
 import asyncpg
 import pytest
 import segno
+from redis.asyncio import Redis
 from support import Gateway, WorkerTask, eventually, totals
 
+from fairhub import keys
 from fairhub.gateway.qr import QUIET_ZONE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -366,7 +370,12 @@ async def test_page_views_are_counted(gateway: Gateway, worker: WorkerTask) -> N
             assert r.status == 404
         async with a.get(position_page) as r:
             assert r.status == 200 and "Set-Cookie" not in r.headers  # the same visitor
+        for query in ("?q=会计", "?job_type=技术", "?job_type=", "?lang=en", "?lang=zh&q="):
+            async with a.get(employer_page + query) as r:  # on the page already: not a visit
+                assert r.status == 200
         async with b.get(employer_page + ".json") as r:
+            assert r.status == 200
+        async with b.get(employer_page + ".json?q=会计") as r:
             assert r.status == 200
 
     async def counted() -> bool:
@@ -378,3 +387,47 @@ async def test_page_views_are_counted(gateway: Gateway, worker: WorkerTask) -> N
     assert row["totals"]["qr_scans"] == {"total": 3, "unique": 2}
     [row] = [r for r in stats["by_position"] if r["position_id"] == positions[2]["id"]]
     assert row["totals"]["qr_scans"] == {"total": 1, "unique": 1}
+
+
+async def _scans(redis: Redis, fair: str) -> list[dict[str, Any]]:
+    """The qr_scan events in the fair's stream (no worker runs, so nothing is trimmed)."""
+    entries = await redis.xrange(keys.stream(fair))
+    events = [json.loads(fields[b"e"]) for _, fields in entries or [] if fields]
+    return [e for e in events if e["type"] == "qr_scan"]
+
+
+async def test_only_landings_are_counted(gateway: Gateway, redis: Redis) -> None:
+    fair, _, employer, positions = await _positions(gateway)
+    base = f"/p/{fair}/employers/{employer['id']}"
+    status, page = await gateway.request("GET", base, None)
+    assert status == 200
+    assert len(await _scans(redis, fair)) == 1
+    # Every link and form on the page opens a view that says it came from the page.
+    links = [unescape(h) for h in re.findall(r'<a href="([^"]*)"', page)]
+    assert "?lang=en" in links and "?job_type=" in links and "?job_type=%E8%B4%A2%E5%8A%A1" in links
+    assert '<input type="search" name="q"' in page
+    status, page = await gateway.request("GET", base + "?lang=en", None)
+    en_links = [unescape(h) for h in re.findall(r'<a href="([^"]*)"', page)]
+    assert "?lang=zh" in en_links and "?job_type=&lang=en" in en_links
+    for query in [*links, *en_links, "?q=", "?q=会计", "?q=会计&job_type=财务"]:
+        status, _ = await gateway.request("GET", base + query, None)
+        assert status == 200, query
+        status, _ = await gateway.request("GET", base + ".json" + query, None)
+        assert status == 200, query
+    position = f"/p/{fair}/positions/{positions[0]['id']}"
+    for path in (position + "?lang=en", position + ".json?q=x", position + "?job_type="):
+        status, _ = await gateway.request("GET", path, None)
+        assert status == 200, path
+    assert len(await _scans(redis, fair)) == 1
+    # Landings, from the code or from anything else that carries no search, are visits.
+    for path in (base + ".json", position, position + ".json", base + "?utm_source=poster"):
+        status, _ = await gateway.request("GET", path, None)
+        assert status == 200, path
+    scans = await _scans(redis, fair)
+    assert [(s["target"], s["target_id"]) for s in scans] == [
+        ("employer", employer["id"]),
+        ("employer", employer["id"]),
+        ("position", positions[0]["id"]),
+        ("position", positions[0]["id"]),
+        ("employer", employer["id"]),
+    ]

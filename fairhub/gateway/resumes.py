@@ -25,6 +25,7 @@ from fairhub.auth import Principal
 from fairhub.events import Badge, EventId, Ref, ResumeDownloaded, ResumeSubmitted, describe
 from fairhub.gateway.access import caller, fair_caller, fair_id
 from fairhub.gateway.bodies import reply
+from fairhub.gateway.dealings import check_target, emit, page, seeker_of
 from fairhub.gateway.errors import (
     ApiError,
     BadRequest,
@@ -34,7 +35,6 @@ from fairhub.gateway.errors import (
     Unauthorized,
     Unprocessable,
 )
-from fairhub.gateway.intents import check_target, emit, page, seeker_of
 
 MAX_FIELD_BYTES = 2048  # a badge is at most 512 characters; ids at most 64
 MAX_PARTS = 16
