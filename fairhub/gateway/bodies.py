@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -27,12 +28,27 @@ async def read_json(request: web.Request) -> Any:
 
 async def read_model(request: web.Request, model: type[M]) -> M:
     """The body validated as `model`, or 422 naming each wrong field."""
-    body = await read_json(request)
+    return validated(model, await read_json(request))
+
+
+def validated(model: type[M], data: Any) -> M:
+    """`data` as `model`, or 422 naming each wrong field."""
     try:
-        return model.model_validate(body)
+        return model.model_validate(data)
     except ValidationError as exc:
         fields = [".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()]
         raise Unprocessable(describe(exc), fields=fields) from None
+
+
+def page_limit(query: Mapping[str, str], default: int = 100, most: int = 1000) -> int:
+    """The `limit` of a listing, or 422: pages are bounded so one request stays cheap."""
+    try:
+        limit = int(query.get("limit", str(default)))
+    except ValueError:
+        raise Unprocessable("limit must be a number", fields=["limit"]) from None
+    if not 1 <= limit <= most:
+        raise Unprocessable(f"limit must be between 1 and {most}", fields=["limit"])
+    return limit
 
 
 def _default(value: object) -> str:

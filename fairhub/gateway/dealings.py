@@ -16,6 +16,7 @@ from aiohttp import web
 from fairhub import gate, keys, registry
 from fairhub.auth import Principal
 from fairhub.events import Event
+from fairhub.gateway.bodies import page_limit
 from fairhub.gateway.errors import Forbidden, Unauthorized, Unprocessable
 from fairhub.gateway.ingest import take_in
 
@@ -80,12 +81,7 @@ async def page(
 ) -> dict[str, Any]:
     """A page of the fair's rows in creation order (one employer's if named), as the registry."""
     query = request.query
-    try:
-        limit = int(query.get("limit", "100"))
-    except ValueError:
-        raise Unprocessable("limit must be a number", fields=["limit"]) from None
-    if not 1 <= limit <= 1000:
-        raise Unprocessable("limit must be between 1 and 1000", fields=["limit"])
+    limit = page_limit(query)
     where: list[str] = [f"{alias}.fair_id = $1"]
     args: list[Any] = [fair]
     if employer is not None:

@@ -20,7 +20,7 @@ from fairhub import gate, keys
 from fairhub.auth import Principal
 from fairhub.events import Badge, BoothVisit, EventId, Ref
 from fairhub.gateway.access import fair_caller
-from fairhub.gateway.bodies import read_model, reply
+from fairhub.gateway.bodies import page_limit, read_model, reply
 from fairhub.gateway.errors import Forbidden, Unprocessable
 from fairhub.gateway.ingest import take_in
 
@@ -152,18 +152,14 @@ async def list_leads(request: web.Request) -> web.Response:
     employer = (
         principal.subject_id if principal.role == "employer" else request.query.get("employer_id")
     )
+    limit = page_limit(request.query)
     try:
-        limit = int(request.query.get("limit", "100"))
         after = request.query.get("after")
         cursor = json.loads(base64.urlsafe_b64decode(after)) if after else None
         if cursor is not None:
             cursor = (datetime.fromisoformat(cursor[0]), str(cursor[1]), str(cursor[2]))
     except (ValueError, TypeError, IndexError):
-        raise Unprocessable(
-            "limit must be a number and after a cursor", fields=["limit", "after"]
-        ) from None
-    if not 1 <= limit <= 1000:
-        raise Unprocessable("limit must be between 1 and 1000", fields=["limit"])
+        raise Unprocessable("after is not a cursor from this API", fields=["after"]) from None
     rows = await request.app[keys.DB].fetch(
         f"SELECT {_LEAD_COLUMNS} FROM leads AS l"
         " JOIN seekers AS s ON s.fair_id = l.fair_id AND s.id = l.seeker_id"

@@ -21,7 +21,7 @@ from fairhub import badges, keys, registry
 from fairhub.auth import Principal, issue, mirror, revoke
 from fairhub.directory import SeekerCard
 from fairhub.gateway.access import fair_caller
-from fairhub.gateway.bodies import read_model, reply
+from fairhub.gateway.bodies import page_limit, read_model, reply
 from fairhub.gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fairhub.keyring import signing_key
 
@@ -159,12 +159,7 @@ async def list_items(request: web.Request) -> web.Response:
     resource = _resource(request)
     fair, principal = await fair_caller(request, *resource.readers)
     query = request.query
-    try:
-        limit = int(query.get("limit", "100"))
-    except ValueError:
-        raise Unprocessable("limit must be a number", fields=["limit"]) from None
-    if not 1 <= limit <= 1000:
-        raise Unprocessable("limit must be between 1 and 1000", fields=["limit"])
+    limit = page_limit(query)
     where, args = ["fair_id = $1"], [fair]
     if "after" in query:
         try:

@@ -18,13 +18,13 @@ from urllib.parse import quote, unquote
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from fairhub import keys, sniff
 from fairhub.auth import Principal
-from fairhub.events import Badge, EventId, Ref, ResumeDownloaded, ResumeSubmitted, describe
+from fairhub.events import Badge, EventId, Ref, ResumeDownloaded, ResumeSubmitted
 from fairhub.gateway.access import caller, fair_caller, fair_id
-from fairhub.gateway.bodies import reply
+from fairhub.gateway.bodies import reply, validated
 from fairhub.gateway.dealings import check_target, emit, page, seeker_of
 from fairhub.gateway.errors import (
     ApiError,
@@ -115,11 +115,7 @@ async def _read_upload(request: web.Request, max_bytes: int) -> Upload:
 def _form(upload: Upload) -> ResumeForm:
     # An HTML form sends empty inputs as "": they mean "not given".
     values = {k: v for k, v in upload.fields.items() if v.strip()}
-    try:
-        return ResumeForm.model_validate(values)
-    except ValidationError as exc:
-        fields = [".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors()]
-        raise Unprocessable(describe(exc), fields=fields) from None
+    return validated(ResumeForm, values)
 
 
 def clean_filename(raw: str) -> str:
