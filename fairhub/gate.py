@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
 from fairhub import badges
 from fairhub.directory import Directory, SeekerCard
 from fairhub.events import Checkin
@@ -85,18 +87,24 @@ async def _claim(keyring: KeyRing, fair: str, badge: str) -> Identity:
 
 def scan(event: Checkin, identity: Identity, extra: dict[str, Any]) -> Scan:
     """The stream entry of a check-in, in the versions Redis chooses from."""
-    body = event.model_dump(mode="json", exclude_none=True)
-    body.update(extra)
-    if identity.seeker_id:
-        body["seeker_id"] = identity.seeker_id
-    occurred_at = body["occurred_at"]
+    added = dict(extra)
+    if identity.seeker_id and event.seeker_id != identity.seeker_id:
+        added["seeker_id"] = identity.seeker_id
+    occurred_at = event.occurred_at.isoformat()
     if identity.denied:
-        body.update(verdict=identity.denied, reason=identity.reason)
-        return Scan(event.id, None, occurred_at, _json(body), decided=identity.denied)
-    admitted = _json({**body, "verdict": "admitted"})
-    reentry = _json({**body, "verdict": "reentry"})
+        added.update(verdict=identity.denied, reason=identity.reason)
+        return Scan(event.id, None, occurred_at, _with(event, added), decided=identity.denied)
+    admitted = _with(event, {**added, "verdict": "admitted"})
+    reentry = _with(event, {**added, "verdict": "reentry"})
     return Scan(event.id, identity.seeker_id, occurred_at, admitted, reentry)
 
 
-def _json(body: dict[str, Any]) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+def with_fields(event: BaseModel, added: dict[str, Any]) -> str:
+    """The event's JSON with server-side fields appended (pydantic's fast dump, then a splice)."""
+    body = event.model_dump_json(exclude_none=True)
+    if not added:
+        return body
+    return body[:-1] + "," + json.dumps(added, ensure_ascii=False, separators=(",", ":"))[1:]
+
+
+_with = with_fields

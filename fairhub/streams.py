@@ -36,26 +36,35 @@ end
 return added
 """
 
-# One check-in scan. KEYS: stream, the scan's seen key, the fair's "entered" hash. ARGV: ttl,
-# seeker id ('' when the verdict is already decided, e.g. a forged badge), occurred_at, the
-# payload if admitted (or the decided one), the payload if a re-entry, the decided answer.
-# The seen key keeps the answer, so a kiosk's retry of the same id gets the same verdict.
+# Check-in scans. KEYS: the stream, the fair's "entered" hash, then each scan's seen key.
+# ARGV: ttl, then five per scan: seeker id ('' when the verdict is already decided, e.g. a
+# forged badge), occurred_at, the payload if admitted (or the decided one), the payload if a
+# re-entry, the decided verdict. The seen key keeps the answer, so a kiosk's retry of the same
+# id gets the same verdict; HSETNX makes "first entry" atomic across gates and gateways.
 CHECKIN_SCRIPT = """
-local prior = redis.call('GET', KEYS[2])
-if prior then
-  return {0, prior}
+local out = {}
+for k = 3, #KEYS do
+  local a = 2 + (k - 3) * 5
+  local prior = redis.call('GET', KEYS[k])
+  if prior then
+    out[#out + 1] = 0
+    out[#out + 1] = prior
+  else
+    local answer, payload
+    if ARGV[a] == '' then
+      answer, payload = ARGV[a + 4] .. '|', ARGV[a + 2]
+    elseif redis.call('HSETNX', KEYS[2], ARGV[a], ARGV[a + 1]) == 1 then
+      answer, payload = 'admitted|' .. ARGV[a + 1], ARGV[a + 2]
+    else
+      answer, payload = 'reentry|' .. redis.call('HGET', KEYS[2], ARGV[a]), ARGV[a + 3]
+    end
+    redis.call('SET', KEYS[k], answer, 'EX', ARGV[1])
+    redis.call('XADD', KEYS[1], '*', 'e', payload)
+    out[#out + 1] = 1
+    out[#out + 1] = answer
+  end
 end
-local answer, payload
-if ARGV[2] == '' then
-  answer, payload = ARGV[6] .. '|', ARGV[4]
-elseif redis.call('HSETNX', KEYS[3], ARGV[2], ARGV[3]) == 1 then
-  answer, payload = 'admitted|' .. ARGV[3], ARGV[4]
-else
-  answer, payload = 'reentry|' .. redis.call('HGET', KEYS[3], ARGV[2]), ARGV[5]
-end
-redis.call('SET', KEYS[2], answer, 'EX', ARGV[1])
-redis.call('XADD', KEYS[1], '*', 'e', payload)
-return {1, answer}
+return out
 """
 
 
@@ -102,13 +111,11 @@ class _Append:
     entries: list[Entry]
     done: asyncio.Future[list[Outcome]] = field(repr=False)
 
-    def runs(self) -> list[list[tuple[str, str]] | Scan]:
-        """Consecutive plain events go in one script call, each scan in its own, in order."""
-        runs: list[list[tuple[str, str]] | Scan] = []
+    def runs(self) -> list[list[Entry]]:
+        """Consecutive entries of one kind go in one script call, in order."""
+        runs: list[list[Entry]] = []
         for entry in self.entries:
-            if isinstance(entry, Scan):
-                runs.append(entry)
-            elif runs and isinstance(runs[-1], list):
+            if runs and isinstance(runs[-1][0], Scan) == isinstance(entry, Scan):
                 runs[-1].append(entry)
             else:
                 runs.append([entry])
@@ -197,28 +204,20 @@ class StreamWriter:
             for item in batch:
                 stream, seen = keys.stream(item.fair), keys.seen_prefix(item.fair)
                 for run in item.runs():
-                    if isinstance(run, Scan):
-                        pipe.eval(
-                            CHECKIN_SCRIPT,
-                            3,
-                            stream,
-                            seen + run.event_id,
-                            keys.entered(item.fair),
-                            ttl,
-                            run.seeker_id or "",
-                            run.occurred_at,
-                            run.payload,
-                            run.reentry_payload,
-                            run.decided,
-                        )
+                    scans = [entry for entry in run if isinstance(entry, Scan)]
+                    if scans:
+                        scan_keys = [stream, keys.entered(item.fair)]
+                        scan_keys += [seen + scan.event_id for scan in scans]
+                        pipe.eval(CHECKIN_SCRIPT, len(scan_keys), *scan_keys, ttl, *_args(scans))
                         continue
-                    script_keys = [stream] + [seen + eid for eid, _ in run]
+                    plain = [entry for entry in run if not isinstance(entry, Scan)]
+                    script_keys = [stream] + [seen + eid for eid, _ in plain]
                     pipe.eval(
                         INGEST_SCRIPT,
                         len(script_keys),
                         *script_keys,
                         ttl,
-                        *[payload for _, payload in run],
+                        *[payload for _, payload in plain],
                     )
             # WAITAOF covers every write this connection made before it: the whole pipeline.
             pipe.execute_command(
@@ -240,9 +239,20 @@ class StreamWriter:
             for run in item.runs():
                 reply = replies[position]
                 position += 1
-                if isinstance(run, Scan):
-                    outcomes.append(_answer(*reply))
+                if isinstance(run[0], Scan):
+                    outcomes.extend(
+                        _answer(*pair) for pair in zip(reply[::2], reply[1::2], strict=True)
+                    )
                 else:
                     outcomes.extend(flag == 1 for flag in reply)
             results.append(outcomes)
         return results
+
+
+def _args(scans: list[Scan]) -> list[str]:
+    """CHECKIN_SCRIPT's five arguments per scan, flat."""
+    args: list[str] = []
+    for scan in scans:
+        args += [scan.seeker_id or "", scan.occurred_at, scan.payload]
+        args += [scan.reentry_payload, scan.decided]
+    return args

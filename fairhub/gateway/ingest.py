@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,14 +111,13 @@ async def take_in(
         if isinstance(item, Checkin) and identity is not None:
             intake.add(gate.scan(item, identity, extra))
             continue
-        body = item.model_dump(mode="json", exclude_none=True)
+        added = dict(extra)
         if identity is not None:
             if identity.denied:
                 intake.reject(item.id, f"badge: {identity.reason}")
                 continue
-            body["seeker_id"] = identity.seeker_id
-        body.update(extra)
-        intake.add((item.id, json.dumps(body, ensure_ascii=False, separators=(",", ":"))))
+            added["seeker_id"] = identity.seeker_id
+        intake.add((item.id, gate.with_fields(item, added)))
 
     if intake.entries:
         outcomes = await app[keys.WRITER].append_all(fair, intake.entries)
