@@ -93,9 +93,9 @@ def scan(event: Checkin, identity: Identity, extra: dict[str, Any]) -> Scan:
     occurred_at = event.occurred_at.isoformat()
     if identity.denied:
         added.update(verdict=identity.denied, reason=identity.reason)
-        return Scan(event.id, None, occurred_at, _with(event, added), decided=identity.denied)
-    admitted = _with(event, {**added, "verdict": "admitted"})
-    reentry = _with(event, {**added, "verdict": "reentry"})
+        return Scan(event.id, None, occurred_at, with_fields(event, added), decided=identity.denied)
+    admitted = with_fields(event, {**added, "verdict": "admitted"})
+    reentry = with_fields(event, {**added, "verdict": "reentry"})
     return Scan(event.id, identity.seeker_id, occurred_at, admitted, reentry)
 
 
@@ -105,6 +105,3 @@ def with_fields(event: BaseModel, added: dict[str, Any]) -> str:
     if not added:
         return body
     return body[:-1] + "," + json.dumps(added, ensure_ascii=False, separators=(",", ":"))[1:]
-
-
-_with = with_fields

@@ -33,20 +33,19 @@ async def create_key(conn: asyncpg.Connection, fair: str) -> KeyPair:
     return key
 
 
+_NEWEST_KEY = (
+    "SELECT kid, private_key, public_key FROM fair_keys"
+    " WHERE fair_id = $1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1"
+)
+
+
 async def signing_key(conn: asyncpg.Connection, fair: str) -> KeyPair:
     """The fair's newest live key (created on first use for fairs made before badges)."""
-    row = await conn.fetchrow(
-        "SELECT kid, private_key, public_key FROM fair_keys"
-        " WHERE fair_id = $1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
-        fair,
-    )
+    row = await conn.fetchrow(_NEWEST_KEY, fair)
     if row is None:
+        # Two first uses at once must not make two keys: take the lock, look again.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"fair-keys:{fair}")
-        row = await conn.fetchrow(
-            "SELECT kid, private_key, public_key FROM fair_keys"
-            " WHERE fair_id = $1 AND retired_at IS NULL ORDER BY created_at DESC LIMIT 1",
-            fair,
-        )
+        row = await conn.fetchrow(_NEWEST_KEY, fair)
         if row is None:
             return await create_key(conn, fair)
     return KeyPair(row["kid"], bytes(row["private_key"]), bytes(row["public_key"]))

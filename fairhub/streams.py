@@ -200,10 +200,11 @@ class StreamWriter:
     async def _flush(self, batch: list[_Append]) -> list[list[Outcome]]:
         settings = self._settings
         ttl = settings.dedupe_ttl_seconds
+        runs = [item.runs() for item in batch]
         async with self._redis.pipeline(transaction=False) as pipe:
-            for item in batch:
+            for item, item_runs in zip(batch, runs, strict=True):
                 stream, seen = keys.stream(item.fair), keys.seen_prefix(item.fair)
-                for run in item.runs():
+                for run in item_runs:
                     scans = [entry for entry in run if isinstance(entry, Scan)]
                     if scans:
                         scan_keys = [stream, keys.entered(item.fair)]
@@ -234,9 +235,9 @@ class StreamWriter:
             )
         results: list[list[Outcome]] = []
         position = 0
-        for item in batch:
+        for item_runs in runs:
             outcomes: list[Outcome] = []
-            for run in item.runs():
+            for run in item_runs:
                 reply = replies[position]
                 position += 1
                 if isinstance(run[0], Scan):

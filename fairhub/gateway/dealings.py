@@ -23,6 +23,13 @@ from fairhub.gateway.ingest import take_in
 log = logging.getLogger(__name__)
 
 
+def listed_employer(request: web.Request, principal: Principal) -> str | None:
+    """Whose rows a listing shows: an employer token only its own, an organizer any it names."""
+    if principal.role == "employer":
+        return principal.subject_id or ""
+    return request.query.get("employer_id")
+
+
 async def seeker_of(
     app: web.Application, fair: str, badge: str | None, seeker_id: str | None
 ) -> str:

@@ -15,7 +15,7 @@ from fairhub import keys, registry
 from fairhub.events import Badge, EventId, IntentAgreed, Ref
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import read_model, reply
-from fairhub.gateway.dealings import check_target, emit, page, seeker_of
+from fairhub.gateway.dealings import check_target, emit, listed_employer, page, seeker_of
 from fairhub.gateway.errors import Conflict, Forbidden, Unprocessable
 
 
@@ -92,9 +92,7 @@ LEFT JOIN positions p ON p.fair_id = i.fair_id AND p.id = i.position_id
 async def list_intents(request: web.Request) -> web.Response:
     """The organizer sees every intent (or one employer's); an employer sees its own."""
     fair, principal = await fair_caller(request, "organizer", "employer")
-    employer = request.query.get("employer_id")
-    if principal.role == "employer":
-        employer = principal.subject_id or ""
+    employer = listed_employer(request, principal)
     return reply(await page(request, _LIST_SQL, "i", fair, employer))
 
 

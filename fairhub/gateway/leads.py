@@ -21,6 +21,7 @@ from fairhub.auth import Principal
 from fairhub.events import Badge, BoothVisit, EventId, Ref
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import page_limit, read_model, reply
+from fairhub.gateway.dealings import listed_employer
 from fairhub.gateway.errors import Forbidden, Unprocessable
 from fairhub.gateway.ingest import take_in
 
@@ -149,9 +150,7 @@ async def post_lead(request: web.Request) -> web.Response:
 async def list_leads(request: web.Request) -> web.Response:
     """An employer's leads, newest first (organizers may ask for any employer's)."""
     fair, principal = await fair_caller(request, "organizer", "employer")
-    employer = (
-        principal.subject_id if principal.role == "employer" else request.query.get("employer_id")
-    )
+    employer = listed_employer(request, principal)
     limit = page_limit(request.query)
     try:
         after = request.query.get("after")

@@ -25,7 +25,7 @@ from fairhub.auth import Principal
 from fairhub.events import Badge, EventId, Ref, ResumeDownloaded, ResumeSubmitted
 from fairhub.gateway.access import caller, fair_caller, fair_id
 from fairhub.gateway.bodies import reply, validated
-from fairhub.gateway.dealings import check_target, emit, page, seeker_of
+from fairhub.gateway.dealings import check_target, emit, listed_employer, page, seeker_of
 from fairhub.gateway.errors import (
     ApiError,
     BadRequest,
@@ -234,9 +234,7 @@ JOIN resume_files f ON f.sha256 = r.sha256
 async def list_resumes(request: web.Request) -> web.Response:
     """An employer sees the résumés sent to it; the organizer sees all of them."""
     fair, principal = await fair_caller(request, "organizer", "employer")
-    employer = request.query.get("employer_id")
-    if principal.role == "employer":
-        employer = principal.subject_id or ""
+    employer = listed_employer(request, principal)
     return reply(await page(request, _LIST_SQL, "r", fair, employer))
 
 
