@@ -10,7 +10,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from aiohttp import web
 
@@ -34,18 +34,18 @@ def _require_urls(settings: Settings) -> None:
         sys.exit(f"set {' and '.join(missing)} (or run `fairhub dev` for embedded servers)")
 
 
-def cmd_migrate(settings: Settings) -> None:
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     _require_urls(settings)
     applied = asyncio.run(migrate(str(settings.database_url)))
     print(f"applied migrations: {applied or 'none, already current'}")
 
 
-def cmd_serve(settings: Settings) -> None:
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     _require_urls(settings)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
 
 
-def cmd_worker(settings: Settings) -> None:
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     from workers.run import run_worker
 
     _require_urls(settings)
@@ -82,7 +82,7 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def cmd_dev(settings: Settings) -> None:
+def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
     with _embedded(settings) as settings:
         asyncio.run(migrate(str(settings.database_url)))
         env = {
@@ -120,19 +120,40 @@ def cmd_dev(settings: Settings) -> None:
                 worker.wait()
 
 
-COMMANDS = {
-    "dev": (cmd_dev, "embedded Postgres and Redis, migrations, gateway and one worker"),
-    "serve": (cmd_serve, "the gateway, against FAIRHUB_DATABASE_URL and FAIRHUB_REDIS_URL"),
-    "worker": (cmd_worker, "one aggregation worker (a consumer group member)"),
-    "migrate": (cmd_migrate, "apply the database migrations"),
+def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
+    from fairhub.reportcli import print_report
+
+    print_report(settings, args)
+
+
+def _report_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("fair", help="the fair's id")
+    parser.add_argument("--format", choices=["text", "json", "csv", "html"], help="default: text")
+    parser.add_argument("--output", "-o", help="write to this file (its suffix sets the format)")
+    parser.add_argument("--lang", choices=["zh", "en"], default="zh")
+    parser.add_argument(
+        "--url", help="a gateway to ask, e.g. http://127.0.0.1:8080 (default: the database)"
+    )
+    parser.add_argument("--token", help="organizer or admin token for --url")
+
+
+Command = Callable[[Settings, argparse.Namespace], None]
+COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None] | None]] = {
+    "dev": (cmd_dev, "embedded Postgres and Redis, migrations, gateway and one worker", None),
+    "serve": (cmd_serve, "the gateway, against FAIRHUB_DATABASE_URL and FAIRHUB_REDIS_URL", None),
+    "worker": (cmd_worker, "one aggregation worker (a consumer group member)", None),
+    "migrate": (cmd_migrate, "apply the database migrations", None),
+    "report": (cmd_report, "a fair's report: text, JSON, CSV (Excel) or A4 HTML", _report_args),
 }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="fairhub", description="FairHub job-fair backend")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (_, text) in COMMANDS.items():
-        sub.add_parser(name, help=text, description=text)
+    for name, (_, text, add_args) in COMMANDS.items():
+        command = sub.add_parser(name, help=text, description=text)
+        if add_args is not None:
+            add_args(command)
     args = parser.parse_args(argv)
     settings = Settings()
     logging.basicConfig(
@@ -141,4 +162,4 @@ def main(argv: list[str] | None = None) -> None:
     )
     # SIGTERM behaves like Ctrl-C, so `fairhub dev` cleans up either way.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    COMMANDS[args.command][0](settings)
+    COMMANDS[args.command][0](settings, args)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +45,16 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5.0, ge=0)
     resume_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
 
+    # Times in reports and printed pages (the dashboard shows the browser's own time).
+    timezone: str = "Asia/Shanghai"
+
+    # Dashboards (GET …/stats/stream): at most one Postgres read per interval per fair and
+    # gateway, whatever the number of open dashboards; a beat keeps proxies from closing it.
+    stats_stream_interval_seconds: float = Field(default=0.25, gt=0)
+    stats_stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    stats_stream_refresh_seconds: float = Field(default=5.0, gt=0)
+    stats_stream_linger_seconds: float = Field(default=30.0, ge=0)
+
     # Workers.
     worker_batch_size: int = Field(default=1000, ge=1)
     worker_block_ms: int = Field(default=1000, ge=1)
@@ -57,6 +68,15 @@ class Settings(BaseSettings):
 
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Shanghai") from exc
+        return value
 
     def resolved_admin_token(self) -> str:
         """The admin token: configured, or generated once and kept in the data dir."""

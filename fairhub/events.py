@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -97,6 +97,11 @@ class BoothVisit(_Event):
         return self
 
 
+# Where a résumé came from: at a booth, from a phone page or an integration, from a livestream.
+Channel = Literal["onsite", "online", "live"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+
+
 class ResumeSubmitted(_Event):
     """A résumé reached an employer."""
 
@@ -104,7 +109,7 @@ class ResumeSubmitted(_Event):
     seeker_id: Ref
     employer_id: Ref
     position_id: Ref | None = None
-    channel: Literal["onsite", "online", "live"]
+    channel: Channel
     session_id: Ref | None = None
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from fairhub.auth import Authenticator
     from fairhub.config import Settings
     from fairhub.directory import Directory
+    from fairhub.gateway.feeds import StatsFeeds
     from fairhub.keyring import KeyRing
     from fairhub.streams import StreamWriter
 
@@ -67,3 +68,4 @@ WRITER: web.AppKey[StreamWriter] = web.AppKey("writer")
 AUTH: web.AppKey[Authenticator] = web.AppKey("auth")
 KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
 DIRECTORY: web.AppKey[Directory] = web.AppKey("directory")
+FEEDS: web.AppKey[StatsFeeds] = web.AppKey("feeds")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -177,3 +178,55 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30.0
 def totals(stats: dict[str, Any]) -> dict[str, tuple[int, int]]:
     """{metric: (total, unique)} of a /stats answer."""
     return {m: (c["total"], c["unique"]) for m, c in stats["totals"].items()}
+
+
+class StatsStream:
+    """A dashboard's view of GET …/stats/stream: Server-Sent Events read line by line."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self.response = response
+        self.comments = 0  # heartbeats seen
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls, gateway: Gateway, fair: str, token: str, last_event_id: int | None = None
+    ) -> AsyncIterator[StatsStream]:
+        headers = {"Authorization": f"Bearer {token}"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        url = f"{gateway.base}/v1/fairs/{fair}/stats/stream"
+        async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as r:
+            assert r.status == 200, await r.text()
+            assert r.content_type == "text/event-stream"
+            yield cls(r)
+
+    async def next_event(self, timeout: float = 10.0) -> tuple[int, dict[str, Any]]:
+        """The next `stats` event: (its id, its data)."""
+        fields: dict[str, str] = {}
+        async with asyncio.timeout(timeout):
+            while True:
+                raw = await self.response.content.readline()
+                if not raw:
+                    raise AssertionError("the stream ended")
+                line = raw.decode().rstrip("\n")
+                if line.startswith(":"):
+                    self.comments += 1
+                elif line:
+                    name, _, value = line.partition(":")
+                    fields[name] = value.removeprefix(" ")
+                elif "data" in fields:
+                    assert fields["event"] == "stats", fields
+                    return int(fields["id"]), json.loads(fields["data"])
+                else:
+                    fields.clear()  # e.g. the opening `retry:`
+
+    async def until(
+        self, check: Callable[[dict[str, Any]], bool], timeout: float = 20.0
+    ) -> tuple[int, dict[str, Any]]:
+        """Events until one satisfies `check`."""
+        async with asyncio.timeout(timeout):
+            while True:
+                version, data = await self.next_event(timeout)
+                if check(data):
+                    return version, data

@@ -288,3 +288,22 @@ async def test_a_fair_day_from_spreadsheets_to_exact_figures(
     }
     assert by_employer == dict(ledger.resumes_by_employer)
     assert {row["name"] for row in stats["by_employer"]} <= set(employers)
+
+    # The evening's report carries the same figures: the day as organizers publish it.
+    status, report = await gateway.request("GET", f"/v1/fairs/{fair}/report.json", token)
+    assert status == 200, report
+    assert report["totals"] == stats["totals"]
+    summary = report["summary"]
+    assert (summary["employers"], summary["positions"], summary["colleges_registered"]) == (
+        80,
+        2300,
+        len(SCHOOLS),
+    )
+    assert summary["visitors"] == expected["checkins"][1]
+    assert summary["resumes_submitted"] == expected["resumes_submitted"][0]
+    assert summary["resumes_downloaded"] == expected["resumes_downloaded"][0]
+    assert summary["qr_visits"] == expected["qr_scans"][0]
+    assert summary["intents"] == expected["intents"][0]
+    received = {row["employer_id"]: row["resumes_received"] for row in report["employers"]}
+    assert {k: v for k, v in received.items() if v} == dict(ledger.resumes_by_employer)
+    assert len(report["employers"]) == 80

@@ -22,7 +22,7 @@ class Fact:
     position_id: str | None = None
     session_id: str | None = None
     seeker_id: str | None = None  # the registry's seeker, for the breakdown by school
-    outcome: str | None = None  # a scan's verdict
+    outcome: str | None = None  # a scan's verdict, a résumé's channel
 
 
 def _seeker(event: Payload) -> str | None:
@@ -74,6 +74,7 @@ def resume_submitted(event: Payload) -> Fact:
         position_id=event.get("position_id"),
         session_id=event.get("session_id"),
         seeker_id=event.get("seeker_id"),
+        outcome=event["channel"],  # online / onsite / live: the report splits them
     )
 
 

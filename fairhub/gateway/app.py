@@ -22,10 +22,12 @@ from fairhub.gateway import (
     public,
     qr,
     registry,
+    report,
     resumes,
     stats,
 )
 from fairhub.gateway.errors import error_middleware
+from fairhub.gateway.feeds import StatsFeeds
 from fairhub.keyring import KeyRing
 from fairhub.migrate import check_current
 from fairhub.redis import open_redis
@@ -64,6 +66,17 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _feeds(app: web.Application) -> AsyncIterator[None]:
+    app[keys.FEEDS] = StatsFeeds(app[keys.SETTINGS], app[keys.DB], app[keys.REDIS])
+    yield
+    await app[keys.FEEDS].aclose()
+
+
+async def _end_streams(app: web.Application) -> None:
+    """Open dashboard streams would hold a graceful shutdown for its whole timeout."""
+    app[keys.FEEDS].close_streams()
+
+
 def create_app(settings: Settings) -> web.Application:
     """The gateway application; no I/O until it starts."""
     app = web.Application(
@@ -71,8 +84,10 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[error_middleware(settings.retry_after_seconds)],
     )
     app[keys.SETTINGS] = settings
-    app.cleanup_ctx.extend([_redis, _db, _writer, _auth])
+    app.cleanup_ctx.extend([_redis, _db, _writer, _auth, _feeds])
+    app.on_shutdown.append(_end_streams)
     app.router.add_post("/v1/fairs", fairs.create_fair)
+    app.router.add_get("/v1/fairs", fairs.list_fairs)
     app.router.add_get("/v1/fairs/{fair}", fairs.get_fair)
     app.router.add_get("/v1/fairs/{fair}/keys", fairs.get_keys)
     app.router.add_post("/v1/fairs/{fair}/keys", fairs.rotate_key)
@@ -80,8 +95,9 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/v1/fairs/{fair}/events", ingest.post_events)
     app.router.add_post("/v1/fairs/{fair}/checkins", checkins.post_checkin)
     app.router.add_get("/v1/fairs/{fair}/stats", stats.get_stats)
+    app.router.add_get("/v1/fairs/{fair}/stats/stream", stats.stream_stats)
     # Each resource module adds its own routes: one module per resource.
-    for module in (registry, imports, leads, resumes, intents, qr, public):
+    for module in (registry, imports, leads, resumes, intents, qr, public, report):
         module.add_routes(app)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)

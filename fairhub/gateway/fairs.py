@@ -80,6 +80,19 @@ async def create_fair(request: web.Request) -> web.Response:
     return web.json_response(created.model_dump(), status=201)
 
 
+async def list_fairs(request: web.Request) -> web.Response:
+    """Every fair, newest first: the admin's way back to a fair's dashboard or report."""
+    principal = await caller(request)
+    if principal.role != "admin":
+        raise Forbidden("only the admin token lists fairs", fields=["Authorization"])
+    rows = await request.app[keys.DB].fetch(
+        "SELECT id::text, name, kind, starts_at, ends_at, venue FROM fairs"
+        " ORDER BY starts_at DESC, id LIMIT 1000"
+    )
+    fairs = [FairOut(**dict(row)).model_dump(mode="json") for row in rows]
+    return web.json_response({"fairs": fairs})
+
+
 async def get_fair(request: web.Request) -> web.Response:
     fair, _ = await fair_caller(request, "organizer", "device", "employer", "host")
     row = await request.app[keys.DB].fetchrow(

@@ -13,7 +13,6 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
 from urllib.parse import quote, unquote
 
 from aiohttp import BodyPartReader, web
@@ -22,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from fairhub import keys, sniff
 from fairhub.auth import Principal
-from fairhub.events import Badge, EventId, Ref, ResumeDownloaded, ResumeSubmitted
+from fairhub.events import Badge, Channel, EventId, Ref, ResumeDownloaded, ResumeSubmitted
 from fairhub.gateway.access import caller, fair_caller, fair_id
 from fairhub.gateway.bodies import reply, validated
 from fairhub.gateway.dealings import check_target, emit, listed_employer, page, seeker_of
@@ -55,7 +54,7 @@ class ResumeForm(BaseModel):
     id: EventId | None = None
     employer_id: Ref
     position_id: Ref | None = None
-    channel: Literal["onsite", "online", "live"] = "online"
+    channel: Channel = "online"
     session_id: Ref | None = None
     badge: Badge | None = None
     seeker_id: Ref | None = None

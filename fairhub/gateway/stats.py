@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from fairhub import keys
-from fairhub.events import METRICS
+from fairhub.events import CHANNELS, METRICS
 from fairhub.gate import VERDICTS
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.fairs import require_fair
@@ -43,6 +44,7 @@ class StatsOut(BaseModel):
     by_session: list[dict[str, Any]]
     per_minute: list[dict[str, Any]]
     checkins_by_verdict: dict[str, int]
+    resumes_by_channel: dict[str, int]
 
 
 def _empty() -> dict[str, dict[str, int]]:
@@ -58,14 +60,20 @@ def shape_stats(
     """
     names = names or {}
     totals = _empty()
-    verdicts = dict.fromkeys(VERDICTS, 0)
+    # The outcome dim splits a metric by kind: a scan's verdict, a résumé's channel.
+    outcomes = {
+        "checkins": dict.fromkeys(VERDICTS, 0),
+        "resumes_submitted": dict.fromkeys(CHANNELS, 0),
+    }
+    outcomes["checkins_denied"] = outcomes["checkins"]
     groups: dict[str, dict[str, dict[str, dict[str, int]]]] = defaultdict(dict)
     for row in rows:
         count = {"total": row["total"], "unique": row["uniq"]}
         if row["dim"] == "fair":
             totals[row["metric"]] = count
-        elif row["dim"] == "outcome":
-            verdicts[row["dim_id"]] = verdicts.get(row["dim_id"], 0) + row["total"]
+        elif row["dim"] == "outcome" and row["metric"] in outcomes:
+            split = outcomes[row["metric"]]
+            split[row["dim_id"]] = split.get(row["dim_id"], 0) + row["total"]
         elif row["dim"] in BREAKDOWNS:
             group = groups[row["dim"]].setdefault(row["dim_id"], _empty())
             group[row["metric"]] = count
@@ -73,7 +81,8 @@ def shape_stats(
         "fair": fair,
         "as_of": datetime.now(UTC).isoformat(),
         "totals": totals,
-        "checkins_by_verdict": verdicts,
+        "checkins_by_verdict": outcomes["checkins"],
+        "resumes_by_channel": outcomes["resumes_submitted"],
     }
     for dim, (name, id_field) in BREAKDOWNS.items():
         known = names.get(dim, {})
@@ -96,10 +105,59 @@ async def registry_names(db: Any, fair: str) -> dict[str, dict[str, dict[str, An
     return names
 
 
-async def get_stats(request: web.Request) -> web.Response:
+async def read_stats(db: Any, fair: str) -> dict[str, Any]:
+    """The /stats document, read from Postgres: counters and the names that go with them."""
+    rows = await db.fetch(query("fair_counters"), fair)
+    return shape_stats(fair, rows, await registry_names(db, fair))
+
+
+async def _organizer_of(request: web.Request) -> str:
     fair, principal = await fair_caller(request, "organizer")
     if principal.role == "admin":  # an organizer token already proves the fair exists
         await require_fair(request.app, fair)
-    db = request.app[keys.DB]
-    rows = await db.fetch(query("fair_counters"), fair)
-    return web.json_response(shape_stats(fair, rows, await registry_names(db, fair)))
+    return fair
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    fair = await _organizer_of(request)
+    return web.json_response(await read_stats(request.app[keys.DB], fair))
+
+
+async def stream_stats(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: the fair's stats now, then again after every change.
+
+    A client that reconnects with the Last-Event-ID it saw gets nothing until the figures
+    move past it; one that missed changes gets the current snapshot at once.
+    """
+    fair = await _organizer_of(request)
+    settings = request.app[keys.SETTINGS]
+    try:
+        seen = int(request.headers.get("Last-Event-ID", "-1"))
+    except ValueError:
+        seen = -1
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache, no-store",
+            "X-Accel-Buffering": "no",  # nginx: pass each event through at once
+        }
+    )
+    await response.prepare(request)
+    await response.write(b"retry: 3000\n\n")
+    feeds = request.app[keys.FEEDS]
+    async with feeds.watch(fair) as feed:
+        while not feeds.closing:
+            try:
+                async with asyncio.timeout(settings.stats_stream_heartbeat_seconds):
+                    snapshot = await feed.next_after(seen)
+                frame = b": keep-alive\n\n" if snapshot is None else snapshot.frame
+            except TimeoutError:
+                frame = b": keep-alive\n\n"
+                snapshot = None
+            try:
+                await response.write(frame)
+            except ConnectionResetError:
+                break  # the dashboard went away
+            if snapshot is not None:
+                seen = snapshot.version
+    return response

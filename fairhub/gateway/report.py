@@ -1,0 +1,43 @@
+"""GET /v1/fairs/{fair}/report[.json|.csv|.html]: the day's figures as organizers publish them."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+
+from fairhub import keys
+from fairhub.gateway.access import fair_caller
+from fairhub.gateway.errors import NotFound
+from fairhub.report import build_report, report_csv, report_html
+
+
+async def get_report(request: web.Request) -> web.Response:
+    fair, _ = await fair_caller(request, "organizer")
+    lang = "en" if request.query.get("lang") == "en" else "zh"
+    report = await build_report(request.app[keys.DB], fair)
+    if report is None:
+        raise NotFound(f"no fair {fair}", fields=["fair"])
+    kind = request.match_info.get("format", "json")
+    if kind == "json":
+        return web.json_response(report)
+    name = quote(f"{report['fair']['name']}-report.{kind}")
+    disposition = f"attachment; filename=report.{kind}; filename*=UTF-8''{name}"
+    if kind == "csv":
+        return web.Response(
+            body=report_csv(report, lang),
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": disposition},
+        )
+    page = report_html(report, lang, request.app[keys.SETTINGS].timezone)
+    return web.Response(
+        text=page,
+        content_type="text/html",
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/v1/fairs/{fair}/report", get_report)
+    app.router.add_get("/v1/fairs/{fair}/report.{format:json|csv|html}", get_report)
