@@ -24,38 +24,39 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
 import os
-import platform
 import random
 import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
-import psutil
 from aiohttp import web
+from common import (
+    Processes,
+    busy_seconds,
+    cpu_seconds,
+    create_fairs,
+    inherited_environment,
+    install_uvloop,
+    local_stack,
+    wait_ready,
+    write_results,
+)
 from redis.asyncio import Redis
 
 from fairhub import keys
 from fairhub.config import Settings
-from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from fairhub.embedded import free_port
 from fairhub.events import event_adapter
-from fairhub.migrate import migrate
 from fairhub.redis import make_redis, open_redis
 
-ROOT = Path(__file__).resolve().parent.parent
-ADMIN_TOKEN = "bench-admin-token-0123456789"
 WARMUP_SECONDS = 2.0
 BATCH = 100
 SAMPLE_EVERY = 20  # parse one response body in N to check every event was "accepted"
@@ -93,25 +94,6 @@ def serve_floor(redis_url: str, port: int, stream: str) -> None:
 
 
 # ---------------------------------------------------------------- child: load generator
-def busy_seconds() -> float:
-    """CPU time the whole machine spent busy (all cores), to spot load from other programs."""
-    t = psutil.cpu_times()
-    return sum(t) - t.idle - getattr(t, "iowait", 0.0)
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """user+system CPU of these processes and their children (those still alive)."""
-    total = 0.0
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            proc = psutil.Process(pid)
-            for p in [proc, *proc.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):
-                    t = p.cpu_times()
-                    total += t.user + t.system
-    return total
-
-
 async def generate_load(cfg: dict[str, Any]) -> dict[str, Any]:
     """`clients` keep-alive clients post as fast as answers come; measure after warm-up."""
     url, batch, run = cfg["url"], cfg["batch"], cfg["run"]
@@ -188,103 +170,11 @@ async def generate_load(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_load_child(cfg: dict[str, Any]) -> None:
-    with contextlib.suppress(ImportError):
-        import uvloop  # the load generator is a tool: make it as cheap as possible
-
-        uvloop.install()
+    install_uvloop()
     print(json.dumps(asyncio.run(generate_load(cfg))))
 
 
 # ---------------------------------------------------------------- parent: orchestration
-class Processes:
-    """Every child we start, so that all of them are stopped whatever happens."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self.children: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, args: list[str], env: dict[str, str] | None = None,
-              stdout: int | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
-        """`python <args>` in its own session (a Ctrl-C is ours to handle), logging to a file."""
-        with (self.log_dir / f"{name}.log").open("ab") as log:  # the child keeps its own copy
-            proc = subprocess.Popen(
-                [sys.executable, *args], cwd=ROOT, env={**os.environ, **(env or {})},
-                stdin=subprocess.DEVNULL, stdout=stdout or log, stderr=log, start_new_session=True,
-            )  # fmt: skip
-        self.children.append(proc)
-        return proc
-
-    def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        with contextlib.suppress(ValueError):
-            self.children.remove(proc)
-
-    def stop_all(self) -> None:
-        for proc in list(self.children):
-            self.stop(proc)
-
-    def tail(self, name: str) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join((self.log_dir / f"{name}.log").read_text().splitlines()[-20:])
-        return ""
-
-
-async def wait_ready(procs: Processes, proc: subprocess.Popen[bytes], name: str, port: int) -> None:
-    deadline = time.monotonic() + 30
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n{procs.tail(name)}")
-            with contextlib.suppress(aiohttp.ClientError):
-                async with session.get(f"http://127.0.0.1:{port}/healthz") as resp:
-                    if resp.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{name} did not answer /healthz in 30 s:\n{procs.tail(name)}")
-
-
-async def create_fairs(settings: Settings, count: int) -> list[tuple[str, str]]:
-    """Fairs made through the API (admin token), by a gateway run briefly in this process."""
-    from fairhub.gateway.app import create_app
-
-    runner = web.AppRunner(create_app(settings))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    url = f"http://127.0.0.1:{port}/v1/fairs"
-    day = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    fair = {"name": "Benchmark fair", "kind": "onsite", "starts_at": day.isoformat(),
-            "ends_at": (day + timedelta(hours=8)).isoformat()}  # fmt: skip
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    made = []
-    try:
-        async with aiohttp.ClientSession() as session:
-            for _ in range(count):
-                async with session.post(url, json=fair, headers=admin) as resp:
-                    body = await resp.json()
-                    assert resp.status == 201, body
-                    made.append((body["id"], body["organizer_token"]))
-    finally:
-        await runner.cleanup()
-    return made
-
-
-async def run_load(procs: Processes, name: str, cfg: dict[str, Any]) -> dict[str, Any]:
-    """Run the load generator in its own process; its last stdout line is the result."""
-    proc = procs.start(f"load-{name}", [__file__, "_load", json.dumps(cfg)], stdout=subprocess.PIPE)
-    out, _ = await asyncio.to_thread(proc.communicate)
-    procs.stop(proc)
-    if proc.returncode != 0:
-        raise RuntimeError(f"load generator failed:\n{procs.tail(f'load-{name}')}")
-    return dict(json.loads(out))
-
-
 def drain_events(fair: str, count: int) -> tuple[list[str], dict[str, tuple[int, int]]]:
     """Payloads exactly as the gateway writes them, and the expected {metric: (total, uniq)}."""
     rng = random.Random(42)
@@ -378,23 +268,11 @@ async def run_drain(
 
 
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    tmp = Path(tempfile.mkdtemp(prefix="fairhub-bench-"))
-    postgres, redis = EmbeddedPostgres(tmp / "postgres"), EmbeddedRedis(tmp / "redis")
-    procs = Processes(tmp)
     results: dict[str, Any] = {}
-    try:
-        postgres.start()
-        redis.start()
-        await migrate(postgres.url)
-        settings = Settings(
-            database_url=postgres.url, redis_url=redis.url, admin_token=ADMIN_TOKEN, data_dir=tmp
-        )
+    async with local_stack() as stack:
+        procs, redis, settings = stack.procs, stack.redis, stack.settings
         fairs = await create_fairs(settings, 3)
-        redis_pid = int(redis.pid_path.read_text())
-        pg_pid = int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
-        gateway_env = {"FAIRHUB_DATABASE_URL": postgres.url, "FAIRHUB_REDIS_URL": redis.url,
-                       "FAIRHUB_ADMIN_TOKEN": ADMIN_TOKEN, "FAIRHUB_DATA_DIR": str(tmp),
-                       "FAIRHUB_HOST": "127.0.0.1", "FAIRHUB_LOG_LEVEL": "WARNING"}  # fmt: skip
+        gateway_env = stack.server_env
         scenarios = {"a": ("floor", 1, 0), "b": ("single", 1, 0), "c": ("batch", BATCH, 1)}
         occurred_at = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:00Z")
         for key, (name, batch, fair_index) in scenarios.items():
@@ -416,27 +294,20 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             print(f"({key}) {name}: {args.clients} clients, {args.seconds:g} s ...", flush=True)
             try:
                 await wait_ready(procs, server, "floor" if key == "a" else f"gateway-{name}", port)
-                results[key] = await run_load(procs, name, {
+                results[key] = await procs.run_json(f"load-{name}", [__file__, "_load", json.dumps({
                     "url": f"http://127.0.0.1:{port}/v1/fairs/{fair}/events", "token": token,
                     "batch": batch, "clients": args.clients, "seconds": args.seconds,
                     "warmup": WARMUP_SECONDS, "run": f"{name}{secrets.token_hex(3)}",
-                    "watch": {"server": [server.pid], "redis": [redis_pid]},
+                    "watch": {"server": [server.pid], "redis": [stack.redis_pid]},
                     "occurred_at": occurred_at,
-                })  # fmt: skip
+                })])  # fmt: skip
             finally:
                 procs.stop(server)
             async with open_redis(settings) as client:  # keep Redis lean for what follows
                 await client.unlink(keys.stream(fair))
         if "d" in args.only:
             print(f"(d) drain: {args.drain_events:,} events, one worker ...", flush=True)
-            results["d"] = await run_drain(procs, args, settings, fairs[2][0], pg_pid)
-    finally:
-        procs.stop_all()
-        with contextlib.suppress(Exception):
-            redis.stop()
-        with contextlib.suppress(Exception):
-            postgres.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+            results["d"] = await run_drain(procs, args, settings, fairs[2][0], stack.postgres_pid)
     return results
 
 
@@ -509,27 +380,15 @@ def main() -> None:
     if not args.only <= set("abcd"):
         parser.error(f"--only takes letters among a,b,c,d, not {sorted(args.only - set('abcd'))}")
     started = datetime.now(UTC)
-    # Children inherit the environment, so FAIRHUB_* set in the shell tune the servers: say so.
-    inherited = {k: v for k, v in os.environ.items() if k.startswith("FAIRHUB_")}
-    if inherited:
-        print(f"note: servers inherit {inherited}")
+    inherited = inherited_environment()
     try:
         results = asyncio.run(benchmark(args))
     except KeyboardInterrupt:
         sys.exit("interrupted; every process the benchmark started was stopped")
     rows = report(results)
-    out = ROOT / "benchmarks" / "results" / f"ingest-{started:%Y%m%dT%H%M%SZ}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(),
-               "platform": platform.platform()}  # fmt: skip
-    document = {"started": started.isoformat(), "commit": commit, "machine": machine,
-                "args": {**vars(args), "only": sorted(args.only)}, "environment": inherited,
-                "results": results, "targets": rows}  # fmt: skip
-    out.write_text(json.dumps(document, indent=2, default=str))
-    print(f"\nwritten to {out.relative_to(ROOT)}")
+    write_results("ingest", started, {"args": {**vars(args), "only": sorted(args.only)},
+                                      "environment": inherited, "results": results,
+                                      "targets": rows})  # fmt: skip
 
 
 if __name__ == "__main__":

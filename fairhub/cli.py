@@ -98,6 +98,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
             print(
                 "\nFairHub is running (Ctrl-C stops everything)\n"
                 f"  API:        {base}/v1/fairs   (OpenAPI: {base}/openapi.json)\n"
+                f"  Dashboards: {base}/dashboard   (sign in with the admin token, pick a fair)\n"
                 f"  Admin token: {settings.resolved_admin_token()}\n"
                 f"  Postgres:   {settings.database_url}\n"
                 f"  Redis:      {settings.redis_url}\n"

@@ -13,6 +13,7 @@ from fairhub.db import open_pool
 from fairhub.directory import Directory
 from fairhub.gateway import (
     checkins,
+    dashboard,
     fairs,
     health,
     imports,
@@ -97,7 +98,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/v1/fairs/{fair}/stats", stats.get_stats)
     app.router.add_get("/v1/fairs/{fair}/stats/stream", stats.stream_stats)
     # Each resource module adds its own routes: one module per resource.
-    for module in (registry, imports, leads, resumes, intents, qr, public, report):
+    for module in (registry, imports, leads, resumes, intents, qr, public, report, dashboard):
         module.add_routes(app)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)

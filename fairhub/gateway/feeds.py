@@ -84,6 +84,7 @@ class StatsFeed:
         self.latest: Snapshot | None = None
         self._feeds = feeds
         self._changed = asyncio.Event()
+        self._changed.set()  # the first client wants figures now, not at the next change
         self._new = asyncio.Event()  # replaced after each snapshot; waiters hold the old one
         self._last_read = 0.0
         self._task = asyncio.create_task(self._run(), name=f"stats-feed-{fair}")

@@ -1,0 +1,356 @@
+"""The organizers' dashboard in a real browser: live figures without a reload, in zh and en.
+
+The browser is Debian's Chromium driven by Playwright (tests/browser.py). The page reads the
+stats stream with the organizer's token; the test posts events through the public API and
+waits for the exact figures to appear, then keeps screenshots under its temp dir.
+"""
+
+# Chinese names and labels use full-width punctuation, as Chinese text should.
+# ruff: noqa: RUF001
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from playwright.async_api import Page, expect
+from support import ADMIN_TOKEN, Gateway, WorkerTask, event
+
+if TYPE_CHECKING:
+    from browser import Console
+
+pytest_plugins = ["browser"]  # Chromium fixtures: chromium, browser, page, console
+
+SCHOOLS = ("武汉大学", "华中科技大学", "武汉理工大学")
+EMPLOYERS = ("华为技术有限公司", "比亚迪股份有限公司", "腾讯科技（武汉）有限公司")
+# The fetch() of a refused token is logged by Chromium itself: expected, not a page error.
+REFUSED = "the server responded with a status of 40"
+
+
+def ago(minutes: float) -> str:
+    """A time `minutes` before now: the chart shows the last hour as it happened."""
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+
+
+async def figure(page: Page, metric: str, part: str, text: str) -> None:
+    """Wait until a headline figure reads `text` (formatted, with thousands separators)."""
+    locator = page.locator(f'[data-metric="{metric}"][data-part="{part}"]')
+    await expect(locator).to_have_text(text, timeout=10_000)
+
+
+async def test_the_dashboard_follows_the_fair_live(
+    gateway: Gateway, worker: WorkerTask, page: Page, console: Console, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair("2026 秋季高校毕业生双选会")
+    employers = [(await gateway.create(fair, token, "employers", name=n))["id"] for n in EMPLOYERS]
+    huawei, byd, tencent = employers
+    seekers = [
+        (await gateway.create(fair, token, "seekers", name=f"学生{n}", school=school))["id"]
+        for n, school in enumerate([SCHOOLS[0]] * 5 + [SCHOOLS[1]] * 3 + [SCHOOLS[2]] * 6)
+    ]
+
+    # The morning so far: 9 visitors in (2 came back), 1,000 page views from 40 phones,
+    # booth scans, résumés, a download and an intent.
+    morning: list[dict[str, Any]] = []
+    for n, seeker in enumerate(seekers[:9]):
+        morning.append(event("checkin", seeker_id=seeker, occurred_at=ago(40 - 3 * n)))
+    for seeker in seekers[:2]:
+        morning.append(event("checkin", seeker_id=seeker, occurred_at=ago(12)))
+    for n in range(1000):
+        morning.append(
+            event(
+                "qr_scan",
+                target="employer",
+                target_id=employers[n % 3],
+                visitor_id=f"phone-{n % 40}",
+                occurred_at=ago(38 - n % 36),
+            )
+        )
+    for seeker in seekers[:4]:
+        morning.append(
+            event("booth_visit", employer_id=huawei, seeker_id=seeker, occurred_at=ago(20))
+        )
+    morning.append(event("booth_visit", employer_id=byd, seeker_id=seekers[5], occurred_at=ago(18)))
+    for n, (seeker, employer) in enumerate(
+        [(seekers[0], huawei), (seekers[1], huawei), (seekers[2], huawei), (seekers[3], byd)]
+    ):
+        morning.append(
+            event(
+                "resume_submitted",
+                seeker_id=seeker,
+                employer_id=employer,
+                channel="onsite" if n < 3 else "online",
+                occurred_at=ago(25 - 4 * n),
+            )
+        )
+    morning.append(
+        event("resume_downloaded", seeker_id=seekers[0], employer_id=huawei, occurred_at=ago(8))
+    )
+    morning.append(
+        event("intent_agreed", seeker_id=seekers[0], employer_id=huawei, occurred_at=ago(6))
+    )
+    for viewer in ("w1", "w2", "w3"):  # a livestream talk, watched by three
+        morning.append(
+            event("live_join", session_id="hr-talk", viewer_id=viewer, occurred_at=ago(10))
+        )
+    for start in range(0, len(morning), 500):
+        results = await gateway.post(fair, token, morning[start : start + 500])
+        assert {r["status"] for r in results} == {"accepted"}, results[:3]
+
+    # The organizer opens the dashboard with the token in the fragment, never sent to a server.
+    await page.goto(f"{gateway.base}/dashboard/{fair}#token={token}")
+    await figure(page, "checkins", "total", "11")
+    await figure(page, "checkins", "unique", "9")
+    await figure(page, "qr_scans", "total", "1,000")
+    await figure(page, "qr_scans", "unique", "40")
+    await figure(page, "resumes_submitted", "total", "4")
+    await figure(page, "intents", "total", "1")
+    assert "token" not in page.url
+    assert await page.evaluate(f"localStorage.getItem('fairhub.dashboard.token.{fair}')") == token
+    await expect(page.locator("#fair-name")).to_have_text("2026 秋季高校毕业生双选会")
+    await expect(page.locator("#link")).to_have_attribute("data-state", "live")
+    await expect(page.locator("#link")).to_have_text("实时")
+    await expect(page.locator("#updated")).to_have_text(re.compile(r"^更新于 \d\d:\d\d:\d\d$"))
+    await expect(page.locator("[data-note=resumes_submitted]")).to_have_text(
+        "现场 3 · 线上 1 · 直播 0"
+    )
+    # The leaderboard: résumés received first, then leads.
+    first = page.locator("#leaders-rows tr").first
+    await expect(first.locator("td")).to_have_text(["1", EMPLOYERS[0], "4", "3", "1", "1"])
+    await expect(page.locator("#leaders-rows tr").nth(1).locator("td")).to_have_text(
+        ["2", EMPLOYERS[1], "1", "1", "0", "0"]
+    )
+    await expect(page.locator("#schools li .label").first).to_have_text(SCHOOLS[0])
+    await expect(page.locator("#chart svg path.bars")).to_have_count(3)
+    await figure(page, "live_views", "unique", "3")
+    await expect(page.locator("#sessions-rows td")).to_have_text(["hr-talk", "3", "3", "0", "0"])
+    await page.evaluate("window.stillTheSamePage = true")
+
+    # Now more people arrive: the page must follow without a reload.
+    later = [event("checkin", seeker_id=s, occurred_at=ago(1)) for s in seekers[9:14]]
+    later.append(event("checkin", seeker_id=seekers[0], occurred_at=ago(1)))  # a re-entry
+    later.append(event("checkin", badge="FH1NOTABADGE", occurred_at=ago(1)))  # refused
+    later += [
+        event(
+            "resume_submitted", seeker_id=s, employer_id=tencent, channel="live", occurred_at=ago(1)
+        )
+        for s in seekers[9:12]
+    ]
+    later += [
+        event(
+            "qr_scan",
+            target="employer",
+            target_id=tencent,
+            visitor_id=f"phone-{n}",
+            occurred_at=ago(1),
+        )
+        for n in (1, 2, 99)
+    ]
+    await gateway.post(fair, token, later)
+    await figure(page, "checkins", "total", "17")
+    await figure(page, "checkins", "unique", "14")
+    await figure(page, "resumes_submitted", "total", "7")
+    await figure(page, "resumes_submitted", "unique", "7")
+    await figure(page, "qr_scans", "total", "1,003")
+    await figure(page, "qr_scans", "unique", "41")
+    await expect(page.locator("[data-note=checkins]")).to_have_text("拒绝入场 1（无效胸卡 1）")
+    await expect(page.locator("#leaders-rows tr").nth(1).locator("td")).to_have_text(
+        ["2", EMPLOYERS[2], "0", "3", "0", "0"]
+    )
+    assert await page.evaluate("window.stillTheSamePage") is True
+
+    await page.screenshot(path=tmp_path / "dashboard.png", full_page=True, animations="disabled")
+    await page.set_viewport_size({"width": 1920, "height": 1080})  # a projector
+    await page.screenshot(path=tmp_path / "dashboard-projector.png", animations="disabled")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    columns = await page.evaluate(
+        "getComputedStyle(document.querySelector('.kpis')).gridTemplateColumns.split(' ').length"
+    )
+    assert columns == 1
+    await page.screenshot(
+        path=tmp_path / "dashboard-phone.png", full_page=True, animations="disabled"
+    )
+    assert console.problems() == []
+
+
+class Link:
+    """A TCP relay between the browser and the gateway that the test can cut, like venue Wi-Fi."""
+
+    def __init__(self, target: str) -> None:
+        self.host, port = target.removeprefix("http://").split(":")
+        self.port = int(port)
+        self.up = True
+        self.pipes: set[asyncio.StreamWriter] = set()
+        self.server: asyncio.Server | None = None
+        self.base = ""
+
+    async def __aenter__(self) -> Link:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.base = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cut()
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+    def cut(self) -> None:
+        self.up = False
+        for pipe in self.pipes:
+            pipe.transport.abort()
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if not self.up:
+            writer.transport.abort()
+            return
+        upstream_reader, upstream_writer = await asyncio.open_connection(self.host, self.port)
+        self.pipes |= {writer, upstream_writer}
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while chunk := await source.read(65536):
+                    sink.write(chunk)
+                    await sink.drain()
+            except ConnectionError:
+                pass
+            finally:
+                sink.transport.abort()
+
+        await asyncio.gather(pump(reader, upstream_writer), pump(upstream_reader, writer))
+        self.pipes -= {writer, upstream_writer}
+
+
+async def test_reconnects_after_the_link_drops_and_keeps_the_figures(
+    gateway: Gateway, worker: WorkerTask, page: Page, console: Console
+) -> None:
+    fair, token = await gateway.create_fair()
+    seeker = (await gateway.create(fair, token, "seekers", name="王安", school="复旦大学"))["id"]
+    await gateway.post(fair, token, [event("checkin", seeker_id=seeker, occurred_at=ago(2))])
+    sent: list[str] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r.headers.get("last-event-id", "")) if "stream" in r.url else None,
+    )
+    async with Link(gateway.base) as link:
+        await page.goto(f"{link.base}/dashboard/{fair}#token={token}")
+        await figure(page, "checkins", "unique", "1")
+        await expect(page.locator("#link")).to_have_attribute("data-state", "live")
+        link.cut()
+        await expect(page.locator("#link")).to_have_attribute("data-state", "reconnecting")
+        await expect(page.locator("#link")).to_have_text("连接中断，正在重连…")
+        await figure(page, "checkins", "unique", "1")  # the last figures stay on screen
+        link.up = True
+        await gateway.post(fair, token, [event("checkin", seeker_id=seeker, occurred_at=ago(1))])
+        await figure(page, "checkins", "total", "2")
+        await expect(page.locator("#link")).to_have_attribute("data-state", "live")
+    assert sent[0] == "" and sent[-1].isdigit(), sent  # the reconnection said what it had seen
+    assert console.problems("net::ERR_") == []
+
+
+async def test_english_labels_a_wrong_token_and_the_token_form(
+    gateway: Gateway, worker: WorkerTask, page: Page, console: Console, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair("Spring fair")
+    _, other_token = await gateway.create_fair("秋季招聘会")
+
+    await page.goto(f"{gateway.base}/dashboard/{fair}?lang=en#token=not-a-real-token")
+    await expect(page.locator("#login")).to_be_visible()
+    await expect(page.locator("#login-error")).to_have_text(
+        "Unknown or revoked token; enter it again."
+    )
+    assert await page.evaluate(f"localStorage.getItem('fairhub.dashboard.token.{fair}')") is None
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator('[data-kpi="checkins"] h2')).to_have_text("Check-ins")
+    await expect(page.locator('[data-kpi="checkins"] .unit')).to_have_text(["entries", "visitors"])
+    await page.screenshot(path=tmp_path / "dashboard-token.png")
+
+    # Another fair's token is refused too, with its own reason.
+    await page.fill("#login-token", other_token)
+    await page.click("#login-form button")
+    await expect(page.locator("#login-error")).to_have_text(
+        "This token may not see this fair's figures."
+    )
+    # The right one opens the board, and the page remembers it.
+    await page.fill("#login-token", token)
+    await page.click("#login-form button")
+    await expect(page.locator("#login")).to_be_hidden()
+    await figure(page, "checkins", "total", "0")
+    await expect(page.locator("#fair-name")).to_have_text("Spring fair")
+    await expect(page.locator("#link")).to_have_text("Live")
+    await expect(page.locator("#leaders-empty")).to_have_text("No data yet")
+    await page.reload()
+    await figure(page, "checkins", "total", "0")
+    await expect(page.locator("#login")).to_be_hidden()
+    # Signing out forgets it.
+    await page.click("#sign-out")
+    await expect(page.locator("#login")).to_be_visible()
+    assert await page.evaluate(f"localStorage.getItem('fairhub.dashboard.token.{fair}')") is None
+    assert console.problems(REFUSED) == []
+
+
+async def test_the_index_lists_fairs_for_the_admin(
+    gateway: Gateway, worker: WorkerTask, page: Page, console: Console, tmp_path: Path
+) -> None:
+    fair, _ = await gateway.create_fair("冬季专场招聘会")
+    await page.goto(f"{gateway.base}/dashboard")
+    await page.fill("#open-token", ADMIN_TOKEN)
+    await page.click("#open-form button")
+    await expect(page.locator(f'#fair-list a[href^="/dashboard/{fair}"]')).to_contain_text(
+        "冬季专场招聘会"
+    )
+    await page.screenshot(path=tmp_path / "dashboard-index.png")
+    await page.click(f'#fair-list a[href^="/dashboard/{fair}"]')
+    await expect(page.locator("#fair-name")).to_have_text("冬季专场招聘会")
+    await figure(page, "checkins", "total", "0")
+    assert page.url == f"{gateway.base}/dashboard/{fair}"
+    assert console.problems() == []
+
+
+async def test_pages_and_static_files_are_served_safely(gateway: Gateway) -> None:
+    fair, _ = await gateway.create_fair()
+    for path, lang, label in (
+        (f"/dashboard/{fair}", "zh-CN", "入场"),
+        (f"/dashboard/{fair}?lang=en", "en", "Check-ins"),
+        (f"/dashboard/{fair}?lang=fr", "zh-CN", "入场"),
+        ("/dashboard", "zh-CN", "打开数据大屏"),
+    ):
+        async with gateway.session.get(gateway.base + path) as response:
+            assert response.status == 200, path
+            html = await response.text()
+            policy = response.headers["Content-Security-Policy"]
+        assert f'<html lang="{lang}">' in html
+        assert label in html and ("Check-ins" in html) == (lang == "en")
+        assert "script-src 'self'" in policy and "connect-src 'self'" in policy
+        assert "unsafe-inline" not in policy and "default-src 'none'" in policy
+        assert not re.search(r"\son[a-z]+=", html), "no inline event handlers"
+        assert not re.search(r"(src|href)=\"(https?:)?//", html), "every file is ours"
+    async with gateway.session.get(f"{gateway.base}/dashboard/not-a-fair") as response:
+        assert response.status == 404
+        assert "页面不存在" in await response.text()
+
+    # The static files: known names only, the right types, cached by version.
+    html = (await gateway.request("GET", f"/dashboard/{fair}", None))[1]
+    script = re.search(r'src="(/static/dashboard\.js\?v=\w+)"', html)
+    assert script is not None
+    async with gateway.session.get(gateway.base + script.group(1)) as response:
+        assert response.status == 200
+        assert response.content_type == "text/javascript"
+        assert "immutable" in response.headers["Cache-Control"]
+        etag = response.headers["ETag"]
+        body = await response.text()
+    assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", body), "no CDN"
+    async with gateway.session.get(
+        f"{gateway.base}/static/dashboard.js", headers={"If-None-Match": etag}
+    ) as response:
+        assert response.status == 304
+        assert response.headers["Cache-Control"] == "no-cache"
+    async with gateway.session.get(f"{gateway.base}/static/dashboard.css") as response:
+        assert response.status == 200 and response.content_type == "text/css"
+        assert "http" not in await response.text()
+    for bad in ("nope.js", "..%2Fdashboard.py", "%2E%2E%2Fapp.py", "dashboard.py", ".."):
+        async with gateway.session.get(f"{gateway.base}/static/{bad}") as response:
+            assert response.status == 404, bad
