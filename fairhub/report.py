@@ -255,7 +255,9 @@ def report_html(report: dict[str, Any], lang: str = "zh", timezone: str = "UTC")
         [[e[c[0]] for c in EMPLOYER_COLUMNS] for e in report["employers"]],
         numeric_from=2,
     )
-    when = f"{_local(fair['starts_at'])} – {_local(fair['ends_at'])[-5:]} ({timezone})"
+    starts, ends = _local(fair["starts_at"]), _local(fair["ends_at"])
+    ends = ends[-5:] if ends[:10] == starts[:10] else ends  # the same day: its time only
+    when = f"{starts} – {ends} ({timezone})"
     venue = f" · {text['venue']}: {escape(fair['venue'])}" if fair["venue"] else ""
     return f"""<!doctype html>
 <html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">
@@ -302,13 +304,14 @@ def _pad(value: Any, width: int, right: bool) -> str:
     return gap + text if right else text + gap
 
 
-def report_text(report: dict[str, Any], lang: str = "zh") -> str:
+def report_text(report: dict[str, Any], lang: str = "zh", timezone: str = "UTC") -> str:
     """The report for a terminal: the summary, then the employer table, columns aligned."""
     text = TEXT[lang]
     column = 1 if lang == "zh" else 2
+    as_of = datetime.fromisoformat(report["as_of"]).astimezone(ZoneInfo(timezone))
     lines = [
         f"{report['fair']['name']} · {text['title']}",
-        f"{text['as_of']} {report['as_of']}",
+        f"{text['as_of']} {as_of:%Y-%m-%d %H:%M:%S} ({timezone})",
         "",
     ]
     labels = [row[column] for row in SUMMARY_ROWS]

@@ -68,7 +68,7 @@ def print_report(settings: Settings, args: argparse.Namespace) -> None:
     elif kind == "html":
         data = report_html(report, args.lang, settings.timezone).encode()
     else:
-        data = report_text(report, args.lang).encode()
+        data = report_text(report, args.lang, settings.timezone).encode()
     if output is None:
         sys.stdout.buffer.write(data)
     else:
