@@ -155,7 +155,9 @@ async def issue(
     return IssuedToken(token, digest, Principal(role=role, fair_id=fair_id, subject_id=subject_id))
 
 
-def event_forbidden(principal: Principal, event_type: str, employer_id: str | None) -> str | None:
+def event_forbidden(
+    principal: Principal, event_type: str, employer_id: str | None, session_id: str | None = None
+) -> str | None:
     """Why this principal may not send this event, or None if it may."""
     if principal.role in ("admin", "organizer"):
         return None
@@ -164,6 +166,8 @@ def event_forbidden(principal: Principal, event_type: str, employer_id: str | No
         return f"a {principal.role} token may not send {event_type} events"
     if principal.role == "employer" and employer_id not in (None, principal.subject_id):
         return "an employer token may only send events about its own employer"
+    if principal.role == "host" and session_id != principal.subject_id:
+        return "a host token may only send events of its own live session"
     return None
 
 

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     stats_stream_refresh_seconds: float = Field(default=5.0, gt=0)
     stats_stream_linger_seconds: float = Field(default=30.0, ge=0)
 
+    # Livestreams: a viewer silent this long has left; viewer pages beat this often; workers
+    # store a sample of each live session's audience this often (one row per minute).
+    live_presence_seconds: float = Field(default=60.0, gt=0)
+    live_beat_seconds: float = Field(default=30.0, gt=0)
+    live_sample_seconds: float = Field(default=15.0, gt=0)
+
     # Workers.
     worker_batch_size: int = Field(default=1000, ge=1)
     worker_block_ms: int = Field(default=1000, ge=1)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fairhub.directory import Directory
     from fairhub.gateway.feeds import StatsFeeds
     from fairhub.keyring import KeyRing
+    from fairhub.live import Presence
     from fairhub.streams import StreamWriter
 
 GROUP = "aggregator"
@@ -56,6 +57,20 @@ def totals_channel(fair: str) -> str:
     return f"fh:{{{fair}}}:totals"
 
 
+def live_viewers(fair: str, session: str) -> str:
+    """Sorted set viewer id -> last sign of life (ms): who watches a livestream now."""
+    return f"fh:{{{fair}}}:live:{session}:viewers"
+
+
+def live_state(fair: str, session: str) -> str:
+    """Hash of a livestream's peak audience (and when it was reached)."""
+    return f"fh:{{{fair}}}:live:{session}"
+
+
+# Hash session id -> fair id: the viewer page's address names the session only.
+LIVE_SESSIONS = "fh:live:sessions"
+
+
 def fair_of_stream(stream_key: str) -> str:
     """Inverse of stream()."""
     return stream_key[stream_key.index("{") + 1 : stream_key.index("}")]
@@ -69,3 +84,4 @@ AUTH: web.AppKey[Authenticator] = web.AppKey("auth")
 KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
 DIRECTORY: web.AppKey[Directory] = web.AppKey("directory")
 FEEDS: web.AppKey[StatsFeeds] = web.AppKey("feeds")
+PRESENCE: web.AppKey[Presence] = web.AppKey("presence")

@@ -1,11 +1,11 @@
 """A real browser for page tests: Debian's Chromium driven by Playwright, never a download.
 
 A test module registers this plugin with `pytest_plugins = ["browser"]` and asks for the
-fixtures (chromium, browser, page, console); it must not import this module itself (types
-under TYPE_CHECKING only), or pytest cannot load it as a plugin. Where Chromium is missing and
-we are root with apt-get, the first test installs Debian's `chromium` and a Chinese font, so
-the README's test command alone gives CI a browser; elsewhere the tests are skipped with the
-reason (and fail under CI, which must run them).
+fixtures (chromium, browser, page, console; phone, phone_console for a phone's screen); it must
+not import this module itself (types under TYPE_CHECKING only), or pytest cannot load it as a
+plugin. Where Chromium is missing and we are root with apt-get, the first test installs Debian's
+`chromium` and a Chinese font, so the README's test command alone gives CI a browser; elsewhere
+the tests are skipped with the reason (and fail under CI, which must run them).
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ ARGS = [
     "--disable-sync",
 ]
 DESKTOP: ViewportSize = {"width": 1440, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def find_chromium() -> str | None:
@@ -116,6 +117,25 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
+async def phone(browser: Browser) -> AsyncIterator[Page]:
+    """A fresh tab (own storage) on a phone: its screen, touch and pixel density, in China."""
+    context = await browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+    )
+    context.set_default_timeout(10_000)
+    tab = await context.new_page()
+    try:
+        yield tab
+    finally:
+        await context.close()
+
+
+@pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
     """A fresh tab (own storage) on a projector-sized screen, in China's time zone."""
     context = await browser.new_context(
@@ -140,9 +160,8 @@ class Console:
         return [e for e in self.errors if not any(x in e for x in expected)]
 
 
-@pytest.fixture
-def console(page: Page) -> Console:
-    """Collects the page's errors from before its first navigation."""
+def _watch(tab: Page) -> Console:
+    """Collect a tab's errors from now on."""
     seen = Console()
 
     def on_console(message: ConsoleMessage) -> None:
@@ -152,6 +171,18 @@ def console(page: Page) -> Console:
     def on_error(error: Error) -> None:
         seen.errors.append(f"uncaught: {error.message}")
 
-    page.on("console", on_console)
-    page.on("pageerror", on_error)
+    tab.on("console", on_console)
+    tab.on("pageerror", on_error)
     return seen
+
+
+@pytest.fixture
+def console(page: Page) -> Console:
+    """Collects the page's errors from before its first navigation."""
+    return _watch(page)
+
+
+@pytest.fixture
+def phone_console(phone: Page) -> Console:
+    """Collects the phone tab's errors from before its first navigation."""
+    return _watch(phone)

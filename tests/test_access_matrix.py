@@ -17,8 +17,6 @@ import asyncpg
 from redis.asyncio import Redis
 from support import ADMIN_TOKEN, Gateway, event
 
-from fairhub.auth import issue, mirror
-
 ORG, DEV, EMP, HOST = "organizer", "device", "employer", "host"
 ALL = (ORG, DEV, EMP, HOST)
 
@@ -64,12 +62,16 @@ async def _fair(gateway: Gateway, db: asyncpg.Connection, redis: Redis) -> Fair:
         "POST", f"/v1/fairs/{fair}/resumes", organizer, data=upload
     )
     assert status == 201, resume
-    async with db.transaction():
-        host = await issue(db, "host", fair, "session-1")
-    await mirror(redis, host.digest, host.principal)
+    status, session = await gateway.request(
+        "POST",
+        f"/v1/fairs/{fair}/live-sessions",
+        organizer,
+        json={"title": "直播", "employer_ids": [employer["id"]]},
+    )
+    assert status == 201, session
     return Fair(
         fair,
-        {ORG: organizer, DEV: device["token"], EMP: employer["token"], HOST: host.token},
+        {ORG: organizer, DEV: device["token"], EMP: employer["token"], HOST: session["host_token"]},
         {
             "employer": employer["id"],
             "spare_employer": spare_employer["id"],
@@ -81,6 +83,7 @@ async def _fair(gateway: Gateway, db: asyncpg.Connection, redis: Redis) -> Fair:
             "position": position["id"],
             "spare_position": spare_position["id"],
             "resume": resume["id"],
+            "session": session["id"],
         },
     )
 
@@ -98,6 +101,23 @@ def _endpoints(a: Fair) -> list[tuple[str, str, tuple[str, ...], dict[str, Any]]
         ("GET", f"{f}/report.csv", (ORG,), {}),
         ("GET", f"{f}/report.html", (ORG,), {}),
         ("GET", "/v1/fairs", (), {}),
+        (
+            "POST",
+            f"{f}/live-sessions",
+            (ORG,),
+            {"json": {"title": "T", "employer_ids": [i["employer"]]}},
+        ),
+        ("GET", f"{f}/live-sessions", (ORG,), {}),
+        ("GET", f"{f}/live-sessions/{i['session']}", (ORG, HOST), {}),
+        ("POST", f"{f}/live-sessions/{i['session']}/start", (ORG, HOST), {}),
+        (
+            "PUT",
+            f"{f}/live-sessions/{i['session']}/pin",
+            (ORG, HOST),
+            {"json": {"position_id": i["position"]}},
+        ),
+        ("DELETE", f"{f}/live-sessions/{i['session']}/pin", (ORG, HOST), {}),
+        ("GET", f"{f}/live-sessions/{i['session']}/consultations", (ORG, HOST, EMP), {}),
         ("POST", f"{f}/events", ALL, {"json": event("consultation", topic="面试时间?")}),
         ("POST", f"{f}/checkins", (ORG, DEV), {"json": {"id": f"scan-{uid}", "badge": i["badge"]}}),
         ("POST", f"{f}/employers", (ORG,), {"json": {"name": f"New {uid}"}}),

@@ -24,7 +24,9 @@ from redis.exceptions import RedisError
 from fairhub import keys
 from fairhub.config import Settings
 from fairhub.db import TRANSIENT_ERRORS
+from fairhub.live import Presence
 from workers import group
+from workers.sampler import sample_until
 from workers.store import Entry, Outcome, Row, commit, dead_letter, decode
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,9 @@ class Aggregator:
         log.info("worker %s consuming group %s", self.name, keys.GROUP)
         backoff = 0.1
         in_flight: set[asyncio.Task[None]] = set()
+        presence = Presence(self.redis, self.settings.live_presence_seconds)
+        done = asyncio.Event()
+        sampler = asyncio.create_task(sample_until(done, self.settings, self.db, presence))
         try:
             while not stop.is_set():
                 try:
@@ -78,7 +83,8 @@ class Aggregator:
                     await _sleep_unless(stop, backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         finally:
-            await asyncio.gather(*in_flight, return_exceptions=True)
+            done.set()
+            await asyncio.gather(*in_flight, sampler, return_exceptions=True)
 
     async def _reap(self, in_flight: set[asyncio.Task[None]], wait: bool) -> None:
         """Collect finished batches. One that failed left its entries pending: read them again."""

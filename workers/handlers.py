@@ -98,9 +98,10 @@ def intent_agreed(event: Payload) -> Fact:
 
 
 def consultation(event: Payload) -> Fact:
+    viewer = "v:" + event["viewer_id"] if event.get("viewer_id") else None
     return Fact(
         "consultations",
-        _seeker(event),
+        _seeker(event) or viewer,
         employer_id=event.get("employer_id"),
         session_id=event.get("session_id"),
         seeker_id=event.get("seeker_id"),

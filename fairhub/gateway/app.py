@@ -20,6 +20,10 @@ from fairhub.gateway import (
     ingest,
     intents,
     leads,
+    live,
+    live_pages,
+    live_public,
+    live_questions,
     public,
     qr,
     registry,
@@ -30,6 +34,7 @@ from fairhub.gateway import (
 from fairhub.gateway.errors import error_middleware
 from fairhub.gateway.feeds import StatsFeeds
 from fairhub.keyring import KeyRing
+from fairhub.live import Presence
 from fairhub.migrate import check_current
 from fairhub.redis import open_redis
 from fairhub.streams import StreamWriter
@@ -64,11 +69,14 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.KEYRING] = KeyRing(app[keys.DB], app[keys.REDIS])
     app[keys.DIRECTORY] = Directory(app[keys.DB], app[keys.REDIS])
+    app[keys.PRESENCE] = Presence(app[keys.REDIS], settings.live_presence_seconds)
     yield
 
 
 async def _feeds(app: web.Application) -> AsyncIterator[None]:
-    app[keys.FEEDS] = StatsFeeds(app[keys.SETTINGS], app[keys.DB], app[keys.REDIS])
+    app[keys.FEEDS] = StatsFeeds(
+        app[keys.SETTINGS], app[keys.DB], app[keys.REDIS], app[keys.PRESENCE]
+    )
     yield
     await app[keys.FEEDS].aclose()
 
@@ -98,7 +106,21 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/v1/fairs/{fair}/stats", stats.get_stats)
     app.router.add_get("/v1/fairs/{fair}/stats/stream", stats.stream_stats)
     # Each resource module adds its own routes: one module per resource.
-    for module in (registry, imports, leads, resumes, intents, qr, public, report, dashboard):
+    for module in (
+        registry,
+        imports,
+        leads,
+        resumes,
+        intents,
+        qr,
+        public,
+        report,
+        dashboard,
+        live,
+        live_questions,
+        live_public,  # before the pages: /live/{session}.json is not a page
+        live_pages,
+    ):
         module.add_routes(app)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)

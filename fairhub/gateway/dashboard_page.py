@@ -34,6 +34,7 @@ LABELS: dict[str, dict[str, str]] = {
         "downloaded": "下载简历", "intents_col": "签约意向",
         "schools": "学校排行", "schools_note": "按入场人数", "visitors": "人",
         "sessions": "直播场次", "session": "场次", "viewers": "观众", "views": "观看人次",
+        "viewers_now": "在线", "peak": "峰值",
         "resumes_col": "投递简历", "consultations_col": "咨询",
         "live_state": "实时", "connecting": "连接中…", "reconnecting": "连接中断，正在重连…",
         "updated": "更新于 {t}", "waiting": "等待数据…",
@@ -73,6 +74,7 @@ LABELS: dict[str, dict[str, str]] = {
         "downloaded": "Downloaded", "intents_col": "Intents",
         "schools": "Schools", "schools_note": "by visitors", "visitors": "visitors",
         "sessions": "Live sessions", "session": "Session", "viewers": "Viewers",
+        "viewers_now": "Now", "peak": "Peak",
         "views": "Views", "resumes_col": "Résumés", "consultations_col": "Questions",
         "live_state": "Live", "connecting": "Connecting…",
         "reconnecting": "Connection lost, reconnecting…", "updated": "Updated {t}",
@@ -213,8 +215,10 @@ def dashboard_page(fair: str, labels: dict[str, str], lang: str, assets: dict[st
     )
     session_heads = [
         ("session", "name"),
-        ("viewers", "n"),
+        ("viewers_now", "n"),
+        ("peak", "n"),
         ("views", "n"),
+        ("viewers", "n"),
         ("resumes_col", "n"),
         ("consultations_col", "n"),
     ]

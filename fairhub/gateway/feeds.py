@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 from fairhub import keys
 from fairhub.config import Settings
 from fairhub.db import TRANSIENT_ERRORS
+from fairhub.live import Presence
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,23 @@ SENT = Counter("fairhub_stats_stream_snapshots_total", "New snapshots fanned out
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
+    seq: int  # this gateway's count of snapshots of the fair: what clients wait on
     version: int
+    audience: tuple[tuple[str, int, int], ...]  # live sessions' viewers now and peak
     frame: bytes  # the whole SSE event, encoded once for every client
 
 
 def version_of(stats: dict[str, Any]) -> int:
     """A number that grows with every counted event: the sum of the fair's counters."""
     return sum(count["total"] + count["unique"] for count in stats["totals"].values())
+
+
+def audience_of(stats: dict[str, Any]) -> tuple[tuple[str, int, int], ...]:
+    """Who watches the fair's streams now: it moves without any counter moving (beats, leaves)."""
+    return tuple(
+        (s["session_id"], s.get("live_concurrent", 0), s.get("live_peak", 0))
+        for s in stats["by_session"]
+    )
 
 
 def stream_view(stats: dict[str, Any]) -> dict[str, Any]:
@@ -86,15 +97,16 @@ class StatsFeed:
         self._changed.set()  # the first client wants figures now, not at the next change
         self._new = asyncio.Event()  # replaced after each snapshot; waiters hold the old one
         self._last_read = 0.0
-        self._task = asyncio.create_task(self._run(), name=f"stats-feed-{fair}")
         self._stop_handle: asyncio.TimerHandle | None = None
+        self._ending = False
+        self._task = asyncio.create_task(self._run(), name=f"stats-feed-{fair}")
 
     def changed(self) -> None:
         self._changed.set()
 
-    async def next_after(self, version: int) -> Snapshot | None:
-        """The first snapshot newer than `version`; None when the gateway shuts down."""
-        while self.latest is None or self.latest.version <= version:
+    async def next_after(self, seq: int) -> Snapshot | None:
+        """The first snapshot after `seq`; None when the gateway shuts down."""
+        while self.latest is None or self.latest.seq <= seq:
             if self._feeds.closing:
                 return None
             await self._new.wait()
@@ -104,17 +116,26 @@ class StatsFeed:
         self._new.set()
         self._new = asyncio.Event()
 
+    def end(self) -> None:
+        """Let the reader finish on its own: a cancel landing inside a client call can be lost."""
+        self._ending = True
+        self._changed.set()
+
     async def stop(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        self.end()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), 5)
+        except TimeoutError:
+            self._task.cancel()
 
     async def _run(self) -> None:
         settings = self._feeds.settings
-        while True:
+        while not self._ending:
             # A quiet fair is re-read now and then anyway, in case an announcement was lost.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), settings.stats_stream_refresh_seconds)
+            if self._ending:
+                return
             delay = self._last_read + settings.stats_stream_interval_seconds - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)  # coalesce: announcements meanwhile make one read
@@ -132,12 +153,16 @@ class StatsFeed:
 
         self.reads += 1
         READS.inc()
-        stats = await read_stats(self._feeds.db, self.fair)
-        version = version_of(stats)
-        if self.latest is not None and version <= self.latest.version:
+        stats = await read_stats(self._feeds.db, self.fair, self._feeds.presence)
+        version, audience = version_of(stats), audience_of(stats)
+        latest = self.latest
+        if latest is not None and (
+            version < latest.version or (version == latest.version and audience == latest.audience)
+        ):
             return  # nothing new (or an older view): clients keep what they have
         view = {**stream_view(stats), "version": version}
-        self.latest = Snapshot(version, sse_frame(version, view))
+        seq = latest.seq + 1 if latest else 1
+        self.latest = Snapshot(seq, version, audience, sse_frame(version, view))
         SENT.inc()
         self.wake()
 
@@ -145,10 +170,13 @@ class StatsFeed:
 class StatsFeeds:
     """The gateway's feeds by fair, and the one pub/sub connection that drives them."""
 
-    def __init__(self, settings: Settings, db: asyncpg.Pool, redis: Redis) -> None:
+    def __init__(
+        self, settings: Settings, db: asyncpg.Pool, redis: Redis, presence: Presence
+    ) -> None:
         self.settings = settings
         self.db = db
         self.redis = redis
+        self.presence = presence
         self.closing = False
         self._feeds: dict[str, StatsFeed] = {}
         self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
@@ -188,10 +216,11 @@ class StatsFeeds:
 
     async def aclose(self) -> None:
         self.close_streams()
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+        if self._listener is not None:  # it sees `closing` within a quarter second
+            try:
+                await asyncio.wait_for(asyncio.shield(self._listener), 3)
+            except TimeoutError:
+                self._listener.cancel()
         for feed in list(self._feeds.values()):
             await feed.stop()
         self._feeds.clear()
@@ -203,7 +232,7 @@ class StatsFeeds:
         if feed is None or feed.clients:
             return
         del self._feeds[fair]
-        feed._task.cancel()
+        feed.end()
         asyncio.get_running_loop().create_task(self._unsubscribe(fair))
 
     async def _subscribe(self, fair: str) -> None:
@@ -228,7 +257,7 @@ class StatsFeeds:
                 await asyncio.sleep(1.0)
                 continue
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                message = await self._pubsub.get_message(timeout=0.25)
                 backoff = 0.2
             except (RedisError, OSError) as exc:
                 log.warning("totals subscription lost, resubscribing: %s", exc)

@@ -12,11 +12,21 @@ from pydantic import ValidationError
 
 from fairhub import gate, keys
 from fairhub.auth import Principal, event_forbidden
-from fairhub.events import BoothVisit, Checkin, Event, describe, event_adapter
+from fairhub.events import (
+    BoothVisit,
+    Checkin,
+    Event,
+    LiveHeartbeat,
+    LiveJoin,
+    LiveLeave,
+    describe,
+    event_adapter,
+)
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import read_json
 from fairhub.gateway.errors import Unprocessable
 from fairhub.gateway.fairs import require_fair
+from fairhub.live import Mark
 from fairhub.streams import Entry, Scan, ScanAnswer
 
 EVENTS_TOTAL = MetricCounter("fairhub_ingest_events_total", "Events answered by ingest", ["status"])
@@ -52,9 +62,13 @@ class Intake:
     entries: list[Entry] = field(default_factory=list)
     slots: list[int] = field(default_factory=list)  # the result of each entry
     identities: dict[int, gate.Identity] = field(default_factory=dict)  # by result slot
+    marks: list[Mark] = field(default_factory=list)  # livestream presence, kept in Redis
 
     def reject(self, event_id: str | None, reason: str) -> None:
         self.results.append({"id": event_id, "status": "rejected", "reason": reason})
+
+    def accept(self, event_id: str) -> None:
+        self.results.append({"id": event_id, "status": "accepted"})
 
     def add(self, entry: Entry) -> None:
         self.slots.append(len(self.results))
@@ -78,7 +92,12 @@ async def take_in(
     app: web.Application, fair: str, principal: Principal, items: list[Event | Rejected]
 ) -> Intake:
     """Authorize, resolve badges, append durably; the answer has one result per item."""
-    extra = source_of(principal)
+    _authorize(principal, items)
+    return await admit(app, fair, items, source_of(principal))
+
+
+def _authorize(principal: Principal, items: list[Event | Rejected]) -> None:
+    """Replace each event this principal may not send by its rejection."""
     for n, item in enumerate(items):
         if isinstance(item, Rejected):
             continue
@@ -86,9 +105,21 @@ async def take_in(
             # __dict__, not getattr: a missing attribute on a pydantic model costs an exception.
             if item.__dict__.get("employer_id") is None:
                 item = items[n] = item.model_copy(update={"employer_id": principal.subject_id})
-        reason = event_forbidden(principal, item.type, item.__dict__.get("employer_id"))
+        reason = event_forbidden(
+            principal, item.type, item.__dict__.get("employer_id"), item.__dict__.get("session_id")
+        )
         if reason is not None:
             items[n] = Rejected(item.id, reason)
+
+
+async def admit(
+    app: web.Application,
+    fair: str,
+    items: list[Event | Rejected],
+    extra: dict[str, Any] | None = None,
+) -> Intake:
+    """Events already authorized: badges resolved, appended durably, presence recorded."""
+    extra = extra or {}
     # Badges are checked for the whole request at once: one Redis read for the seeker cards.
     badged = [
         (n, item)
@@ -105,6 +136,11 @@ async def take_in(
         if isinstance(item, Rejected):
             intake.reject(item.event_id, item.reason)
             continue
+        if isinstance(item, LiveJoin | LiveHeartbeat | LiveLeave):
+            intake.marks.append(Mark(item.session_id, item.viewer_id, item.type != "live_leave"))
+            if isinstance(item, LiveHeartbeat):
+                intake.accept(item.id)  # a beat is presence only: no stream entry, no row
+                continue
         identity = identity_of.get(n)
         if identity is not None:
             intake.identities[len(intake.results)] = identity
@@ -130,6 +166,8 @@ async def take_in(
                 outcome = outcome.added
             if not outcome:
                 result["status"] = "duplicate"
+    if intake.marks:
+        await app[keys.PRESENCE].record(fair, intake.marks)
     for status, count in Counter(r["status"] for r in intake.results).items():
         EVENTS_TOTAL.labels(status).inc(count)
     return intake
@@ -152,7 +190,7 @@ async def post_events(request: web.Request) -> web.Response:
             items.append(Rejected(raw_id if isinstance(raw_id, str) else None, describe(exc)))
     intake = await take_in(request.app, fair, principal, items)
     answer = {"results": intake.results}
-    if not intake.entries:
+    if all(r["status"] == "rejected" for r in intake.results):
         first = str(intake.results[0]["reason"])
         detail = first if not is_batch else f"every event was rejected; first: {first}"
         return web.json_response(

@@ -15,6 +15,7 @@ from fairhub.events import CHANNELS, METRICS
 from fairhub.gate import VERDICTS
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.fairs import require_fair
+from fairhub.live import Audience, Presence
 from fairhub.sql import query
 
 # dim in the counters table -> (list name in the answer, id field of each row)
@@ -24,6 +25,14 @@ BREAKDOWNS: dict[str, tuple[str, str]] = {
     "school": ("by_school", "school_id"),
     "session": ("by_session", "session_id"),
     "minute": ("per_minute", "minute"),
+}
+
+
+# Live sessions' own breakdowns (dim_id "<session>|<id>") -> (list in each by_session row,
+# id field of its rows, the dim whose names they take).
+LIVE_PARTS: dict[str, tuple[str, str, str]] = {
+    "session_employer": ("by_employer", "employer_id", "employer"),
+    "session_pin": ("by_pin", "position_id", "position"),
 }
 
 
@@ -69,6 +78,10 @@ def shape_stats(
     groups: dict[str, dict[str, dict[str, dict[str, int]]]] = defaultdict(dict)
     for row in rows:
         count = {"total": row["total"], "unique": row["uniq"]}
+        if row["dim"] in LIVE_PARTS:  # "<session>|<employer or position>": kept per session
+            group = groups[row["dim"]].setdefault(row["dim_id"], _empty())
+            group[row["metric"]] = count
+            continue
         if row["dim"] == "fair":
             totals[row["metric"]] = count
         elif row["dim"] == "outcome" and row["metric"] in outcomes:
@@ -90,6 +103,15 @@ def shape_stats(
             {id_field: dim_id, **known.get(dim_id, {}), "totals": counts}
             for dim_id, counts in sorted(groups[dim].items())
         ]
+    for session in answer["by_session"]:
+        for dim, (name, id_field, named_by) in LIVE_PARTS.items():
+            prefix = session["session_id"] + "|"
+            known = names.get(named_by, {})
+            session[name] = [
+                {id_field: item, **known.get(item, {}), "totals": counts}
+                for dim_id, counts in sorted(groups[dim].items())
+                if dim_id.startswith(prefix) and (item := dim_id[len(prefix) :])
+            ]
     return answer
 
 
@@ -105,10 +127,21 @@ async def registry_names(db: Any, fair: str) -> dict[str, dict[str, dict[str, An
     return names
 
 
-async def read_stats(db: Any, fair: str) -> dict[str, Any]:
-    """The /stats document, read from Postgres: counters and the names that go with them."""
+async def read_stats(db: Any, fair: str, presence: Presence | None = None) -> dict[str, Any]:
+    """The /stats document: counters and names from Postgres, live audiences from Redis."""
     rows = await db.fetch(query("fair_counters"), fair)
-    return shape_stats(fair, rows, await registry_names(db, fair))
+    stats = shape_stats(fair, rows, await registry_names(db, fair))
+    if stats["by_session"]:
+        peaks = dict(await db.fetch(query("live_peaks"), fair))
+        audiences = (
+            await presence.audiences([(fair, s["session_id"]) for s in stats["by_session"]])
+            if presence is not None
+            else [Audience(0, 0)] * len(stats["by_session"])
+        )
+        for session, audience in zip(stats["by_session"], audiences, strict=True):
+            session["live_concurrent"] = audience.viewers_now
+            session["live_peak"] = max(audience.peak, peaks.get(session["session_id"], 0))
+    return stats
 
 
 async def _organizer_of(request: web.Request) -> str:
@@ -120,7 +153,9 @@ async def _organizer_of(request: web.Request) -> str:
 
 async def get_stats(request: web.Request) -> web.Response:
     fair = await _organizer_of(request)
-    return web.json_response(await read_stats(request.app[keys.DB], fair))
+    return web.json_response(
+        await read_stats(request.app[keys.DB], fair, request.app[keys.PRESENCE])
+    )
 
 
 async def stream_stats(request: web.Request) -> web.StreamResponse:
@@ -132,9 +167,9 @@ async def stream_stats(request: web.Request) -> web.StreamResponse:
     fair = await _organizer_of(request)
     settings = request.app[keys.SETTINGS]
     try:
-        seen = int(request.headers.get("Last-Event-ID", "-1"))
+        last_seen = int(request.headers.get("Last-Event-ID", "-1"))
     except ValueError:
-        seen = -1
+        last_seen = -1
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -146,18 +181,21 @@ async def stream_stats(request: web.Request) -> web.StreamResponse:
     await response.write(b"retry: 3000\n\n")
     feeds = request.app[keys.FEEDS]
     async with feeds.watch(fair) as feed:
+        seq = 0
         while not feeds.closing:
             try:
                 async with asyncio.timeout(settings.stats_stream_heartbeat_seconds):
-                    snapshot = await feed.next_after(seen)
-                frame = b": keep-alive\n\n" if snapshot is None else snapshot.frame
+                    snapshot = await feed.next_after(seq)
             except TimeoutError:
-                frame = b": keep-alive\n\n"
                 snapshot = None
+            if snapshot is not None:
+                seq = snapshot.seq
+                if snapshot.version == last_seen:
+                    last_seen = -1  # what the client had when it reconnected: not again
+                    continue
+                last_seen = -1
             try:
-                await response.write(frame)
+                await response.write(b": keep-alive\n\n" if snapshot is None else snapshot.frame)
             except ConnectionResetError:
                 break  # the dashboard went away
-            if snapshot is not None:
-                seen = snapshot.version
     return response

@@ -1,7 +1,8 @@
 -- One statement per batch: insert the events, and change counters only for the rows that
 -- were really inserted. A resent or redelivered event conflicts and adds nothing.
 -- Dimensions: the fair, employer, position, live session, the seeker's school (from the
--- registry), the minute it happened, and the outcome of a scan (admitted, reentry, ...).
+-- registry), the minute it happened, the outcome (a scan's verdict, a résumé's channel), and
+-- for live events the session's employer and the position pinned when it happened.
 WITH batch AS (
     SELECT DISTINCT ON (fair_id, id) *
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
@@ -22,7 +23,34 @@ inserted AS (
     ORDER BY fair_id, id
     ON CONFLICT (fair_id, id) DO NOTHING
     RETURNING fair_id, id, type, metric, subject, employer_id, position_id, session_id,
-              occurred_at, seeker_id, outcome
+              occurred_at, seeker_id, outcome, payload
+),
+-- The position on show when a live event happened: the pin in force at its occurred_at, so a
+-- late upload lands on the position that was pinned then, not now.
+pinned AS (
+    SELECT i.fair_id, i.id, p.position_id AS pinned_id
+    FROM inserted AS i
+    JOIN LATERAL (
+        SELECT lp.position_id
+        FROM live_pins AS lp
+        WHERE lp.fair_id = i.fair_id AND lp.session_id = i.session_id
+          AND lp.pinned_at <= i.occurred_at
+          AND (lp.unpinned_at IS NULL OR lp.unpinned_at > i.occurred_at)
+        ORDER BY lp.pinned_at DESC
+        LIMIT 1
+    ) AS p ON true
+    WHERE i.session_id IS NOT NULL
+),
+-- A question asked during a stream goes into the host's queue.
+new_questions AS (
+    INSERT INTO live_questions (fair_id, id, session_id, employer_id, position_id, viewer_id,
+                                seeker_id, question, asked_at)
+    SELECT i.fair_id, i.id, i.session_id, i.employer_id, p.pinned_id,
+           i.payload ->> 'viewer_id', i.seeker_id, i.payload ->> 'topic', i.occurred_at
+    FROM inserted AS i
+    LEFT JOIN pinned AS p ON p.fair_id = i.fair_id AND p.id = i.id
+    WHERE i.type = 'consultation' AND i.session_id IS NOT NULL
+    ON CONFLICT DO NOTHING
 ),
 -- A booth scan uploaded as an event is a lead too (the leads API creates most of them first).
 new_leads AS (
@@ -40,6 +68,7 @@ facts AS (
            i.subject IS NOT NULL AS has_subject
     FROM inserted AS i
     LEFT JOIN seekers AS s ON s.fair_id = i.fair_id AND s.id = i.seeker_id
+    LEFT JOIN pinned AS p ON p.fair_id = i.fair_id AND p.id = i.id
     CROSS JOIN LATERAL (VALUES
         ('fair', ''),
         ('employer', i.employer_id),
@@ -47,6 +76,8 @@ facts AS (
         ('session', i.session_id),
         ('school', s.school_id),
         ('outcome', i.outcome),
+        ('session_employer', i.session_id || '|' || i.employer_id),
+        ('session_pin', i.session_id || '|' || p.pinned_id),
         ('minute', to_char(date_trunc('minute', i.occurred_at AT TIME ZONE 'UTC'),
                            'YYYY-MM-DD"T"HH24:MI:00"Z"'))
     ) AS d (dim, dim_id)

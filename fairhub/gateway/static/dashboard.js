@@ -275,18 +275,31 @@ function schools(rows) {
   }));
 }
 
+/* Live sessions: the audience now and at its peak, then what each stream brought in; each
+ * figure is captioned with its column's label (the panel is narrow on a projector). */
+const SESSION_COLUMNS = ["session", "viewers_now", "peak", "views", "viewers", "resumes_col",
+  "consultations_col"].map((key) => L[key]);
+
 function sessions(rows) {
   const list = rows
-    .map((row) => ({name: row.name || row.session_id, viewers: count(row, "live_views", "unique"),
-      views: count(row, "live_views", "total"), resumes: count(row, "resumes_submitted", "total"),
+    .map((row) => ({name: row.name || row.session_id, now: row.live_concurrent || 0,
+      peak: row.live_peak || 0, views: count(row, "live_views", "total"),
+      viewers: count(row, "live_views", "unique"),
+      resumes: count(row, "resumes_submitted", "total"),
       questions: count(row, "consultations", "total")}))
-    .sort((a, b) => b.viewers - a.viewers || b.views - a.views);
+    .sort((a, b) => b.now - a.now || b.viewers - a.viewers || b.views - a.views
+      || a.name.localeCompare(b.name, locale));
   $("sessions-panel").hidden = list.length === 0;
   $("board").classList.toggle("has-sessions", list.length > 0);
   $("sessions-rows").replaceChildren(...list.slice(0, 12).map((s) => {
     const tr = el("tr");
-    tr.append(cell(s.name, "name", s.name), cell(fmt(s.viewers), "n"), cell(fmt(s.views), "n"),
-      cell(fmt(s.resumes), "n"), cell(fmt(s.questions), "n"));
+    const figures = [s.now, s.peak, s.views, s.viewers, s.resumes, s.questions].map((n, i) => {
+      const td = cell(fmt(n), i ? "n" : "n now");
+      td.dataset.label = SESSION_COLUMNS[i + 1];
+      return td;
+    });
+    if (!s.now) figures[0].dataset.zero = "";
+    tr.append(cell(s.name, "name", s.name), ...figures);
     return tr;
   }));
 }

@@ -1,0 +1,411 @@
+/* FairHub livestream, the viewer's phone page: the position on show, the session's positions,
+ * apply with a résumé, ask an employer.
+ *
+ * No login: a random viewer id kept in this browser says who is watching (join on load, a beat
+ * while the page is visible, leave on the way out). A beat's answer names the pinned position;
+ * when it changes, the page reloads the session and brings the new one to the top. The badge
+ * is asked only to apply, and remembered under the same key as the booth pages use.
+ */
+(() => {
+"use strict";
+
+const cfgNode = document.getElementById("cfg");
+if (!cfgNode) return;
+const cfg = JSON.parse(cfgNode.textContent);
+const L = cfg.labels;
+const $ = (id) => document.getElementById(id);
+const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const session = cfg.session;
+const base = "/live/" + session;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const store = {
+  get(key) { try { return localStorage.getItem(key) || ""; } catch (e) { return ""; } },
+  set(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* private mode */ } },
+};
+const hex = (bytes) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)),
+  (x) => x.toString(16).padStart(2, "0")).join("");
+const newId = (prefix) => prefix + hex(16);
+
+function viewerId() {  // random, kept: the same phone is the same viewer all day
+  const key = "fairhub.live.viewer";
+  let id = store.get(key);
+  if (!/^[\w.:@-]{8,64}$/.test(id)) {
+    id = typeof crypto.randomUUID === "function" ? crypto.randomUUID() : newId("v");
+    store.set(key, id);
+  }
+  return id;
+}
+
+const me = viewerId();
+let doc = null;  // the session's public JSON
+let shown;  // the pinned position on screen: undefined before the first render, null for none
+let beatMs = 30000, timer = 0, beating = false, gone = false;
+const appliedKey = "fairhub.live.applied." + session;
+const applied = new Set(store.get(appliedKey).split(" ").filter(Boolean));
+
+const pinnedId = (d) => (d && d.pinned ? d.pinned.position_id || d.pinned.id || null : null);
+const positionOf = (id) => (doc.positions || []).find((p) => p.id === id);
+const employerName = (id) => ((doc.employers || []).find((e) => e.id === id) || {}).name || "";
+
+/* ---------- Rendering ---------- */
+
+function meta(p) {
+  return [p.job_type, p.headcount ? fill(L.headcount, {n: p.headcount}) : ""]
+    .filter(Boolean).join(" · ");
+}
+
+function actions(p, big) {
+  const box = el("div", big ? "actions big" : "actions");
+  const apply = el("button", "primary", big ? L.apply : L.apply_short);
+  apply.type = "button";
+  apply.dataset.apply = p.id;
+  const ask = el("button", "secondary", L.ask);
+  ask.type = "button";
+  ask.dataset.ask = p.employer_id;
+  box.append(apply, ask);
+  return box;
+}
+
+function tags(p) {
+  const box = el("span", "tags");
+  if (p.id === pinnedId(doc)) box.append(el("span", "tag on", L.on_show));
+  if (applied.has(p.id)) box.append(el("span", "tag done", L.applied));
+  return box;
+}
+
+function renderPinned() {
+  const id = pinnedId(doc);
+  const card = $("pinned");
+  $("no-pin").hidden = Boolean(id);
+  card.hidden = !id;
+  const moved = shown !== undefined && id !== shown;
+  shown = id;
+  if (!id) return;
+  const p = {...doc.pinned, ...(positionOf(id) || {}), id};
+  const air = el("p", "on-air");
+  air.append(el("span", "dot"), el("span", "", L.on_air));
+  const title = el("h2", "p-title", p.title || "");
+  title.append(tags(p));
+  card.dataset.position = id;
+  card.replaceChildren(air, title,
+    el("p", "p-employer", p.employer_name || employerName(p.employer_id)),
+    el("p", "p-meta", meta(p)), actions(p, true));
+  if (!moved) return;
+  card.classList.remove("arrive");
+  void card.offsetWidth;  // restart the entrance
+  card.classList.add("arrive");
+  if (card.getBoundingClientRect().bottom < 0) {  // scrolled away: say so, one tap goes back
+    $("pin-notice").textContent = fill(L.pin_notice, {title: p.title || ""});
+    $("pin-notice").hidden = false;
+  }
+}
+
+function renderGroups() {
+  const positions = doc.positions || [];
+  const employers = (doc.employers || []).filter((e) =>
+    positions.some((p) => p.employer_id === e.id));
+  $("positions-note").textContent = positions.length
+    ? fill(L.employers_note, {e: employers.length, n: positions.length}) : "";
+  $("no-positions").hidden = positions.length > 0;
+  $("groups").replaceChildren(...employers.map((e) => {
+    const group = el("section", "group");
+    group.dataset.employer = e.id;
+    const list = el("ul", "jobs");
+    for (const p of positions.filter((x) => x.employer_id === e.id)) {
+      const li = el("li", p.id === pinnedId(doc) ? "job is-pinned" : "job");
+      li.dataset.position = p.id;
+      const text = el("div", "job-text");
+      const title = el("p", "job-title", p.title);
+      title.append(tags(p));
+      text.append(title, el("p", "job-meta", meta(p)));
+      li.append(text, actions(p, false));
+      list.append(li);
+    }
+    group.append(el("h3", "", e.name), list);
+    return group;
+  }));
+}
+
+function render() {
+  $("title").textContent = doc.title || "";
+  document.title = `${doc.title || ""} · ${L.brand}`;
+  $("state").dataset.status = doc.status || "";
+  $("state").textContent = L[doc.status] || "";
+  const url = typeof doc.stream_url === "string" && /^https?:\/\//i.test(doc.stream_url)
+    ? doc.stream_url : "";
+  $("watch").hidden = !url;
+  if (url) $("watch").href = url;
+  renderPinned();
+  renderGroups();
+}
+
+function missing() {
+  gone = true;
+  clearTimeout(timer);
+  $("live").hidden = true;
+  $("missing").hidden = false;
+  $("title").textContent = L.not_found;
+  document.title = L.not_found;
+}
+
+/* ---------- The session and presence ---------- */
+
+async function load() {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await fetch(base + ".json", {cache: "no-store"});
+      if (r.status === 404) { missing(); return false; }
+      if (r.ok) {
+        doc = await r.json();
+        $("offline").hidden = true;
+        if (doc.beat_seconds) beatMs = Math.max(1000, doc.beat_seconds * 1000);
+        render();
+        return true;
+      }
+    } catch (e) { /* offline: try again */ }
+    $("offline").hidden = false;
+    await sleep(Math.min(30000, 2000 * 2 ** attempt));
+  }
+}
+
+async function presence(kind) {
+  try {
+    const r = await fetch(base + "/presence", {
+      method: "POST", cache: "no-store", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({viewer_id: me, kind}),
+    });
+    $("offline").hidden = true;
+    return r.ok ? await r.json() : null;
+  } catch (e) {
+    $("offline").hidden = false;
+    return null;
+  }
+}
+
+function schedule() {
+  clearTimeout(timer);
+  if (gone || document.visibilityState !== "visible") return;
+  timer = setTimeout(() => beat("beat"), beatMs);
+}
+
+async function beat(kind) {
+  if (beating) return;
+  beating = true;
+  clearTimeout(timer);
+  try {
+    const answer = await presence(kind);
+    if (answer && answer.beat_seconds) beatMs = Math.max(1000, answer.beat_seconds * 1000);
+    const changed = answer && doc && ((answer.pinned_position_id || null) !== pinnedId(doc)
+      || (answer.status && answer.status !== doc.status));
+    if (changed) await load();
+  } finally {
+    beating = false;
+    schedule();
+  }
+}
+
+function leave() {
+  const body = new Blob([JSON.stringify({viewer_id: me, kind: "leave"})],
+    {type: "application/json"});
+  if (!navigator.sendBeacon || !navigator.sendBeacon(base + "/presence", body)) {
+    fetch(base + "/presence", {method: "POST", body, keepalive: true}).catch(() => {});
+  }
+}
+
+/* ---------- The sheet: apply or ask ---------- */
+
+const applyForm = $("apply-form"), askForm = $("ask-form");
+const badgeKey = () => "fairhub.badge." + doc.fair_id;
+let target = null;  // the position being applied to
+let applyPending = null, askPending = null;  // ids of submissions being tried: a retry reuses
+
+function say(node, text, ok) {
+  node.textContent = text;
+  node.className = "outcome " + (ok ? "ok" : "err");
+}
+
+function openSheet(mode, position, employerId) {
+  const apply = mode === "apply";
+  applyForm.hidden = !apply;
+  askForm.hidden = apply;
+  $("sheet-title").textContent = apply ? L.apply_title : L.ask_title;
+  if (apply) {
+    if (!target || target.id !== position.id) applyPending = null;
+    target = position;
+    $("sheet-sub").textContent = [position.title, position.employer_name
+      || employerName(position.employer_id)].filter(Boolean).join(" · ");
+    if (!applyForm.elements.badge.value) applyForm.elements.badge.value = store.get(badgeKey());
+    say($("apply-answer"), "", true);
+  } else {
+    const select = $("ask-employer");
+    select.replaceChildren(...(doc.employers || []).map((e) => {
+      const option = el("option", "", e.name);
+      option.value = e.id;
+      return option;
+    }));
+    select.value = employerId;
+    $("sheet-sub").textContent = "";
+    say($("ask-answer"), "", true);
+  }
+  $("sheet").hidden = false;
+  document.body.classList.add("sheet-open");
+  const first = apply
+    ? (applyForm.elements.badge.value ? applyForm.elements.file : applyForm.elements.badge)
+    : askForm.elements.question;
+  first.focus({preventScroll: true});
+}
+
+function closeSheet() {
+  $("sheet").hidden = true;
+  document.body.classList.remove("sheet-open");
+}
+
+function describe(form, status, j, failed) {
+  let text = status === 413 ? L.too_big : status === 429 || status >= 500 ? L.later : failed;
+  if (j && j.detail) text += ": " + j.detail;
+  const fields = j && Array.isArray(j.fields) ? j.fields : [];
+  for (const f of fields) {
+    const input = form.elements[f];
+    if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
+  }
+  return fields.length ? `${text} (${L.fields}: ${fields.join(", ")})` : text;
+}
+
+async function sendResume(ev) {
+  ev.preventDefault();
+  const out = $("apply-answer"), button = applyForm.querySelector("button");
+  const code = applyForm.elements.badge.value.replace(/\s+/g, "").toUpperCase();
+  const file = applyForm.elements.file.files[0];
+  if (!code) return say(out, L.need_badge, false);
+  if (!file) return say(out, L.need_file, false);
+  store.set(badgeKey(), code);
+  applyPending = applyPending || newId("r");
+  const body = new FormData();
+  body.set("id", applyPending);
+  body.set("badge", code);
+  body.set("employer_id", target.employer_id);
+  body.set("position_id", target.id);
+  body.set("channel", "live");
+  body.set("session_id", session);
+  body.set("file", file);
+  button.disabled = true;
+  say(out, L.sending, true);
+  try {
+    const r = await fetch(`/v1/fairs/${doc.fair_id}/resumes`, {method: "POST", body});
+    let j = null;
+    try { j = await r.json(); } catch (e) { /* not JSON */ }
+    if (r.ok) {
+      const name = target.employer_name || employerName(target.employer_id);
+      say(out, r.status === 201 ? fill(L.sent, {name}) : L.again, true);
+      applyPending = null;
+      applied.add(target.id);
+      store.set(appliedKey, [...applied].join(" "));
+      renderPinned();
+      renderGroups();
+    } else {
+      say(out, describe(applyForm, r.status, j, L.failed), false);
+    }
+  } catch (e) {
+    say(out, L.offline, false);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function postQuestion(body) {
+  const r = await fetch(base + "/questions", {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+  });
+  let j = null;
+  try { j = await r.json(); } catch (e) { /* not JSON */ }
+  return {r, j};
+}
+
+async function sendQuestion(ev) {
+  ev.preventDefault();
+  const out = $("ask-answer"), button = askForm.querySelector("button");
+  const question = askForm.elements.question.value.trim();
+  if (!question) return say(out, L.need_question, false);
+  askPending = askPending || newId("q");
+  const body = {id: askPending, viewer_id: me, employer_id: askForm.elements.employer_id.value,
+    question};
+  const badge = store.get(badgeKey());
+  button.disabled = true;
+  say(out, L.asking, true);
+  try {
+    let {r, j} = await postQuestion(badge ? {...body, badge} : body);
+    if (badge && r.status === 422 && j && (j.fields || []).includes("badge")) {
+      ({r, j} = await postQuestion(body));  // a stale badge must not keep a question out
+    }
+    if (r.ok) {
+      say(out, L.asked, true);
+      askPending = null;
+      askForm.elements.question.value = "";
+      $("question-count").textContent = "0/500";
+    } else {
+      say(out, describe(askForm, r.status, j, L.ask_failed), false);
+    }
+  } catch (e) {
+    say(out, L.offline, false);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/* ---------- Wiring ---------- */
+
+document.addEventListener("click", (ev) => {
+  const apply = ev.target.closest("[data-apply]"), ask = ev.target.closest("[data-ask]");
+  if (apply && doc) {
+    const p = positionOf(apply.dataset.apply)
+      || {...doc.pinned, id: apply.dataset.apply};
+    openSheet("apply", p);
+  } else if (ask && doc) {
+    openSheet("ask", null, ask.dataset.ask);
+  }
+});
+$("sheet-close").addEventListener("click", closeSheet);
+$("sheet").addEventListener("click", (ev) => { if (ev.target === $("sheet")) closeSheet(); });
+document.addEventListener("keydown", (ev) => {
+  if (ev.key === "Escape" && !$("sheet").hidden) closeSheet();
+});
+applyForm.addEventListener("submit", sendResume);
+askForm.addEventListener("submit", sendQuestion);
+applyForm.addEventListener("input", (ev) => {
+  applyPending = null;
+  ev.target.removeAttribute("aria-invalid");
+});
+askForm.addEventListener("input", (ev) => {
+  askPending = null;
+  ev.target.removeAttribute("aria-invalid");
+  $("question-count").textContent = `${askForm.elements.question.value.length}/500`;
+});
+$("pin-notice").addEventListener("click", () => {
+  $("pin-notice").hidden = true;
+  window.scrollTo({top: 0, behavior: "smooth"});
+});
+window.addEventListener("scroll", () => {
+  if (!$("pin-notice").hidden && $("pinned").getBoundingClientRect().bottom > 0) {
+    $("pin-notice").hidden = true;
+  }
+}, {passive: true});
+
+document.addEventListener("visibilitychange", () => {
+  if (gone) return;
+  if (document.visibilityState === "visible") beat("beat"); else clearTimeout(timer);
+});
+window.addEventListener("pagehide", () => { clearTimeout(timer); if (!gone) leave(); });
+window.addEventListener("pageshow", (ev) => { if (ev.persisted && !gone) beat("join"); });
+
+if (!session) { missing(); return; }
+beat("join");
+load().then((found) => { if (found) schedule(); });
+})();

@@ -1,0 +1,105 @@
+"""Who is watching a livestream now: presence in Redis, never one Postgres row per heartbeat.
+
+Each session has a sorted set of viewer ids scored by their last sign of life (Redis' own
+clock, so every gateway agrees) and a small hash with the peak. A join or beat adds the
+viewer, a leave removes it, viewers silent for `live_presence_seconds` drop out; after every
+change the script counts who is left and raises the peak if it was passed. Viewers now can
+only grow at a change, so a peak kept at changes is the true peak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from fairhub import keys
+
+# KEYS: the session's viewers (zset), its state (hash). ARGV: window ms, then op/viewer pairs
+# ("+" a join or beat, "-" a leave). Returns {viewers now, peak}.
+_RECORD = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local cutoff = now - tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  if ARGV[i] == '-' then
+    redis.call('ZREM', KEYS[1], ARGV[i + 1])
+  else
+    redis.call('ZADD', KEYS[1], now, ARGV[i + 1])
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. cutoff)
+local viewers = redis.call('ZCARD', KEYS[1])
+local peak = tonumber(redis.call('HGET', KEYS[2], 'peak') or '0')
+if viewers > peak then
+  peak = viewers
+  redis.call('HSET', KEYS[2], 'peak', peak, 'peak_at', now)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1] * 2)
+redis.call('EXPIRE', KEYS[2], 7 * 24 * 3600)
+return {viewers, peak}
+"""
+
+# KEYS: viewers, state. ARGV: window ms. Returns {viewers now, peak}; changes nothing.
+_READ = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local viewers = redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')
+return {viewers, tonumber(redis.call('HGET', KEYS[2], 'peak') or '0')}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    viewers_now: int
+    peak: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """One sign of a viewer: present (a join or beat) or gone (a leave)."""
+
+    session_id: str
+    viewer_id: str
+    present: bool
+
+
+class Presence:
+    """Viewers of a fair's sessions, counted in Redis."""
+
+    def __init__(self, redis: Redis, window_seconds: float) -> None:
+        self.redis = redis
+        self.window_ms = int(window_seconds * 1000)
+        self._record = redis.register_script(_RECORD)
+        self._read = redis.register_script(_READ)
+
+    async def record(self, fair: str, marks: list[Mark]) -> dict[str, Audience]:
+        """Apply a request's marks, one script call per session; the audience after them."""
+        by_session: dict[str, list[str]] = {}
+        for mark in marks:
+            by_session.setdefault(mark.session_id, []).extend(
+                ("+" if mark.present else "-", mark.viewer_id)
+            )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for session, ops in by_session.items():
+                await self._record(
+                    keys=[keys.live_viewers(fair, session), keys.live_state(fair, session)],
+                    args=[self.window_ms, *ops],
+                    client=pipe,
+                )
+            answers = await pipe.execute()
+        return {s: Audience(int(a[0]), int(a[1])) for s, a in zip(by_session, answers, strict=True)}
+
+    async def audiences(self, sessions: list[tuple[str, str]]) -> list[Audience]:
+        """Viewers now and peak of (fair, session) pairs, in one round trip."""
+        if not sessions:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for fair, session in sessions:
+                await self._read(
+                    keys=[keys.live_viewers(fair, session), keys.live_state(fair, session)],
+                    args=[self.window_ms],
+                    client=pipe,
+                )
+            answers = await pipe.execute()
+        return [Audience(int(a[0]), int(a[1])) for a in answers]

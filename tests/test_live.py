@@ -1,0 +1,342 @@
+# ruff: noqa: RUF001
+"""Livestream sessions: exact audiences, attribution to the pinned position, scoped host tokens.
+
+Real gateway, real worker, real Redis presence and Postgres: a scripted audience (joins,
+beats, silent drop-outs, leaves) must give exact views, unique viewers, viewers now and peak.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from support import Gateway, WorkerTask, eventually, make_settings
+
+from fairhub.config import Settings
+
+WINDOW = 1.5  # seconds of silence after which a viewer has left (60 in production)
+
+
+@pytest.fixture
+def settings(database_url: str, servers: tuple[str, str], tmp_path: Path) -> Settings:
+    return make_settings(
+        database_url,
+        servers[1],
+        tmp_path,
+        live_presence_seconds=WINDOW,
+        live_sample_seconds=0.2,
+    )
+
+
+async def _stream(gateway: Gateway, employers: int = 2) -> dict[str, Any]:
+    """A fair with employers (two positions each) and a session over all of them."""
+    fair, organizer = await gateway.create_fair("直播带岗专场")
+    employer_ids, positions = [], []
+    for n in range(employers):
+        employer = await gateway.create(fair, organizer, "employers", name=f"企业{n}")
+        employer_ids.append(employer["id"])
+        for title in ("工程师", "销售"):
+            position = await gateway.create(
+                fair, organizer, "positions", employer_id=employer["id"],
+                title=f"{title}{n}", job_type="研发", headcount=2,
+            )  # fmt: skip
+            positions.append(position["id"])
+    status, session = await gateway.request(
+        "POST",
+        f"/v1/fairs/{fair}/live-sessions",
+        organizer,
+        json={"title": "春招直播", "employer_ids": employer_ids, "platform": "抖音"},
+    )
+    assert status == 201, session
+    assert [p["id"] for p in session["positions"]] == positions  # all, in order
+    return {
+        "fair": fair,
+        "organizer": organizer,
+        "employers": employer_ids,
+        "positions": positions,
+        "session": session["id"],
+        "host": session["host_token"],
+        "path": f"/v1/fairs/{fair}/live-sessions/{session['id']}",
+    }
+
+
+async def _presence(gateway: Gateway, session: str, viewer: str, kind: str, **extra: str) -> None:
+    status, body = await gateway.request(
+        "POST", f"/live/{session}/presence", None, json={"viewer_id": viewer, "kind": kind, **extra}
+    )
+    assert status == 200, body
+
+
+async def _figures(gateway: Gateway, live: dict[str, Any]) -> dict[str, Any]:
+    status, document = await gateway.request("GET", live["path"], live["host"])
+    assert status == 200, document
+    return dict(document["figures"])
+
+
+async def test_a_scripted_audience_is_counted_exactly(
+    gateway: Gateway, worker: WorkerTask, db: asyncpg.Connection
+) -> None:
+    live = await _stream(gateway)
+    session = live["session"]
+    viewers = [f"viewer-{n}" for n in range(10)]
+    for viewer in viewers:
+        await _presence(gateway, session, viewer, "join", id=f"join-{viewer}-1")
+    await _presence(gateway, session, "viewer-0", "join", id="join-viewer-0-1")  # a retry
+    figures = await _figures(gateway, live)
+    assert (figures["viewers_now"], figures["peak"]) == (10, 10)
+
+    for viewer in ("viewer-8", "viewer-9"):
+        await _presence(gateway, session, viewer, "leave")
+    assert (await _figures(gateway, live))["viewers_now"] == 8
+
+    # viewer-0..4 keep beating; 5, 6 and 7 vanish without a word.
+    for _ in range(3):
+        await asyncio.sleep(WINDOW / 2)
+        for viewer in viewers[:5]:
+            await _presence(gateway, session, viewer, "beat")
+    figures = await _figures(gateway, live)
+    assert (figures["viewers_now"], figures["peak"]) == (5, 10)
+
+    await _presence(gateway, session, "viewer-1", "join", id="join-viewer-1-2")  # a second view
+    for viewer in ("viewer-10", "viewer-11", "viewer-12"):
+        await _presence(gateway, session, viewer, "join")
+    # Beats through the events API too (a host's integration): presence only, never a row.
+    status, body = await gateway.request(
+        "POST",
+        f"/v1/fairs/{live['fair']}/events",
+        live["host"],
+        json={"id": f"beat-{uuid.uuid4().hex[:8]}", "type": "live_heartbeat",
+              "occurred_at": datetime.now().astimezone().isoformat(),
+              "session_id": session, "viewer_id": "viewer-13"},
+    )  # fmt: skip
+    assert status == 202 and body["results"][0]["status"] == "accepted", body
+
+    async def counted() -> bool:
+        figures = await _figures(gateway, live)
+        return bool(figures["views"] == 14)
+
+    await eventually(counted)
+    figures = await _figures(gateway, live)
+    assert figures["unique_viewers"] == 13
+    assert (figures["viewers_now"], figures["peak"]) == (9, 10)
+
+    stats = await gateway.stats(live["fair"], live["organizer"])
+    [row] = stats["by_session"]
+    assert row["session_id"] == session and row["name"] == "春招直播"
+    assert row["totals"]["live_views"] == {"total": 14, "unique": 13}
+    assert (row["live_concurrent"], row["live_peak"]) == (9, 10)
+
+    kinds = dict(
+        await db.fetch(
+            "SELECT type, count(*) FROM events WHERE fair_id = $1 GROUP BY type", live["fair"]
+        )
+    )
+    assert kinds == {"live_join": 14, "live_leave": 2}  # not one row per heartbeat
+
+    async def sampled() -> bool:
+        peak = await db.fetchval(
+            "SELECT max(peak) FROM live_samples WHERE fair_id = $1 AND session_id = $2",
+            live["fair"],
+            session,
+        )
+        return bool(peak == 10)
+
+    await eventually(sampled)
+
+
+async def test_events_count_for_the_position_pinned_when_they_happened(
+    gateway: Gateway, worker: WorkerTask
+) -> None:
+    live = await _stream(gateway)
+    first, second = live["positions"][0], live["positions"][2]  # of employer 0 and 1
+    emp0, emp1 = live["employers"]
+    for position in (first, second):
+        status, document = await gateway.request(
+            "PUT", live["path"] + "/pin", live["host"], json={"position_id": position}
+        )
+        assert status == 200 and document["pinned"]["position_id"] == position, document
+        await asyncio.sleep(0.05)
+    status, document = await gateway.request("DELETE", live["path"] + "/pin", live["host"])
+    assert status == 200 and document["pinned"] is None
+    pins = document["pins"]
+    assert [p["position_id"] for p in pins] == [first, second]
+    assert pins[0]["unpinned_at"] == pins[1]["pinned_at"]  # no moment belongs to two pins
+
+    def at(moment: str, shift_ms: int) -> str:
+        return (datetime.fromisoformat(moment) + timedelta(milliseconds=shift_ms)).isoformat()
+
+    during_first, during_second = at(pins[0]["pinned_at"], 10), at(pins[1]["pinned_at"], 10)
+    before, after = at(pins[0]["pinned_at"], -5000), at(pins[1]["unpinned_at"], 10)
+    session, seekers = live["session"], [f"seeker-{n}" for n in range(6)]
+
+    def resume(seeker: str, employer: str, when: str) -> dict[str, Any]:
+        return {"id": f"cv-{uuid.uuid4().hex[:10]}", "type": "resume_submitted",
+                "occurred_at": when, "seeker_id": seeker, "employer_id": employer,
+                "channel": "live", "session_id": session}  # fmt: skip
+
+    events = [
+        resume(seekers[0], emp0, before),  # before any pin: the session's, no position's
+        resume(seekers[1], emp0, during_first),
+        resume(seekers[2], emp1, during_second),
+        resume(seekers[3], emp1, after),  # after the unpin
+        {"id": f"ask-{uuid.uuid4().hex[:10]}", "type": "consultation", "occurred_at": during_first,
+         "employer_id": emp0, "session_id": session, "viewer_id": "viewer-1", "topic": "几点面试?"},
+        {"id": f"join-{uuid.uuid4().hex[:10]}", "type": "live_join", "occurred_at": during_second,
+         "session_id": session, "viewer_id": "viewer-2"},
+    ]  # fmt: skip
+    await gateway.post(live["fair"], live["organizer"], events)
+    # A phone that was offline uploads late: it lands on the pin of its occurred_at.
+    await gateway.post(live["fair"], live["organizer"], [resume(seekers[4], emp1, during_first)])
+
+    async def counted() -> bool:
+        return bool((await _figures(gateway, live))["resumes"] == 5)
+
+    await eventually(counted)
+    figures = await _figures(gateway, live)
+    by_pin = {p["position_id"]: (p["employer_id"], p["views"], p["resumes"], p["consultations"])
+              for p in figures["by_pin"]}  # fmt: skip
+    assert by_pin == {first: (emp0, 0, 2, 1), second: (emp1, 1, 1, 0)}
+    by_employer = {e["employer_id"]: (e["resumes"], e["consultations"])
+                   for e in figures["by_employer"]}  # fmt: skip
+    assert by_employer == {emp0: (2, 1), emp1: (3, 0)}
+    assert figures["consultations"] == 1
+
+    stats = await gateway.stats(live["fair"], live["organizer"])
+    [row] = stats["by_session"]
+    assert {p["position_id"]: p["totals"]["resumes_submitted"]["total"] for p in row["by_pin"]} == {
+        first: 2,
+        second: 1,
+    }
+    assert [p["title"] for p in row["by_pin"]] == sorted(
+        ["工程师0", "工程师1"], key=lambda t: [first, second][["工程师0", "工程师1"].index(t)]
+    )
+    assert stats["resumes_by_channel"]["live"] == 5
+
+
+async def test_questions_queue_and_who_may_answer(gateway: Gateway, worker: WorkerTask) -> None:
+    live = await _stream(gateway)
+    emp0, emp1 = live["employers"]
+    fair, session = live["fair"], live["session"]
+    await gateway.request("PUT", live["path"] + "/pin", live["host"],
+                          json={"position_id": live["positions"][0]})  # fmt: skip
+    for n, employer in enumerate((emp0, emp1, emp0)):
+        status, body = await gateway.request(
+            "POST", f"/live/{session}/questions", None,
+            json={"id": f"question-{n}-{session[:8]}", "viewer_id": f"viewer-{n}",
+                  "employer_id": employer, "question": f"问题{n}：实习生吗？"},
+        )  # fmt: skip
+        assert status == 202 and body["status"] == "accepted", body
+    status, body = await gateway.request(
+        "POST", f"/live/{session}/questions", None,
+        json={"id": "question-x-0000", "viewer_id": "v", "employer_id": "nobody", "question": "?"},
+    )  # fmt: skip
+    assert status == 422 and body["fields"] == ["employer_id"], body
+
+    queue = live["path"] + "/consultations"
+
+    async def queued() -> bool:
+        status, body = await gateway.request("GET", queue, live["host"])
+        return status == 200 and len(body["items"]) == 3
+
+    await eventually(queued)
+    employer_tokens = {}
+    for employer in (emp0, emp1):
+        status, body = await gateway.request(
+            "POST", f"/v1/fairs/{fair}/employers/{employer}/token", live["organizer"]
+        )
+        assert status in (200, 201), body
+        employer_tokens[employer] = body["token"]
+    status, body = await gateway.request("GET", queue, employer_tokens[emp1])
+    assert status == 200 and [q["question"] for q in body["items"]] == ["问题1：实习生吗？"]
+    assert body["items"][0]["position_id"] == live["positions"][0]  # pinned when asked
+    theirs = body["items"][0]["id"]
+    _, everything = await gateway.request("GET", queue, live["host"])
+    ours = everything["items"][0]["id"]
+
+    status, body = await gateway.request("POST", f"{queue}/{theirs}/answer", employer_tokens[emp0])
+    assert status == 403, body
+    status, body = await gateway.request("POST", f"{queue}/{ours}/answer", employer_tokens[emp0])
+    assert status == 200 and body["answered_by"] == f"employer:{emp0}", body
+    status, again = await gateway.request("POST", f"{queue}/{ours}/answer", live["host"])
+    assert status == 200 and again["answered_at"] == body["answered_at"]  # the first answer stays
+    status, body = await gateway.request("GET", queue, live["host"])
+    assert [q["id"] for q in body["items"]] == [everything["items"][1]["id"],
+                                                  everything["items"][2]["id"]]  # fmt: skip
+    status, body = await gateway.request("GET", queue + "?status=answered", live["organizer"])
+    assert [q["id"] for q in body["items"]] == [ours]
+
+
+async def test_a_host_token_acts_on_its_own_session_only(gateway: Gateway) -> None:
+    live = await _stream(gateway)
+    fair, organizer = live["fair"], live["organizer"]
+    status, other = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/live-sessions", organizer,
+        json={"title": "另一场", "employer_ids": live["employers"][:1]},
+    )  # fmt: skip
+    assert status == 201, other
+    theirs = f"/v1/fairs/{fair}/live-sessions/{other['id']}"
+    host = live["host"]
+    for method, path, body in (
+        ("GET", theirs, None),
+        ("POST", theirs + "/start", None),
+        ("PUT", theirs + "/pin", {"position_id": live["positions"][0]}),
+        ("DELETE", theirs + "/pin", None),
+        ("POST", theirs + "/stop", None),
+        ("GET", theirs + "/consultations", None),
+        ("POST", f"/v1/fairs/{fair}/live-sessions", {"title": "x", "employer_ids": ["a"]}),
+        ("GET", f"/v1/fairs/{fair}/live-sessions", None),
+    ):
+        status, answer = await gateway.request(method, path, host, json=body)
+        assert status == 403, (method, path, status, answer)
+    status, answer = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/events", host,
+        json={"id": "join-of-another-session", "type": "live_join",
+              "occurred_at": datetime.now().astimezone().isoformat(),
+              "session_id": other["id"], "viewer_id": "v1"},
+    )  # fmt: skip
+    assert status == 422 and "own live session" in answer["detail"], answer
+    # Its own session: start, pin, stop; the viewer page follows.
+    status, answer = await gateway.request("POST", live["path"] + "/start", host)
+    assert status == 200 and answer["status"] == "live"
+    await gateway.request("PUT", live["path"] + "/pin", host,
+                          json={"position_id": live["positions"][1]})  # fmt: skip
+    status, view = await gateway.request("GET", f"/live/{live['session']}.json", None)
+    assert status == 200 and view["pinned"]["id"] == live["positions"][1], view
+    assert "host_token" not in view and view["status"] == "live"
+    status, answer = await gateway.request("POST", live["path"] + "/stop", host)
+    assert status == 200 and answer["status"] == "ended" and answer["pinned"] is None
+    status, answer = await gateway.request(
+        "PUT", live["path"] + "/pin", host, json={"position_id": live["positions"][1]}
+    )
+    assert status == 409, answer
+
+
+async def test_bad_sessions_name_the_wrong_field(gateway: Gateway) -> None:
+    live = await _stream(gateway, employers=1)
+    base = f"/v1/fairs/{live['fair']}/live-sessions"
+    for body, field in (
+        ({"title": "x", "employer_ids": ["no-such-employer"]}, "employer_ids"),
+        ({"title": "x", "employer_ids": live["employers"], "position_ids": ["nope"]},
+         "position_ids"),
+        ({"title": "", "employer_ids": live["employers"]}, "title"),
+        ({"title": "x", "employer_ids": []}, "employer_ids"),
+        ({"title": "x", "employer_ids": live["employers"], "stream_url": "not a url"},
+         "stream_url"),
+    ):  # fmt: skip
+        status, answer = await gateway.request("POST", base, live["organizer"], json=body)
+        assert status == 422 and answer["fields"] == [field], (body, answer)
+    status, answer = await gateway.request(
+        "PUT", live["path"] + "/pin", live["host"], json={"position_id": "elsewhere"}
+    )
+    assert status == 422 and answer["fields"] == ["position_id"], answer
+    status, answer = await gateway.request("GET", f"/live/{uuid.uuid4()}.json", None)
+    assert status == 404, answer
+    status, answer = await gateway.request(
+        "POST", f"/live/{live['session']}/presence", None, json={"viewer_id": "v", "kind": "dance"}
+    )
+    assert status == 422 and answer["fields"] == ["kind"], answer
