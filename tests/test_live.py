@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 from support import Gateway, WorkerTask, eventually, make_settings
@@ -340,3 +341,27 @@ async def test_bad_sessions_name_the_wrong_field(gateway: Gateway) -> None:
         "POST", f"/live/{live['session']}/presence", None, json={"viewer_id": "v", "kind": "dance"}
     )
     assert status == 422 and answer["fields"] == ["kind"], answer
+
+
+async def test_a_resume_from_a_stream_names_a_session_that_shows_the_employer(
+    gateway: Gateway,
+) -> None:
+    live = await _stream(gateway, employers=1)
+    fair, organizer = live["fair"], live["organizer"]
+    outsider = await gateway.create(fair, organizer, "employers", name="场外企业")
+    seeker = await gateway.create(fair, organizer, "seekers", name="王安")
+    for session, employer, field in (
+        ("no-such-session", live["employers"][0], "session_id"),
+        (live["session"], outsider["id"], "employer_id"),
+        (live["session"], live["employers"][0], None),
+    ):
+        form = aiohttp.FormData()
+        for name, value in (("badge", seeker["badge"]), ("employer_id", employer),
+                            ("channel", "live"), ("session_id", session)):  # fmt: skip
+            form.add_field(name, value)
+        form.add_field("file", b"%PDF-1.4 cv", filename="cv.pdf")
+        status, body = await gateway.request("POST", f"/v1/fairs/{fair}/resumes", None, data=form)
+        if field is None:
+            assert status == 201, body
+        else:
+            assert status == 422 and body["fields"] == [field], body

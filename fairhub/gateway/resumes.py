@@ -13,6 +13,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, unquote
 
 from aiohttp import BodyPartReader, web
@@ -117,6 +118,17 @@ def _form(upload: Upload) -> ResumeForm:
     return validated(ResumeForm, values)
 
 
+async def _check_session(conn: Any, fair: str, session: str, employer_id: str) -> None:
+    """A résumé sent from a livestream names a session of this fair that shows the employer."""
+    employers = await conn.fetchval(
+        "SELECT employer_ids FROM live_sessions WHERE fair_id = $1 AND id = $2", fair, session
+    )
+    if employers is None:
+        raise Unprocessable(f"no live session {session}", fields=["session_id"])
+    if employer_id not in employers:
+        raise Unprocessable("that employer is not in the live session", fields=["employer_id"])
+
+
 def clean_filename(raw: str) -> str:
     """The last path segment without control characters: a name to show, never a path."""
     # Browsers send UTF-8 with %22 for quotes; aiohttp clients percent-encode the whole name.
@@ -173,6 +185,8 @@ async def submit(request: web.Request) -> web.Response:
     resume_id = str(uuid.uuid5(_ID_SPACE, f"{fair}/{seeker}/{key}"))
     async with app[keys.DB].acquire() as conn, conn.transaction():
         await check_target(conn, fair, form.employer_id, form.position_id)
+        if form.session_id is not None:
+            await _check_session(conn, fair, form.session_id, form.employer_id)
         await conn.execute(
             "INSERT INTO resume_files (sha256, content_type, size, content)"
             " VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING",
