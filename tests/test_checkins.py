@@ -144,6 +144,12 @@ async def test_offline_uploads_through_events_get_verdicts(
     await eventually(counted)
     stats = await gateway.stats(fair, token)
     assert totals(stats)["booth_visits"] == (1, 1)
+    # The organizer sees which kiosk was offline: its queued scans arrived late.
+    status, listing = await gateway.request("GET", f"/v1/fairs/{fair}/devices", token)
+    assert status == 200, listing
+    [device] = listing["items"]
+    assert (device["scans"], device["late_scans"]) == (4, 3)
+    assert device["last_contact_at"] is not None
 
 
 async def test_the_gate_keeps_admitting_while_postgres_is_away(

@@ -176,3 +176,17 @@ async def test_leads_one_per_employer_and_seeker(gateway: Gateway, worker: Worke
     stats = await gateway.stats(fair, token)
     names = {row["name"]: row["totals"]["booth_visits"] for row in stats["by_employer"]}
     assert names == {"Acme": {"total": 2, "unique": 1}, "Beta": {"total": 1, "unique": 1}}
+
+
+async def test_a_token_says_what_it_is(gateway: Gateway) -> None:
+    fair, organizer = await gateway.create_fair()
+    device = await gateway.create(fair, organizer, "devices", label="北门 1号机", gate="北门")
+    status, me = await gateway.request("GET", "/v1/me", device["token"])
+    assert status == 200, me
+    assert (me["role"], me["fair_id"], me["subject_id"]) == ("device", fair, device["id"])
+    assert me["device"] == {"id": device["id"], "label": "北门 1号机", "gate": "北门",
+                            "employer_id": None}  # fmt: skip
+    status, me = await gateway.request("GET", "/v1/me", organizer)
+    assert status == 200 and (me["role"], me["fair_id"]) == ("organizer", fair)
+    status, me = await gateway.request("GET", "/v1/me", None)
+    assert status == 401, me

@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_end_streams)
     app.router.add_post("/v1/fairs", fairs.create_fair)
     app.router.add_get("/v1/fairs", fairs.list_fairs)
+    app.router.add_get("/v1/me", fairs.whoami)
     app.router.add_get("/v1/fairs/{fair}", fairs.get_fair)
     app.router.add_get("/v1/fairs/{fair}/keys", fairs.get_keys)
     app.router.add_post("/v1/fairs/{fair}/keys", fairs.rotate_key)

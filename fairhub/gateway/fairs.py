@@ -93,6 +93,24 @@ async def list_fairs(request: web.Request) -> web.Response:
     return web.json_response({"fairs": fairs})
 
 
+async def whoami(request: web.Request) -> web.Response:
+    """What a token is: a kiosk learns its fair, gate or booth from its token alone."""
+    principal = await caller(request)
+    answer: dict[str, object] = {
+        "role": principal.role,
+        "fair_id": principal.fair_id,
+        "subject_id": principal.subject_id,
+    }
+    if principal.role == "device":
+        row = await request.app[keys.DB].fetchrow(
+            "SELECT id, label, gate, employer_id FROM devices WHERE fair_id = $1 AND id = $2",
+            principal.fair_id,
+            principal.subject_id,
+        )
+        answer["device"] = dict(row) if row else None
+    return web.json_response(answer)
+
+
 async def get_fair(request: web.Request) -> web.Response:
     fair, _ = await fair_caller(request, "organizer", "device", "employer", "host")
     row = await request.app[keys.DB].fetchrow(

@@ -24,6 +24,7 @@ from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import page_limit, read_model, reply
 from fairhub.gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fairhub.keyring import signing_key
+from fairhub.sql import query as sql_query
 
 EVERYONE = ("organizer", "device", "employer", "host")
 
@@ -191,7 +192,26 @@ async def list_items(request: web.Request) -> web.Response:
     )
     items = [dict(r) for r in rows[:limit]]
     next_cursor = _cursor(items[-1], resource.order) if len(rows) > limit else None
+    if resource is DEVICES and items:
+        await _with_contact(request.app[keys.DB], fair, items)
     return reply({"items": items, "next": next_cursor})
+
+
+# A scan stored this long after it happened was queued by a kiosk that was offline.
+LATE_SECONDS = 120.0
+
+
+async def _with_contact(db: Any, fair: str, devices: list[dict[str, Any]]) -> None:
+    """Each kiosk's last contact, scans, and scans that arrived late (queued offline)."""
+    rows = await db.fetch(
+        sql_query("device_contact"), fair, [d["id"] for d in devices], LATE_SECONDS
+    )
+    found = {r["device_id"]: r for r in rows}
+    for device in devices:
+        row = found.get(device["id"])
+        device["last_contact_at"] = row["last_contact_at"] if row else None
+        device["scans"] = row["scans"] if row else 0
+        device["late_scans"] = row["late_scans"] if row else 0
 
 
 async def get_item(request: web.Request) -> web.Response:
