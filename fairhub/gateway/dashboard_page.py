@@ -9,8 +9,7 @@ value from the request that is echoed (the fair id) has been checked to be a UUI
 
 from __future__ import annotations
 
-import json
-from html import escape
+from fairhub.gateway.pages import lang_link, settings_script, shell
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -117,28 +116,19 @@ _ICON = (
 
 
 def _config(page: str, lang: str, labels: dict[str, str], fair: str = "") -> str:
-    """The script's settings as JSON that cannot end its <script> element early."""
-    data = {"page": page, "lang": lang, "fair": fair, "labels": labels}
-    text = json.dumps(data, ensure_ascii=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" id="cfg">{text}</script>'
+    return settings_script({"page": page, "lang": lang, "fair": fair, "labels": labels})
 
 
-def _shell(lang: str, title: str, body: str, assets: dict[str, str], page: str) -> str:
-    return (
-        f'<!doctype html><html lang="{"en" if lang == "en" else "zh-CN"}"><head>'
-        '<meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
-        '<meta name="color-scheme" content="dark"><meta name="referrer" content="no-referrer">'
-        f'<title>{escape(title)}</title><link rel="icon" href="{_ICON}">'
-        f'<link rel="stylesheet" href="{escape(assets["css"])}">'
-        f'<script src="{escape(assets["js"])}" defer></script></head>'
-        f'<body data-page="{page}">{body}</body></html>'
+def _shell(lang: str, title: str, body: str, page: str) -> str:
+    return shell(
+        lang=lang,
+        title=title,
+        body=f'<body data-page="{page}">{body}</body>',
+        icon=_ICON,
+        css="dashboard.css",
+        script="dashboard.js",
+        head='<meta name="color-scheme" content="dark">',
     )
-
-
-def _lang_link(lang: str, labels: dict[str, str]) -> str:
-    href = "?" if lang == "en" else "?lang=en"
-    return f'<a class="lang" href="{href}">{labels["other_lang"]}</a>'
 
 
 def _login(labels: dict[str, str]) -> str:
@@ -174,7 +164,7 @@ def _table(panel: str, heads: list[tuple[str, str]], labels: dict[str, str]) -> 
     )
 
 
-def dashboard_page(fair: str, labels: dict[str, str], lang: str, assets: dict[str, str]) -> str:
+def dashboard_page(fair: str, labels: dict[str, str], lang: str) -> str:
     """The live page of one fair; `fair` is a canonical UUID, so it is safe in markup."""
     L = labels
     header = (
@@ -183,7 +173,7 @@ def dashboard_page(fair: str, labels: dict[str, str], lang: str, assets: dict[st
         '<p id="fair-meta" class="muted"></p></div><div class="status">'
         f'<span id="link" class="pill" data-state="connecting" role="status">{L["connecting"]}'
         '</span><time id="updated" class="muted"></time>'
-        f'<nav>{_lang_link(lang, L)}<button id="sign-out" type="button" class="ghost">'
+        f'<nav>{lang_link(lang, L)}<button id="sign-out" type="button" class="ghost">'
         f"{L['sign_out']}</button></nav></div></header>"
     )
     kpis = '<section class="kpis">' + "".join(_kpi(m, L) for m in KPIS) + "</section>"
@@ -231,14 +221,14 @@ def dashboard_page(fair: str, labels: dict[str, str], lang: str, assets: dict[st
         f'{header}<main id="board" class="board">{kpis}{chart}{schools}{leaders}{sessions}</main>'
         f"{_login(L)}{_config('dashboard', lang, L, fair)}"
     )
-    return _shell(lang, f"{L['title']} · FairHub", body, assets, "dashboard")
+    return _shell(lang, f"{L['title']} · FairHub", body, "dashboard")
 
 
-def index_page(labels: dict[str, str], lang: str, assets: dict[str, str]) -> str:
+def index_page(labels: dict[str, str], lang: str) -> str:
     """The way in: a fair id and a token, or the admin token to list every fair."""
     L = labels
     body = (
-        f'<main class="index"><nav class="index-nav">{_lang_link(lang, L)}</nav>'
+        f'<main class="index"><nav class="index-nav">{lang_link(lang, L)}</nav>'
         f'<form id="open-form" class="card" novalidate><p class="eyebrow">{L["brand"]}</p>'
         f'<h1>{L["index_title"]}</h1><p class="muted">{L["index_text"]}</p>'
         f'<label for="open-fair">{L["fair_id"]}</label>'
@@ -252,14 +242,14 @@ def index_page(labels: dict[str, str], lang: str, assets: dict[str, str]) -> str
         "</section></main>"
         f"{_config('index', lang, L)}"
     )
-    return _shell(lang, f"{L['index_title']} · FairHub", body, assets, "index")
+    return _shell(lang, f"{L['index_title']} · FairHub", body, "index")
 
 
-def not_found_page(labels: dict[str, str], lang: str, assets: dict[str, str]) -> str:
+def not_found_page(labels: dict[str, str], lang: str) -> str:
     """What a mistyped dashboard address shows."""
     body = (
         f'<main class="index"><section class="card"><h1>{labels["not_found"]}</h1>'
         f'<p>{labels["not_found_text"]}</p><p><a href="/dashboard">{labels["index_title"]}</a>'
         "</p></section></main>"
     )
-    return _shell(lang, labels["not_found"], body, assets, "none")
+    return _shell(lang, labels["not_found"], body, "none")

@@ -8,24 +8,13 @@ the dashboard's static files, served by FairHub under the same strict policy.
 
 from __future__ import annotations
 
-import json
 import uuid
-from html import escape
 
 from aiohttp import web
 
-from fairhub.gateway.dashboard import asset_url
 from fairhub.gateway.live_labels import LABELS
+from fairhub.gateway.pages import html_response, lang_link, page_lang, settings_script, shell
 
-_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-}
 # The tab's icon, inline so that browsers do not ask for /favicon.ico: a play sign on air.
 _ICON = (
     "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
@@ -44,29 +33,20 @@ def _session(request: web.Request) -> str | None:
 
 
 def _config(page: str, lang: str, session: str, labels: dict[str, str]) -> str:
-    """The script's settings as JSON that cannot end its <script> element early."""
-    data = {"page": page, "lang": lang, "session": session, "labels": labels}
-    text = json.dumps(data, ensure_ascii=False)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" id="cfg">{text}</script>'
+    return settings_script({"page": page, "lang": lang, "session": session, "labels": labels})
 
 
 def _shell(lang: str, title: str, body: str, page: str, script: str) -> str:
     theme = "#0b1120" if page == "console" else "#ffffff"
-    return (
-        f'<!doctype html><html lang="{"en" if lang == "en" else "zh-CN"}"><head>'
-        '<meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
-        f'<meta name="theme-color" content="{theme}"><meta name="referrer" content="no-referrer">'
-        f'<title>{escape(title)}</title><link rel="icon" href="{_ICON}">'
-        f'<link rel="stylesheet" href="{escape(asset_url("live.css"))}">'
-        f'<script src="{escape(asset_url(script))}" defer></script></head>'
-        f'<body class="{page}">{body}</body></html>'
+    return shell(
+        lang=lang,
+        title=title,
+        body=f'<body class="{page}">{body}</body>',
+        icon=_ICON,
+        css="live.css",
+        script=script,
+        head=f'<meta name="theme-color" content="{theme}">',
     )
-
-
-def _lang_link(lang: str, labels: dict[str, str]) -> str:
-    href = "?" if lang == "en" else "?lang=en"
-    return f'<a class="lang" href="{href}">{labels["other_lang"]}</a>'
 
 
 def _missing(labels: dict[str, str]) -> str:
@@ -81,7 +61,7 @@ def viewer_page(session: str, labels: dict[str, str], lang: str) -> str:
     L = labels
     header = (
         f'<header class="v-head"><div class="v-bar"><span class="brand">{L["brand"]}</span>'
-        f'{_lang_link(lang, L)}</div><h1 id="title">{L["loading"]}</h1>'
+        f'{lang_link(lang, L)}</div><h1 id="title">{L["loading"]}</h1>'
         '<div class="v-meta"><span id="state" class="state"></span>'
         '<a id="watch" class="watch" target="_blank" rel="noopener noreferrer" hidden>'
         f"{L['watch']}</a></div></header>"
@@ -166,7 +146,7 @@ def console_page(session: str, labels: dict[str, str], lang: str) -> str:
         f'<button id="stop" type="button" class="halt big" hidden>{L["stop"]}</button></div>'
         '<nav class="c-nav"><span id="link" class="pill" data-state="connecting" role="status">'
         f'{L["connecting"]}</span><a id="viewer-link" target="_blank" rel="noopener">'
-        f"{L['viewer_page']}</a>{_lang_link(lang, L)}"
+        f"{L['viewer_page']}</a>{lang_link(lang, L)}"
         f'<button id="sign-out" type="button" class="ghost">{L["sign_out"]}</button></nav>'
         "</header>"
     )
@@ -208,30 +188,20 @@ def console_page(session: str, labels: dict[str, str], lang: str) -> str:
     return _shell(lang, f"{L['console']} · FairHub", body, "console", "console.js")
 
 
-def _html(text: str, status: int = 200) -> web.Response:
-    return web.Response(
-        text=text, status=status, content_type="text/html", charset="utf-8", headers=_HEADERS
-    )
-
-
-def _lang(request: web.Request) -> str:
-    return "en" if request.query.get("lang") == "en" else "zh"
-
-
 async def viewer(request: web.Request) -> web.Response:
     """The viewer's page (public, no login); the script fetches the session's JSON."""
-    lang, session = _lang(request), _session(request)
+    lang, session = page_lang(request), _session(request)
     if session is None:
-        return _html(viewer_page("", LABELS[lang], lang), status=404)
-    return _html(viewer_page(session, LABELS[lang], lang))
+        return html_response(viewer_page("", LABELS[lang], lang), status=404)
+    return html_response(viewer_page(session, LABELS[lang], lang))
 
 
 async def console(request: web.Request) -> web.Response:
     """The host's console; its data need the host (or organizer) token, kept in the browser."""
-    lang, session = _lang(request), _session(request)
+    lang, session = page_lang(request), _session(request)
     if session is None:
-        return _html(console_page("", LABELS[lang], lang), status=404)
-    return _html(console_page(session, LABELS[lang], lang))
+        return html_response(console_page("", LABELS[lang], lang), status=404)
+    return html_response(console_page(session, LABELS[lang], lang))
 
 
 def add_routes(app: web.Application) -> None:

@@ -9,36 +9,16 @@
 (() => {
 "use strict";
 
-const cfgNode = document.getElementById("cfg");
-if (!cfgNode) return;
-const cfg = JSON.parse(cfgNode.textContent);
-const L = cfg.labels;
-const $ = (id) => document.getElementById(id);
-const locale = cfg.lang === "en" ? "en-GB" : "zh-CN";
-const numbers = new Intl.NumberFormat(cfg.lang === "en" ? "en-US" : "zh-CN");
-const fmt = (n) => (typeof n === "number" && Number.isFinite(n) ? numbers.format(n) : "—");
-const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
-const hhmm = new Intl.DateTimeFormat(locale, {hour: "2-digit", minute: "2-digit", hour12: false});
-const day = new Intl.DateTimeFormat(locale, {
-  month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
-});
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+if (!window.FairHub) return;
+const {cfg, L, $, locale, fmt, fill, hhmm, day, sleep, el, setNumber, store} = window.FairHub;
 const session = cfg.session;
 const POLL_MS = 2000;
 const FIGURES = ["viewers_now", "peak", "views", "unique_viewers", "resumes", "consultations"];
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 const tokens = {
   key: "fairhub.live.host." + session,
-  get() { try { return localStorage.getItem(this.key) || ""; } catch (e) { return ""; } },
-  set(token) { try { localStorage.setItem(this.key, token); } catch (e) { /* private mode */ } },
-  drop() { try { localStorage.removeItem(this.key); } catch (e) { /* private mode */ } },
+  get() { return store.get(this.key); },
+  set(token) { store.set(this.key, token); },
+  drop() { store.drop(this.key); },
 };
 
 class Refused extends Error {  // the token does not open this session: ask for another
@@ -88,17 +68,6 @@ function toast(text) {
 }
 
 /* ---------- Figures ---------- */
-
-function setNumber(node, value) {
-  const text = fmt(value);
-  if (node.textContent === text) return;
-  const first = node.textContent === "—";
-  node.textContent = text;
-  if (first) return;
-  node.classList.remove("changed");
-  void node.offsetWidth;  // restart the highlight
-  node.classList.add("changed");
-}
 
 function cell(text, className) {
   const td = el("td", className, text);

@@ -7,39 +7,16 @@
 (() => {
 "use strict";
 
-const cfgNode = document.getElementById("cfg");
-if (!cfgNode) return;
-const cfg = JSON.parse(cfgNode.textContent);
-const L = cfg.labels;
-const $ = (id) => document.getElementById(id);
-const locale = cfg.lang === "en" ? "en-GB" : "zh-CN";
-const numbers = new Intl.NumberFormat(cfg.lang === "en" ? "en-US" : "zh-CN");
-const fmt = (n) => (typeof n === "number" && Number.isFinite(n) ? numbers.format(n) : "—");
-const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
-const hhmm = new Intl.DateTimeFormat(locale, {hour: "2-digit", minute: "2-digit", hour12: false});
-const hhmmss = new Intl.DateTimeFormat(locale, {
-  hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
-});
-const day = new Intl.DateTimeFormat(locale, {
-  month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
-});
+if (!window.FairHub) return;
+const {cfg, L, $, locale, fmt, fill, hhmm, hhmmss, day, sleep, el, setNumber, store, bearer} =
+  window.FairHub;
 const langQuery = cfg.lang === "en" ? "?lang=en" : "";
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 const tokens = {
   key: (fair) => "fairhub.dashboard.token." + fair,
-  get(fair) { try { return localStorage.getItem(this.key(fair)) || ""; } catch (e) { return ""; } },
-  set(fair, token) { try { localStorage.setItem(this.key(fair), token); } catch (e) { /* private mode */ } },
-  drop(fair) { try { localStorage.removeItem(this.key(fair)); } catch (e) { /* private mode */ } },
+  get(fair) { return store.get(this.key(fair)); },
+  set(fair, token) { store.set(this.key(fair), token); },
+  drop(fair) { store.drop(this.key(fair)); },
 };
-const bearer = (token) => ({Authorization: "Bearer " + token});
 
 /* ---------- Server-Sent Events over a fetch() body ---------- */
 
@@ -193,17 +170,6 @@ function drawChart(doc) {
 
 const count = (row, metric, part) =>
   (row.totals && row.totals[metric] && row.totals[metric][part]) || 0;
-
-function setNumber(node, value) {
-  const text = fmt(value);
-  if (node.textContent === text) return;
-  const first = node.textContent === "—";
-  node.textContent = text;
-  if (first) return;
-  node.classList.remove("changed");
-  void node.offsetWidth;  // restart the highlight
-  node.classList.add("changed");
-}
 
 function parenthesised(parts) {
   if (!parts.length) return "";

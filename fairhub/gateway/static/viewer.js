@@ -9,27 +9,11 @@
 (() => {
 "use strict";
 
-const cfgNode = document.getElementById("cfg");
-if (!cfgNode) return;
-const cfg = JSON.parse(cfgNode.textContent);
-const L = cfg.labels;
-const $ = (id) => document.getElementById(id);
-const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+if (!window.FairHub) return;
+const {cfg, L, $, fill, sleep, el, store} = window.FairHub;
 const session = cfg.session;
 const base = "/live/" + session;
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-const store = {
-  get(key) { try { return localStorage.getItem(key) || ""; } catch (e) { return ""; } },
-  set(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* private mode */ } },
-};
 const hex = (bytes) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)),
   (x) => x.toString(16).padStart(2, "0")).join("");
 const newId = (prefix) => prefix + hex(16);
