@@ -12,10 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
-from aiohttp import web
-
 from fairhub.config import Settings
-from fairhub.gateway.app import create_app
 from fairhub.migrate import migrate
 
 log = logging.getLogger("fairhub")
@@ -41,6 +38,10 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from fairhub.gateway.app import create_app  # here: the kiosk and report start faster
+
     _require_urls(settings)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
 
@@ -83,6 +84,10 @@ def _die_with_parent() -> None:
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
+    from aiohttp import web
+
+    from fairhub.gateway.app import create_app
+
     with _embedded(settings) as settings:
         asyncio.run(migrate(str(settings.database_url)))
         env = {
@@ -138,6 +143,18 @@ def _report_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token", help="organizer or admin token for --url")
 
 
+def cmd_kiosk(settings: Settings, args: argparse.Namespace) -> None:
+    from fairhub.kiosk import run_kiosk
+
+    run_kiosk(settings, args)
+
+
+def _kiosk_args(parser: argparse.ArgumentParser) -> None:
+    from fairhub.kiosk import add_arguments
+
+    add_arguments(parser)
+
+
 Command = Callable[[Settings, argparse.Namespace], None]
 COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None] | None]] = {
     "dev": (cmd_dev, "embedded Postgres and Redis, migrations, gateway and one worker", None),
@@ -145,6 +162,7 @@ COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None
     "worker": (cmd_worker, "one aggregation worker (a consumer group member)", None),
     "migrate": (cmd_migrate, "apply the database migrations", None),
     "report": (cmd_report, "a fair's report: text, JSON, CSV (Excel) or A4 HTML", _report_args),
+    "kiosk": (cmd_kiosk, "a gate or booth kiosk: USB scanner in, offline-safe", _kiosk_args),
 }
 
 

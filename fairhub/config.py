@@ -96,3 +96,26 @@ class Settings(BaseSettings):
         path.write_text(token + "\n")
         path.chmod(0o600)
         return token
+
+
+class KioskSettings(BaseSettings):
+    """The kiosk program's own knobs (FAIRHUB_KIOSK_*): it runs on a kiosk, not a server."""
+
+    model_config = SettingsConfigDict(env_prefix="FAIRHUB_KIOSK_", extra="ignore")
+
+    # The person in front waits this long for the gateway's verdict before the kiosk decides.
+    timeout_seconds: float = Field(default=1.5, gt=0)
+    # One batch upload of the queue (up to batch_size scans) may take this long.
+    upload_timeout_seconds: float = Field(default=10.0, gt=0)
+    batch_size: int = Field(default=200, ge=1, le=500)
+    # Retries of the link back off from min to max (full jitter below the current step).
+    retry_min_seconds: float = Field(default=0.5, gt=0)
+    retry_max_seconds: float = Field(default=15.0, gt=0)
+    # The same code again within this window is one scan (staff tapped twice).
+    repeat_seconds: float = Field(default=2.0, ge=0)
+    # Plain mode prints a status line at least this often.
+    status_seconds: float = Field(default=10.0, gt=0)
+    # Public keys are re-read this often while online (a rotated or retired key).
+    keys_refresh_seconds: float = Field(default=600.0, gt=0)
+    # Fault injection for the crash test: sleep after a scan is queued, before it is sent.
+    send_delay_seconds: float = Field(default=0.0, ge=0)
