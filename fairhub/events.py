@@ -230,6 +230,9 @@ class EventResult(BaseModel):
     first_seen_at: str | None = Field(
         default=None, description="For an admitted check-in: when the seeker first came in."
     )
+    seeker: dict[str, str] | None = Field(
+        default=None, description="For a check-in of a known seeker: {id, name}, for the kiosk."
+    )
 
 
 class IngestAnswer(BaseModel):

@@ -130,6 +130,7 @@ async def test_offline_uploads_through_events_get_verdicts(
     results = await gateway.post(fair, kiosk, queue)
     assert [r["status"] for r in results] == ["accepted", "accepted", "accepted", "rejected"]
     assert [r.get("verdict") for r in results] == ["reentry", "invalid_badge", None, None]
+    assert results[0]["seeker"] == {"id": ann["id"], "name": "王安"}  # the kiosk's log says who
     assert results[3]["reason"].startswith("badge:")
     again = await gateway.post(fair, kiosk, queue[:2])
     assert [(r["status"], r["verdict"]) for r in again] == [

@@ -309,8 +309,13 @@ async def test_a_host_token_acts_on_its_own_session_only(gateway: Gateway) -> No
     status, view = await gateway.request("GET", f"/live/{live['session']}.json", None)
     assert status == 200 and view["pinned"]["id"] == live["positions"][1], view
     assert "host_token" not in view and view["status"] == "live"
+    await _presence(gateway, live["session"], "viewer-late", "join")
     status, answer = await gateway.request("POST", live["path"] + "/stop", host)
     assert status == 200 and answer["status"] == "ended" and answer["pinned"] is None
+    assert answer["figures"]["viewers_now"] == 1
+    await _presence(gateway, live["session"], "viewer-late", "leave")  # still clears the viewer
+    await _presence(gateway, live["session"], "viewer-later", "join")  # too late to count
+    assert (await _figures(gateway, live))["viewers_now"] == 0
     status, answer = await gateway.request(
         "PUT", live["path"] + "/pin", host, json={"position_id": live["positions"][1]}
     )

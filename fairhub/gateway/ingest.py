@@ -163,6 +163,9 @@ async def admit(
                 result["verdict"] = outcome.verdict
                 if outcome.first_seen_at:
                     result["first_seen_at"] = outcome.first_seen_at
+                identity = intake.identities.get(slot)
+                if identity is not None and identity.card is not None:  # a kiosk shows the name
+                    result["seeker"] = {"id": identity.card.id, "name": identity.card.name}
                 outcome = outcome.added
             if not outcome:
                 result["status"] = "duplicate"

@@ -96,7 +96,8 @@ async def post_presence(request: web.Request) -> web.Response:
     session = request.match_info["session"]
     view = await viewer_view(request.app, session)
     body = await read_model(request, PresenceIn)
-    if view["status"] != "ended":
+    # After the end, joins and beats no longer count; a leave still clears the viewer.
+    if view["status"] != "ended" or body.kind == "leave":
         now = datetime.now(UTC)
         model = {"join": LiveJoin, "beat": LiveHeartbeat, "leave": LiveLeave}[body.kind]
         event = model(
