@@ -155,6 +155,18 @@ def _kiosk_args(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
 
 
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
+    from fairhub.simulate import run_simulation
+
+    run_simulation(settings, args)
+
+
+def _simulate_args(parser: argparse.ArgumentParser) -> None:
+    from fairhub.simulate import add_arguments
+
+    add_arguments(parser)
+
+
 Command = Callable[[Settings, argparse.Namespace], None]
 COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None] | None]] = {
     "dev": (cmd_dev, "embedded Postgres and Redis, migrations, gateway and one worker", None),
@@ -163,6 +175,7 @@ COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None
     "migrate": (cmd_migrate, "apply the database migrations", None),
     "report": (cmd_report, "a fair's report: text, JSON, CSV (Excel) or A4 HTML", _report_args),
     "kiosk": (cmd_kiosk, "a gate or booth kiosk: USB scanner in, offline-safe", _kiosk_args),
+    "simulate": (cmd_simulate, "build a fair and play a whole day against it", _simulate_args),
 }
 
 
