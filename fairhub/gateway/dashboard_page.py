@@ -9,7 +9,7 @@ value from the request that is echoed (the fair id) has been checked to be a UUI
 
 from __future__ import annotations
 
-from fairhub.gateway.pages import lang_link, settings_script, shell
+from fairhub.gateway.pages import lang_link, settings_script, shell, token_form
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -131,19 +131,6 @@ def _shell(lang: str, title: str, body: str, page: str) -> str:
     )
 
 
-def _login(labels: dict[str, str]) -> str:
-    return (
-        '<section id="login" class="login" hidden><form id="login-form" class="card" novalidate>'
-        f"<h2>{labels['token_title']}</h2>"
-        f'<label for="login-token">{labels["token"]}</label>'
-        '<input id="login-token" name="token" type="password" autocomplete="off"'
-        ' spellcheck="false" required>'
-        f'<p class="muted">{labels["token_hint"]}</p>'
-        '<p id="login-error" class="error" role="alert"></p>'
-        f'<button type="submit">{labels["enter"]}</button></form></section>'
-    )
-
-
 def _kpi(metric: str, labels: dict[str, str]) -> str:
     parts = "".join(
         f'<div class="fig"><span class="num" data-metric="{metric}" data-part="{part}">—</span>'
@@ -219,7 +206,7 @@ def dashboard_page(fair: str, labels: dict[str, str], lang: str) -> str:
     )
     body = (
         f'{header}<main id="board" class="board">{kpis}{chart}{schools}{leaders}{sessions}</main>'
-        f"{_login(L)}{_config('dashboard', lang, L, fair)}"
+        f"{token_form(L)}{_config('dashboard', lang, L, fair)}"
     )
     return _shell(lang, f"{L['title']} · FairHub", body, "dashboard")
 

@@ -13,7 +13,14 @@ import uuid
 from aiohttp import web
 
 from fairhub.gateway.live_labels import LABELS
-from fairhub.gateway.pages import html_response, lang_link, page_lang, settings_script, shell
+from fairhub.gateway.pages import (
+    html_response,
+    lang_link,
+    page_lang,
+    settings_script,
+    shell,
+    token_form,
+)
 
 # The tab's icon, inline so that browsers do not ask for /favicon.ico: a play sign on air.
 _ICON = (
@@ -109,19 +116,6 @@ def viewer_page(session: str, labels: dict[str, str], lang: str) -> str:
     return _shell(lang, L["brand"], body, "viewer", "viewer.js")
 
 
-def _login(labels: dict[str, str]) -> str:
-    return (
-        '<section id="login" class="login" hidden><form id="login-form" class="card" novalidate>'
-        f"<h2>{labels['token_title']}</h2>"
-        f'<label for="login-token">{labels["token"]}</label>'
-        '<input id="login-token" name="token" type="password" autocomplete="off"'
-        ' spellcheck="false" required>'
-        f'<p class="muted">{labels["token_hint"]}</p>'
-        '<p id="login-error" class="error" role="alert"></p>'
-        f'<button type="submit" class="go">{labels["enter"]}</button></form></section>'
-    )
-
-
 def _table(name: str, heads: tuple[str, ...], labels: dict[str, str]) -> str:
     cells = "".join(
         f'<th scope="col" class="{"name" if i == 0 else "n"}">{labels[key]}</th>'
@@ -183,7 +177,7 @@ def console_page(session: str, labels: dict[str, str], lang: str) -> str:
         f'{header}<main id="live" class="console-grid">{figures}{stage}{queue}{tables}'
         f"</main>{_missing(L)}"
         '<p id="toast" class="toast" role="alert" hidden></p>'
-        f"{_login(L)}{_config('console', lang, session, L)}"
+        f"{token_form(L, 'go')}{_config('console', lang, session, L)}"
     )
     return _shell(lang, f"{L['console']} · FairHub", body, "console", "console.js")
 

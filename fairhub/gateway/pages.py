@@ -106,6 +106,20 @@ def shell(
     )
 
 
+def token_form(labels: dict[str, str], button_class: str = "") -> str:
+    """The form a page shows until it has a token (kept in the browser, never in the URL)."""
+    return (
+        '<section id="login" class="login" hidden><form id="login-form" class="card" novalidate>'
+        f"<h2>{labels['token_title']}</h2>"
+        f'<label for="login-token">{labels["token"]}</label>'
+        '<input id="login-token" name="token" type="password" autocomplete="off"'
+        ' spellcheck="false" required>'
+        f'<p class="muted">{labels["token_hint"]}</p>'
+        '<p id="login-error" class="error" role="alert"></p>'
+        f'<button type="submit" class="{button_class}">{labels["enter"]}</button></form></section>'
+    )
+
+
 def lang_link(lang: str, labels: dict[str, str]) -> str:
     """The link to the page in the other language (Chinese is the default)."""
     href = "?" if lang == "en" else "?lang=en"
