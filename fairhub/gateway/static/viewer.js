@@ -160,11 +160,17 @@ async function load() {
   }
 }
 
+/* One view per page load: the join carries an id made here, so a join retried after a lost
+ * answer counts once; until a join has been answered, every beat is that join again. */
+let joinId = newId("join-"), joined = false;
+
 async function presence(kind) {
+  const body = {viewer_id: me, kind};
+  if (kind === "join") body.id = joinId;
   try {
     const r = await fetch(base + "/presence", {
       method: "POST", cache: "no-store", headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({viewer_id: me, kind}),
+      body: JSON.stringify(body),
     });
     $("offline").hidden = true;
     return r.ok ? await r.json() : null;
@@ -185,7 +191,8 @@ async function beat(kind) {
   beating = true;
   clearTimeout(timer);
   try {
-    const answer = await presence(kind);
+    const answer = await presence(joined ? kind : "join");
+    if (answer) joined = true;
     if (answer && answer.beat_seconds) beatMs = Math.max(1000, answer.beat_seconds * 1000);
     const changed = answer && doc && ((answer.pinned_position_id || null) !== pinnedId(doc)
       || (answer.status && answer.status !== doc.status));
@@ -387,7 +394,12 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") beat("beat"); else clearTimeout(timer);
 });
 window.addEventListener("pagehide", () => { clearTimeout(timer); if (!gone) leave(); });
-window.addEventListener("pageshow", (ev) => { if (ev.persisted && !gone) beat("join"); });
+window.addEventListener("pageshow", (ev) => {  // back from the cache: a new view
+  if (!ev.persisted || gone) return;
+  joinId = newId("join-");
+  joined = false;
+  beat("join");
+});
 
 if (!session) { missing(); return; }
 beat("join");
