@@ -108,7 +108,10 @@ class Processes:
 
     async def run_json(self, name: str, args: list[str]) -> dict[str, Any]:
         """Run a child to its end; its last stdout line is a JSON result."""
-        proc = self.start(name, args, stdout=subprocess.PIPE)
+        return await self.collect_json(name, self.start(name, args, stdout=subprocess.PIPE))
+
+    async def collect_json(self, name: str, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+        """Wait for a child started with stdout=PIPE (several can run at once): its JSON."""
         out, _ = await asyncio.to_thread(proc.communicate)
         self.stop(proc)
         if proc.returncode != 0:
