@@ -9,6 +9,7 @@ only grow at a change, so a peak kept at changes is the true peak.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -65,30 +66,58 @@ class Mark:
 
 
 class Presence:
-    """Viewers of a fair's sessions, counted in Redis."""
+    """Viewers of the fairs' sessions, counted in Redis.
+
+    Presence is group-committed like the event stream: marks from concurrent requests wait for
+    the flush in flight and then go out together, one script call per session, so 3,000 beats
+    a second cost a few round trips instead of 3,000.
+    """
 
     def __init__(self, redis: Redis, window_seconds: float) -> None:
         self.redis = redis
         self.window_ms = int(window_seconds * 1000)
         self._record = redis.register_script(_RECORD)
         self._read = redis.register_script(_READ)
+        self._queue: list[tuple[str, list[Mark], asyncio.Future[dict[str, Audience]]]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     async def record(self, fair: str, marks: list[Mark]) -> dict[str, Audience]:
-        """Apply a request's marks, one script call per session; the audience after them."""
-        by_session: dict[str, list[str]] = {}
-        for mark in marks:
-            by_session.setdefault(mark.session_id, []).extend(
-                ("+" if mark.present else "-", mark.viewer_id)
-            )
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for session, ops in by_session.items():
-                await self._record(
-                    keys=[keys.live_viewers(fair, session), keys.live_state(fair, session)],
-                    args=[self.window_ms, *ops],
-                    client=pipe,
-                )
-            answers = await pipe.execute()
-        return {s: Audience(int(a[0]), int(a[1])) for s, a in zip(by_session, answers, strict=True)}
+        """Apply a request's marks; the audience of its sessions after them."""
+        done: asyncio.Future[dict[str, Audience]] = asyncio.get_running_loop().create_future()
+        self._queue.append((fair, marks, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            ops: dict[tuple[str, str], list[str]] = {}
+            for fair, marks, _ in batch:
+                for mark in marks:
+                    ops.setdefault((fair, mark.session_id), []).extend(
+                        ("+" if mark.present else "-", mark.viewer_id)
+                    )
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for (fair, session), args in ops.items():
+                        await self._record(
+                            keys=[keys.live_viewers(fair, session), keys.live_state(fair, session)],
+                            args=[self.window_ms, *args],
+                            client=pipe,
+                        )
+                    answers = await pipe.execute()
+            except Exception as exc:  # every waiting request fails the same way (503)
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            after = {
+                key: Audience(int(a[0]), int(a[1])) for key, a in zip(ops, answers, strict=True)
+            }
+            for fair, marks, done in batch:
+                if not done.done():
+                    done.set_result({m.session_id: after[(fair, m.session_id)] for m in marks})
 
     async def audiences(self, sessions: list[tuple[str, str]]) -> list[Audience]:
         """Viewers now and peak of (fair, session) pairs, in one round trip."""

@@ -370,3 +370,23 @@ async def test_a_resume_from_a_stream_names_a_session_that_shows_the_employer(
             assert status == 201, body
         else:
             assert status == 422 and body["fields"] == [field], body
+
+
+async def test_presence_from_many_phones_at_once_is_exact(
+    gateway: Gateway, worker: WorkerTask
+) -> None:
+    # Concurrent beats are group-committed (one script call per session per flush): none
+    # may be lost or answered with another request's figures.
+    live = await _stream(gateway, employers=1)
+    session = live["session"]
+    viewers = [f"crowd-{n}" for n in range(300)]
+    await asyncio.gather(*(_presence(gateway, session, v, "join", id=f"j-{v}") for v in viewers))
+    await asyncio.gather(*(_presence(gateway, session, v, "beat") for v in viewers))
+    await asyncio.gather(*(_presence(gateway, session, v, "leave") for v in viewers[:100]))
+    figures = await _figures(gateway, live)
+    assert (figures["viewers_now"], figures["peak"]) == (200, 300)
+
+    async def counted() -> bool:
+        return bool((await _figures(gateway, live))["views"] == 300)
+
+    await eventually(counted)
