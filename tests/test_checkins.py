@@ -165,7 +165,14 @@ async def test_the_gate_keeps_admitting_while_postgres_is_away(
             fair, token = await gw.create_fair()
             ann = await gw.create(fair, token, "seekers", name="王安")
             bo = await gw.create(fair, token, "seekers", name="李博")
+            kiosk = await gw.create(fair, token, "devices", label="南门", gate="南门")
             await asyncio.to_thread(postgres.stop)
+
+            # A kiosk can still start: its token names the fair, the public keys come from Redis.
+            status, me = await gw.request("GET", "/v1/me", kiosk["token"])
+            assert status == 200 and (me["fair_id"], me["device"]) == (fair, None), me
+            status, published = await gw.request("GET", f"/v1/fairs/{fair}/keys", kiosk["token"])
+            assert status == 200 and len(published["keys"]) == 1, published
 
             # Keys in memory, seeker cards and the entry register in Redis: no database.
             assert (await checkin(gw, fair, token, ann["badge"]))["verdict"] == "admitted"

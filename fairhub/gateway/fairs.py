@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, mo
 
 from fairhub import keys
 from fairhub.auth import issue, mirror
+from fairhub.db import TRANSIENT_ERRORS
 from fairhub.gateway.access import caller, fair_caller
 from fairhub.gateway.bodies import read_model
 from fairhub.gateway.errors import Forbidden, NotFound
@@ -102,11 +103,14 @@ async def whoami(request: web.Request) -> web.Response:
         "subject_id": principal.subject_id,
     }
     if principal.role == "device":
-        row = await request.app[keys.DB].fetchrow(
-            "SELECT id, label, gate, employer_id FROM devices WHERE fair_id = $1 AND id = $2",
-            principal.fair_id,
-            principal.subject_id,
-        )
+        try:
+            row = await request.app[keys.DB].fetchrow(
+                "SELECT id, label, gate, employer_id FROM devices WHERE fair_id = $1 AND id = $2",
+                principal.fair_id,
+                principal.subject_id,
+            )
+        except TRANSIENT_ERRORS:  # Postgres away: the token alone still names the fair
+            row = None
         answer["device"] = dict(row) if row else None
     return web.json_response(answer)
 
@@ -130,19 +134,26 @@ async def require_fair(app: web.Application, fair: str) -> None:
 async def get_keys(request: web.Request) -> web.Response:
     """The public keys that verify the fair's badges, for kiosks that must work offline."""
     fair, _ = await fair_caller(request, "organizer", "device", "employer", "host")
-    rows = await live_public_keys(request.app[keys.DB], fair)
+    try:
+        rows = [
+            (r["kid"], bytes(r["public_key"]), r["created_at"].isoformat())
+            for r in await live_public_keys(request.app[keys.DB], fair)
+        ]
+    except TRANSIENT_ERRORS:  # Postgres away: the gateways' copy in Redis, so kiosks can start
+        found = await request.app[keys.KEYRING].public_keys(fair)
+        rows = [(kid, key, None) for kid, key in found.items()]
     return web.json_response(
         {
             "fair": fair,
             "badge_prefix": "FH1",
             "keys": [
                 {
-                    "kid": r["kid"],
+                    "kid": kid,
                     "alg": "Ed25519",
-                    "public_key": base64.urlsafe_b64encode(bytes(r["public_key"])).decode(),
-                    "created_at": r["created_at"].isoformat(),
+                    "public_key": base64.urlsafe_b64encode(key).decode(),
+                    "created_at": created_at,
                 }
-                for r in rows
+                for kid, key, created_at in rows
             ],
         }
     )
