@@ -6,7 +6,7 @@ shard and the ingest script may touch them together.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -85,3 +85,6 @@ KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
 DIRECTORY: web.AppKey[Directory] = web.AppKey("directory")
 FEEDS: web.AppKey[StatsFeeds] = web.AppKey("feeds")
 PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
+# Viewer pages' view of each live session (expires, document), kept a second per gateway and
+# dropped when the host changes the session on this gateway.
+VIEWER_VIEWS: web.AppKey[dict[str, tuple[float, dict[str, Any]]]] = web.AppKey("viewer_views")

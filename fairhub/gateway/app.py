@@ -93,6 +93,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[error_middleware(settings.retry_after_seconds)],
     )
     app[keys.SETTINGS] = settings
+    app[keys.VIEWER_VIEWS] = {}
     app.cleanup_ctx.extend([_redis, _db, _writer, _auth, _feeds])
     app.on_shutdown.append(_end_streams)
     app.router.add_post("/v1/fairs", fairs.create_fair)

@@ -25,10 +25,6 @@ from fairhub.gateway.public import public_base
 from fairhub.live import Audience
 from fairhub.sql import query
 
-# Viewer pages' view of each session, per gateway (see live_public): dropped when the host
-# changes the session here, so its viewers see the change at their next beat.
-VIEWER_CACHE: dict[str, tuple[float, dict[str, Any]]] = {}
-
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -87,8 +83,9 @@ async def session_parts(db: Any, fair: str, row: asyncpg.Record) -> tuple[Rows, 
     return [dict(p) for p in positions], [dict(e) for e in employers], [dict(p) for p in pins]
 
 
-def _changed(session: str) -> None:
-    VIEWER_CACHE.pop(session, None)
+def _changed(request: web.Request, session: str) -> None:
+    """The host changed the session: this gateway's viewers see it at their next beat."""
+    request.app[keys.VIEWER_VIEWS].pop(session, None)
 
 
 async def session_document(
@@ -240,7 +237,7 @@ async def start_session(request: web.Request) -> web.Response:
         fair,
         row["id"],
     )
-    _changed(row["id"])
+    _changed(request, row["id"])
     return reply(await session_document(request, fair, row))
 
 
@@ -250,7 +247,7 @@ async def stop_session(request: web.Request) -> web.Response:
     async with request.app[keys.DB].acquire() as conn, conn.transaction():
         await conn.execute(query("live_unpin"), fair, row["id"], None)
         row = await conn.fetchrow(query("live_stop"), fair, row["id"])
-    _changed(row["id"])
+    _changed(request, row["id"])
     return reply(await session_document(request, fair, row))
 
 
@@ -269,14 +266,14 @@ async def pin(request: web.Request) -> web.Response:
         at = await conn.fetchval("SELECT clock_timestamp()")  # one instant: ends one, starts one
         await conn.execute(query("live_unpin"), fair, row["id"], at)
         await conn.execute(query("live_pin"), fair, row["id"], body.position_id, at)
-    _changed(row["id"])
+    _changed(request, row["id"])
     return reply(await session_document(request, fair, row))
 
 
 async def unpin(request: web.Request) -> web.Response:
     fair, _, row = await session_caller(request)
     await request.app[keys.DB].execute(query("live_unpin"), fair, row["id"], None)
-    _changed(row["id"])
+    _changed(request, row["id"])
     return reply(await session_document(request, fair, row))
 
 

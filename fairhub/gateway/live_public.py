@@ -20,7 +20,6 @@ from fairhub.events import Badge, Consultation, EventId, LiveJoin, LiveLeave, Re
 from fairhub.gateway.bodies import read_model, reply
 from fairhub.gateway.errors import NotFound, Unprocessable
 from fairhub.gateway.ingest import admit
-from fairhub.gateway.live import VIEWER_CACHE as _cache
 from fairhub.gateway.live import load_session, session_parts, status_of
 from fairhub.live import Mark
 
@@ -62,7 +61,8 @@ async def fair_of(app: web.Application, session: str) -> str:
 
 async def viewer_view(app: web.Application, session: str) -> dict[str, Any]:
     """The session as its viewers see it: title, status, the pinned position, the positions."""
-    cached = _cache.get(session)
+    cache = app[keys.VIEWER_VIEWS]
+    cached = cache.get(session)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
     fair = await fair_of(app, session)
@@ -82,9 +82,9 @@ async def viewer_view(app: web.Application, session: str) -> dict[str, Any]:
         "positions": positions,
         "beat_seconds": app[keys.SETTINGS].live_beat_seconds,
     }
-    if len(_cache) > 10_000:
-        _cache.clear()
-    _cache[session] = (time.monotonic() + CACHE_SECONDS, view)
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[session] = (time.monotonic() + CACHE_SECONDS, view)
     return view
 
 
