@@ -7,7 +7,6 @@ live on while Postgres is away.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -17,6 +16,7 @@ import asyncpg
 from redis.asyncio import Redis
 
 from fairhub import keys
+from fairhub.batching import Batcher
 from fairhub.db import TRANSIENT_ERRORS
 
 
@@ -45,39 +45,21 @@ class Directory:
     def __init__(self, db: asyncpg.Pool, redis: Redis) -> None:
         self._db = db
         self._redis = redis
-        self._queue: list[tuple[str, list[str], asyncio.Future[list[Any]]]] = []
-        self._reader: asyncio.Task[None] | None = None
+        self._reads: Batcher[tuple[str, list[str]], list[Any]] = Batcher(self._hmget_all)
 
-    async def _hmget(self, fair: str, wanted: list[str]) -> list[Any]:
-        done: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._queue.append((fair, wanted, done))
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.create_task(self._read_queued())
-        return await done
-
-    async def _read_queued(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            try:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for fair, wanted, _ in batch:
-                        pipe.hmget(keys.seekers(fair), wanted)
-                    answers = await pipe.execute()
-            except Exception as exc:  # every waiting request fails the same way
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for (_, _, done), answer in zip(batch, answers, strict=True):
-                if not done.done():
-                    done.set_result(answer)
+    async def _hmget_all(self, reads: list[tuple[str, list[str]]]) -> list[list[Any]]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for fair, wanted in reads:
+                pipe.hmget(keys.seekers(fair), wanted)
+            answers: list[list[Any]] = await pipe.execute()
+        return answers
 
     async def cards(self, fair: str, ids: Iterable[str]) -> dict[str, SeekerCard]:
         """The cards of the seekers that exist; unknown ids are simply absent."""
         wanted = sorted(set(ids))
         if not wanted:
             return {}
-        raw = await self._hmget(fair, wanted)
+        raw = await self._reads.submit((fair, wanted))
         found: dict[str, SeekerCard] = {}
         missing = []
         for seeker, value in zip(wanted, raw, strict=True):

@@ -9,12 +9,12 @@ only grow at a change, so a peak kept at changes is the true peak.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from fairhub import keys
+from fairhub.batching import Batcher
 
 # KEYS: the session's viewers (zset), its state (hash). ARGV: window ms, then op/viewer pairs
 # ("+" a join or beat, "-" a leave). Returns {viewers now, peak}.
@@ -78,46 +78,32 @@ class Presence:
         self.window_ms = int(window_seconds * 1000)
         self._record = redis.register_script(_RECORD)
         self._read = redis.register_script(_READ)
-        self._queue: list[tuple[str, list[Mark], asyncio.Future[dict[str, Audience]]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._writes: Batcher[tuple[str, list[Mark]], dict[str, Audience]] = Batcher(self._apply)
 
     async def record(self, fair: str, marks: list[Mark]) -> dict[str, Audience]:
         """Apply a request's marks; the audience of its sessions after them."""
-        done: asyncio.Future[dict[str, Audience]] = asyncio.get_running_loop().create_future()
-        self._queue.append((fair, marks, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        return await done
+        return await self._writes.submit((fair, marks))
 
-    async def _flush(self) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            ops: dict[tuple[str, str], list[str]] = {}
-            for fair, marks, _ in batch:
-                for mark in marks:
-                    ops.setdefault((fair, mark.session_id), []).extend(
-                        ("+" if mark.present else "-", mark.viewer_id)
-                    )
-            try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for (fair, session), args in ops.items():
-                        await self._record(
-                            keys=[keys.live_viewers(fair, session), keys.live_state(fair, session)],
-                            args=[self.window_ms, *args],
-                            client=pipe,
-                        )
-                    answers = await pipe.execute()
-            except Exception as exc:  # every waiting request fails the same way (503)
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            after = {
-                key: Audience(int(a[0]), int(a[1])) for key, a in zip(ops, answers, strict=True)
-            }
-            for fair, marks, done in batch:
-                if not done.done():
-                    done.set_result({m.session_id: after[(fair, m.session_id)] for m in marks})
+    async def _apply(self, writes: list[tuple[str, list[Mark]]]) -> list[dict[str, Audience]]:
+        """Many requests' marks in one pipeline: one script call per session, in arrival order."""
+        ops: dict[tuple[str, str], list[str]] = {}
+        for fair, marks in writes:
+            for mark in marks:
+                ops.setdefault((fair, mark.session_id), []).extend(
+                    ("+" if mark.present else "-", mark.viewer_id)
+                )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for (fair, session), args in ops.items():
+                await self._record(
+                    keys=[keys.live_viewers(fair, session), keys.live_state(fair, session)],
+                    args=[self.window_ms, *args],
+                    client=pipe,
+                )
+            answers = await pipe.execute()
+        after = {k: Audience(int(a[0]), int(a[1])) for k, a in zip(ops, answers, strict=True)}
+        return [
+            {m.session_id: after[(fair, m.session_id)] for m in marks} for fair, marks in writes
+        ]
 
     async def audiences(self, sessions: list[tuple[str, str]]) -> list[Audience]:
         """Viewers now and peak of (fair, session) pairs, in one round trip."""
