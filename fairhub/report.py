@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from fairhub.sql import query
+from fairhub.stats import read_stats
 
 # The employer table: (column, zh, en). Figures come from the employer's counters.
 EMPLOYER_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -99,7 +100,6 @@ def _employer_figures(counts: dict[str, dict[str, int]]) -> dict[str, int]:
 
 async def build_report(db: asyncpg.Pool | asyncpg.Connection, fair: str) -> dict[str, Any] | None:
     """The report of one fair (None if there is no such fair), from one database snapshot."""
-    from fairhub.gateway.stats import read_stats
 
     async def read(conn: asyncpg.Connection) -> dict[str, Any] | None:
         registry = await conn.fetchrow(query("report_registry"), fair)

@@ -34,6 +34,7 @@ from fairhub import keys
 from fairhub.config import Settings
 from fairhub.db import TRANSIENT_ERRORS
 from fairhub.live import Presence
+from fairhub.stats import read_stats
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +150,6 @@ class StatsFeed:
                 log.exception("stats read failed for fair %s", self.fair)
 
     async def _refresh(self) -> None:
-        from fairhub.gateway.stats import read_stats  # stats imports this module for its routes
-
         self.reads += 1
         READS.inc()
         stats = await read_stats(self._feeds.db, self.fair, self._feeds.presence)
