@@ -58,6 +58,19 @@ def cpu_seconds(pids: list[int], children: bool = True) -> float:
     return total
 
 
+async def cpu_during(watched: dict[str, list[int]], start: float, end: float) -> dict[str, float]:
+    """% of one core each group of processes used from `start` to `end` (perf_counter times),
+    and "other": what the rest of the machine used meanwhile."""
+    await asyncio.sleep(start - time.perf_counter())
+    before = {k: cpu_seconds(v) for k, v in watched.items()}
+    machine_before = busy_seconds()
+    await asyncio.sleep(end - time.perf_counter())
+    seconds = end - start
+    used = {k: max(0.0, 100 * (cpu_seconds(v) - before[k]) / seconds) for k, v in watched.items()}
+    machine = 100 * (busy_seconds() - machine_before) / seconds
+    return {**used, "other": max(0.0, machine - sum(used.values()))}
+
+
 def install_uvloop() -> None:
     """A load generator is a tool: make it as cheap as possible (uvloop when installed)."""
     with contextlib.suppress(ImportError):

@@ -41,6 +41,7 @@ from aiohttp import web
 from common import (
     Processes,
     busy_seconds,
+    cpu_during,
     cpu_seconds,
     create_fairs,
     inherited_environment,
@@ -107,7 +108,6 @@ async def generate_load(cfg: dict[str, Any]) -> dict[str, Any]:
     watched = {"loadgen": [os.getpid()], **cfg["watch"]}
     start = time.perf_counter()
     warm_end, end = start + cfg["warmup"], start + cfg["warmup"] + cfg["seconds"]
-    cpu_before: dict[str, float] = {}
 
     def body(client: int, n: int) -> bytes:
         base = f"{run}-{client}-{n}"
@@ -144,19 +144,9 @@ async def generate_load(cfg: dict[str, Any]) -> dict[str, Any]:
                     if result["status"] != "accepted":
                         errors[f"event {result['status']}: {result.get('reason')}"] += 1
 
-    async def sample_cpu() -> dict[str, float]:
-        await asyncio.sleep(warm_end - time.perf_counter())
-        cpu_before.update({k: cpu_seconds(v) for k, v in watched.items()}, machine=busy_seconds())
-        await asyncio.sleep(end - time.perf_counter())
-        cpu = {
-            k: 100 * (cpu_seconds(v) - cpu_before[k]) / cfg["seconds"] for k, v in watched.items()
-        }
-        machine = 100 * (busy_seconds() - cpu_before["machine"]) / cfg["seconds"]
-        return {**cpu, "other": max(0.0, machine - sum(cpu.values()))}
-
     connector = aiohttp.TCPConnector(limit=cfg["clients"], limit_per_host=0)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
-        cpu_task = asyncio.create_task(sample_cpu())
+        cpu_task = asyncio.create_task(cpu_during(watched, warm_end, end))
         await asyncio.gather(*(client(session, c) for c in range(cfg["clients"])))
         cpu = await cpu_task
     latencies.sort()

@@ -83,6 +83,7 @@ import psutil
 from common import (
     Stack,
     busy_seconds,
+    cpu_during,
     cpu_seconds,
     create_fairs,
     inherited_environment,
@@ -404,7 +405,6 @@ async def probe(cfg: dict[str, Any]) -> dict[str, Any]:
     watched = {"loadgen": [os.getpid()], **cfg["watch"]}
     start = time.perf_counter()
     warm_end, end = start + PROBE_WARMUP, start + PROBE_WARMUP + cfg["seconds"]
-    cpu_before: dict[str, float] = {}
     ok = 0
 
     def body(c: int, n: int) -> bytes:
@@ -445,18 +445,7 @@ async def probe(cfg: dict[str, Any]) -> dict[str, Any]:
                     if result["status"] != "accepted":
                         errors[f"event {result['status']}: {result.get('reason')}"] += 1
 
-    async def sample_cpu() -> dict[str, float]:
-        await asyncio.sleep(warm_end - time.perf_counter())
-        cpu_before.update({k: cpu_seconds(v) for k, v in watched.items()}, machine=busy_seconds())
-        await asyncio.sleep(end - time.perf_counter())
-        used = {
-            k: max(0.0, 100 * (cpu_seconds(v) - cpu_before[k]) / cfg["seconds"])
-            for k, v in watched.items()
-        }
-        machine = 100 * (busy_seconds() - cpu_before["machine"]) / cfg["seconds"]
-        return {**used, "other": max(0.0, machine - sum(used.values()))}
-
-    cpu_task = asyncio.create_task(sample_cpu())
+    cpu_task = asyncio.create_task(cpu_during(watched, warm_end, end))
     await asyncio.gather(*(one(c) for c in range(clients)))
     cpu = await cpu_task
     client.close()
