@@ -32,7 +32,7 @@ from fairhub.gateway import (
     stats,
 )
 from fairhub.gateway.errors import error_middleware
-from fairhub.gateway.feeds import StatsFeeds
+from fairhub.gateway.feeds import stats_feeds
 from fairhub.keyring import KeyRing
 from fairhub.live import Presence
 from fairhub.migrate import check_current
@@ -74,7 +74,7 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _feeds(app: web.Application) -> AsyncIterator[None]:
-    app[keys.FEEDS] = StatsFeeds(
+    app[keys.FEEDS] = stats_feeds(
         app[keys.SETTINGS], app[keys.DB], app[keys.REDIS], app[keys.PRESENCE]
     )
     yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from fairhub import keys
+from fairhub.gateway import fanout
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.fairs import require_fair
 from fairhub.stats import read_stats
@@ -56,37 +56,5 @@ async def stream_stats(request: web.Request) -> web.StreamResponse:
     move past it; one that missed changes gets the current snapshot at once.
     """
     fair = await _organizer_of(request)
-    settings = request.app[keys.SETTINGS]
-    try:
-        last_seen = int(request.headers.get("Last-Event-ID", "-1"))
-    except ValueError:
-        last_seen = -1
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": "text/event-stream; charset=utf-8",
-            "Cache-Control": "no-cache, no-store",
-            "X-Accel-Buffering": "no",  # nginx: pass each event through at once
-        }
-    )
-    await response.prepare(request)
-    await response.write(b"retry: 3000\n\n")
-    feeds = request.app[keys.FEEDS]
-    async with feeds.watch(fair) as feed:
-        seq = 0
-        while not feeds.closing:
-            try:
-                async with asyncio.timeout(settings.stats_stream_heartbeat_seconds):
-                    snapshot = await feed.next_after(seq)
-            except TimeoutError:
-                snapshot = None
-            if snapshot is not None:
-                seq = snapshot.seq
-                if snapshot.version == last_seen:
-                    last_seen = -1  # what the client had when it reconnected: not again
-                    continue
-                last_seen = -1
-            try:
-                await response.write(b": keep-alive\n\n" if snapshot is None else snapshot.frame)
-            except ConnectionResetError:
-                break  # the dashboard went away
-    return response
+    heartbeat = request.app[keys.SETTINGS].stats_stream_heartbeat_seconds
+    return await fanout.serve(request, request.app[keys.FEEDS], fair, heartbeat)

@@ -1,0 +1,316 @@
+"""Server-Sent Events fanned out: one Redis subscription per gateway, one reader per topic in use.
+
+A topic is what a page watches: a fair's figures (dashboards), a live session's state (viewer
+pages). Whoever changes a topic publishes on its channel; the gateway's one pub/sub connection
+marks the topic changed, and the topic's reader re-reads the truth at most once per
+`interval`, encodes one frame and hands the same bytes to every client. So a change costs one
+read per gateway however many clients watch, and announcements that are lost, late or out of
+order cannot show a wrong view: a topic is also re-read every `refresh` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import asyncpg
+from aiohttp import web
+from prometheus_client import Counter, Gauge
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
+
+from fairhub.db import TRANSIENT_ERRORS
+
+log = logging.getLogger(__name__)
+T = TypeVar("T", bound=Hashable)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    seq: int  # this gateway's count of snapshots of the topic: what clients wait on
+    version: int  # what the client echoes as Last-Event-ID
+    marker: Hashable  # with the version, what makes two snapshots the same view
+    frame: bytes  # the whole SSE event, encoded once for every client
+
+
+# A reader gets the topic and the snapshot clients have; it answers (version, marker, frame)
+# of a newer view, or None when there is nothing new to send.
+Reader = Callable[[T, Snapshot | None], Awaitable[tuple[int, Hashable, bytes] | None]]
+
+
+@dataclass(frozen=True)
+class Meters:
+    clients: Gauge
+    reads: Counter
+    sent: Counter
+
+
+@dataclass(frozen=True)
+class Pacing:
+    interval: float  # at most one read per topic per this many seconds
+    refresh: float  # a quiet topic is re-read this often anyway (a lost announcement)
+    linger: float  # a topic nobody watches is kept this long (a client reconnecting)
+
+
+class Topic(Generic[T]):
+    """One topic's latest snapshot, refreshed on change, awaited by every client of it."""
+
+    def __init__(self, key: T, fanout: Fanout[T]) -> None:
+        self.key = key
+        self.clients = 0
+        self.latest: Snapshot | None = None
+        self._fanout = fanout
+        self._changed = asyncio.Event()
+        self._changed.set()  # the first client wants the view now, not at the next change
+        self._new = asyncio.Event()  # replaced after each snapshot; waiters hold the old one
+        self._last_read = 0.0
+        self.stop_handle: asyncio.TimerHandle | None = None
+        self._ending = False
+        self._task = asyncio.create_task(self._run(), name=f"fanout-{key}")
+
+    def changed(self) -> None:
+        self._changed.set()
+
+    async def next_after(self, seq: int) -> Snapshot | None:
+        """The first snapshot after `seq`; None when the gateway shuts down."""
+        while self.latest is None or self.latest.seq <= seq:
+            if self._fanout.closing:
+                return None
+            await self._new.wait()
+        return self.latest
+
+    def wake(self) -> None:
+        self._new.set()
+        self._new = asyncio.Event()
+
+    def end(self) -> None:
+        """Let the reader finish on its own: a cancel landing inside a client call can be lost."""
+        self._ending = True
+        self._changed.set()
+
+    async def stop(self) -> None:
+        self.end()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), 5)
+        except TimeoutError:
+            self._task.cancel()
+
+    async def _run(self) -> None:
+        pacing = self._fanout.pacing
+        while not self._ending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), pacing.refresh)
+            if self._ending:
+                return
+            delay = self._last_read + pacing.interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)  # coalesce: announcements meanwhile make one read
+            self._changed.clear()
+            self._last_read = time.monotonic()
+            try:
+                await self._refresh()
+            except TRANSIENT_ERRORS as exc:
+                log.warning("%s unavailable: %s", self.key, exc)
+            except asyncpg.PostgresError:
+                log.exception("read of %s failed", self.key)
+
+    async def _refresh(self) -> None:
+        meters = self._fanout.meters
+        meters.reads.inc()
+        fresh = await self._fanout.reader(self.key, self.latest)
+        if fresh is None:
+            return  # nothing new (or an older view): clients keep what they have
+        version, marker, frame = fresh
+        seq = self.latest.seq + 1 if self.latest else 1
+        self.latest = Snapshot(seq, version, marker, frame)
+        meters.sent.inc()
+        self.wake()
+
+
+class Fanout(Generic[T]):
+    """A gateway's topics of one kind, and the one pub/sub connection that drives them."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        reader: Reader[T],
+        channel_of: Callable[[T], str],
+        pacing: Pacing,
+        meters: Meters,
+    ) -> None:
+        self.redis = redis
+        self.reader = reader
+        self.pacing = pacing
+        self.meters = meters
+        self.closing = False
+        self._channel_of = channel_of
+        self._topics: dict[T, Topic[T]] = {}
+        self._by_channel: dict[str, T] = {}
+        self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
+        self._listener: asyncio.Task[None] | None = None
+
+    def topic(self, key: T) -> Topic[T] | None:
+        return self._topics.get(key)
+
+    def changed(self, key: T) -> None:
+        """This gateway made the change: its own clients need not wait for the announcement."""
+        topic = self._topics.get(key)
+        if topic is not None:
+            topic.changed()
+
+    @contextlib.asynccontextmanager
+    async def watch(self, key: T) -> AsyncIterator[Topic[T]]:
+        """The topic for as long as one client reads it (started on first use)."""
+        topic = self._topics.get(key)
+        if topic is None:
+            topic = self._topics[key] = Topic(key, self)
+            channel = self._channel_of(key)
+            self._by_channel[channel] = key
+            await self._subscribe(channel)
+        if topic.stop_handle is not None:
+            topic.stop_handle.cancel()
+            topic.stop_handle = None
+        topic.clients += 1
+        self.meters.clients.inc()
+        try:
+            yield topic
+        finally:
+            topic.clients -= 1
+            self.meters.clients.dec()
+            if topic.clients == 0 and not self.closing:
+                # Kept a while: a client that reconnects finds its snapshot still warm.
+                topic.stop_handle = asyncio.get_running_loop().call_later(
+                    self.pacing.linger, self._retire, key
+                )
+
+    def close_streams(self) -> None:
+        """Shutting down: every open stream ends now instead of holding the exit."""
+        self.closing = True
+        for topic in self._topics.values():
+            topic.wake()
+
+    async def aclose(self) -> None:
+        self.close_streams()
+        if self._listener is not None:  # it sees `closing` within a quarter second
+            try:
+                await asyncio.wait_for(asyncio.shield(self._listener), 3)
+            except TimeoutError:
+                self._listener.cancel()
+        for topic in list(self._topics.values()):
+            await topic.stop()
+        self._topics.clear()
+        with contextlib.suppress(RedisError, OSError):
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _retire(self, key: T) -> None:
+        topic = self._topics.get(key)
+        if topic is None or topic.clients:
+            return
+        del self._topics[key]
+        channel = self._channel_of(key)
+        self._by_channel.pop(channel, None)
+        topic.end()
+        asyncio.get_running_loop().create_task(self._unsubscribe(channel))
+
+    async def _subscribe(self, channel: str) -> None:
+        try:
+            await self._pubsub.subscribe(channel)
+        except (RedisError, OSError) as exc:
+            # Not fatal: the topic still re-reads on its refresh timer, and the listener
+            # subscribes everything again when Redis is back.
+            log.warning("could not subscribe to %s: %s", channel, exc)
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name="fanout-listener")
+
+    async def _unsubscribe(self, channel: str) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self._pubsub.unsubscribe(channel)
+
+    async def _listen(self) -> None:
+        """Announcements -> topics marked changed; on a broken link, subscribe all again."""
+        backoff = 0.2
+        while not self.closing:
+            if self._pubsub.connection is None:  # nothing subscribed since a reconnect
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                message = await self._pubsub.get_message(timeout=0.25)
+                backoff = 0.2
+            except (RedisError, OSError) as exc:
+                log.warning("subscription lost, resubscribing: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                await self._resubscribe()
+                continue
+            if message is None or message.get("type") != "message":
+                continue
+            channel = message["channel"]
+            channel = channel.decode() if isinstance(channel, bytes) else channel
+            key = self._by_channel.get(channel)
+            if key is not None:
+                self.changed(key)
+
+    async def _resubscribe(self) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            if self._by_channel:
+                await self._pubsub.subscribe(*self._by_channel)
+        except (RedisError, OSError) as exc:
+            log.warning("resubscribe failed: %s", exc)
+        for topic in self._topics.values():
+            topic.changed()  # announcements may have been missed while the link was down
+
+
+def sse_frame(event: str, version: int, text: str) -> bytes:
+    """One Server-Sent Event; `text` is JSON, which holds no raw newline."""
+    return f"id: {version}\nevent: {event}\ndata: {text}\n\n".encode()
+
+
+async def serve(
+    request: web.Request, fanout: Fanout[T], key: T, heartbeat: float
+) -> web.StreamResponse:
+    """Stream a topic to one client: its view now, then again after every change.
+
+    A client that reconnects with the Last-Event-ID it saw gets nothing until the view moves
+    past it; one that missed changes gets the current snapshot at once.
+    """
+    try:
+        last_seen = int(request.headers.get("Last-Event-ID", "-1"))
+    except ValueError:
+        last_seen = -1
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache, no-store",
+            "X-Accel-Buffering": "no",  # nginx: pass each event through at once
+        }
+    )
+    await response.prepare(request)
+    await response.write(b"retry: 3000\n\n")
+    async with fanout.watch(key) as topic:
+        seq = 0
+        while not fanout.closing:
+            try:
+                async with asyncio.timeout(heartbeat):
+                    snapshot = await topic.next_after(seq)
+            except TimeoutError:
+                snapshot = None
+            if snapshot is not None:
+                seq = snapshot.seq
+                if snapshot.version == last_seen:
+                    last_seen = -1  # what the client had when it reconnected: not again
+                    continue
+                last_seen = -1
+            try:
+                await response.write(b": keep-alive\n\n" if snapshot is None else snapshot.frame)
+            except ConnectionResetError:
+                break  # the client went away
+    return response
