@@ -23,12 +23,13 @@ from redis.exceptions import RedisError
 
 from fairhub import keys
 
-Role = Literal["admin", "organizer", "device", "employer", "host"]
+Role = Literal["admin", "organizer", "device", "employer", "host", "seeker"]
 TOKEN_PREFIX: dict[str, str] = {
     "organizer": "fho_",
     "device": "fhd_",
     "employer": "fhe_",
     "host": "fhh_",
+    "seeker": "fhs_",  # kept in the seeker's browser: their own badge and applications only
 }
 
 # Which event types each role may send (API.md); admin and organizers may send all.
@@ -172,7 +173,7 @@ def event_forbidden(
 
 
 async def revoke(conn: asyncpg.Connection, fair_id: str, subject_id: str) -> list[str]:
-    """Revoke every live token of a subject (an employer, device or session); their hashes."""
+    """Revoke every live token of a subject (employer, device, session, seeker); their hashes."""
     rows = await conn.fetch(
         "UPDATE tokens SET revoked_at = now()"
         " WHERE fair_id = $1 AND subject_id = $2 AND revoked_at IS NULL RETURNING token_hash",

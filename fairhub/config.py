@@ -61,6 +61,21 @@ class Settings(BaseSettings):
     live_beat_seconds: float = Field(default=30.0, gt=0)
     live_sample_seconds: float = Field(default=15.0, gt=0)
 
+    # Seekers on their phones: sign-up codes (one-time, short, expiring, few attempts), their
+    # limits per phone and per client address, and how long a phone stays signed in.
+    signup_code_seconds: int = Field(default=600, ge=1)
+    signup_code_attempts: int = Field(default=5, ge=1)
+    signup_code_interval_seconds: int = Field(default=60, ge=0)
+    signup_codes_per_phone_hour: int = Field(default=5, ge=1)
+    signup_codes_per_address_hour: int = Field(default=60, ge=1)
+    signups_per_address_hour: int = Field(default=300, ge=1)
+    seeker_session_days: int = Field(default=180, ge=1)
+    # Where sign-up codes go: "log" (printed in the gateway's log: fairhub dev, or an operator
+    # reading them out), "webhook" (POST {phone, text} as JSON to sms_webhook_url, where an SMS
+    # provider's adapter listens), or "package.module:factory" called with these settings.
+    sms_sender: str = "log"
+    sms_webhook_url: str | None = None
+
     # Workers.
     worker_batch_size: int = Field(default=1000, ge=1)
     worker_block_ms: int = Field(default=1000, ge=1)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from fairhub.events import describe
-from fairhub.registry import EmployerIn, PositionIn, SeekerIn
+from fairhub.registry import EmployerIn, PositionIn, SeekerIn, phone_key
 
 Kind = Literal["employers", "positions", "seekers"]
 
@@ -44,6 +44,7 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "school": ("school", "学校", "毕业院校", "院校"),
         "major": ("major", "专业"),
         "phone": ("phone", "手机", "手机号", "手机号码", "电话", "联系电话"),
+        "graduation_year": ("graduation_year", "毕业年份", "毕业年度", "届别"),
     },
 }
 # Columns a file must have (positions need one of employer / employer_id as well).
@@ -233,10 +234,12 @@ def validate(
     taken_names: set[str] | frozenset[str] = frozenset(),
     employer_names: dict[str, str] | None = None,
     live_employer_ids: set[str] | frozenset[str] = frozenset(),
+    taken_phones: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[tuple[int, BaseModel]], list[LineError]]:
     """Models for the good rows, one error per bad line: the fair's state is looked up first."""
     # taken_names: lower-cased names of the fair's live employers; employer_names maps them to
-    # ids; live_employer_ids: the ids named in the file that are live employers of the fair.
+    # ids; live_employer_ids: the ids named in the file that are live employers of the fair;
+    # taken_phones: phone keys of the fair's live seekers (a phone is one seeker).
     good: list[tuple[int, BaseModel]] = []
     errors: list[LineError] = []
     seen: dict[str, int] = {}
@@ -259,6 +262,14 @@ def validate(
                 problems.append(f"name: an employer named {item.name!r} exists in this fair")
             elif key in seen:
                 problems.append(f"name: {item.name!r} is also on line {seen[key]} of this file")
+            else:
+                seen[key] = line
+        if kind == "seekers" and isinstance(item, SeekerIn) and item.phone:
+            key = phone_key(item.phone)
+            if key in taken_phones:
+                problems.append(f"phone: {item.phone} is already registered in this fair")
+            elif key in seen:
+                problems.append(f"phone: {item.phone} is also on line {seen[key]} of this file")
             else:
                 seen[key] = line
         if problems or item is None:

@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from fairhub.config import Settings
     from fairhub.directory import Directory
     from fairhub.gateway.feeds import StatsFeeds
+    from fairhub.gateway.viewers import SessionFeeds
     from fairhub.keyring import KeyRing
     from fairhub.live import Presence
+    from fairhub.otp import Codes
     from fairhub.streams import StreamWriter
 
 GROUP = "aggregator"
@@ -67,6 +69,21 @@ def live_state(fair: str, session: str) -> str:
     return f"fh:{{{fair}}}:live:{session}"
 
 
+def live_changes(fair: str, session: str) -> str:
+    """Pub/sub channel where a session's start, stop and pins are announced to viewer pages."""
+    return f"fh:{{{fair}}}:live:{session}:changes"
+
+
+def signup_code(fair: str, phone_key: str) -> str:
+    """Hash {digest, attempts} of the one-time code last sent to a phone, while it is valid."""
+    return f"fh:{{{fair}}}:code:{phone_key}"
+
+
+def limit(fair: str, name: str, subject: str) -> str:
+    """A counter of tries of `name` by `subject` (a phone, an address) in the current window."""
+    return f"fh:{{{fair}}}:limit:{name}:{subject}"
+
+
 # Hash session id -> fair id: the viewer page's address names the session only.
 LIVE_SESSIONS = "fh:live:sessions"
 
@@ -85,6 +102,8 @@ KEYRING: web.AppKey[KeyRing] = web.AppKey("keyring")
 DIRECTORY: web.AppKey[Directory] = web.AppKey("directory")
 FEEDS: web.AppKey[StatsFeeds] = web.AppKey("feeds")
 PRESENCE: web.AppKey[Presence] = web.AppKey("presence")
+SESSION_FEEDS: web.AppKey[SessionFeeds] = web.AppKey("session_feeds")
+CODES: web.AppKey[Codes] = web.AppKey("codes")
 # Viewer pages' view of each live session (expires, document), kept a second per gateway and
 # dropped when the host changes the session on this gateway.
 VIEWER_VIEWS: web.AppKey[dict[str, tuple[float, dict[str, Any]]]] = web.AppKey("viewer_views")

@@ -66,11 +66,25 @@ def _phone(value: str | None) -> str | None:
     return digits
 
 
+_CN_MOBILE = re.compile(r"(?:0086|86)(1[0-9]{10})")
+
+
+def phone_key(phone: str) -> str:
+    """A number as compared: digits only, without China's country code (as seekers.phone_key)."""
+    digits = re.sub(r"[^0-9]", "", phone)
+    mobile = _CN_MOBILE.fullmatch(digits)
+    return mobile[1] if mobile else digits
+
+
+Year = Annotated[int, Field(ge=1950, le=2100)]
+
+
 class SeekerIn(_In):
     name: Text
     school: Text | None = None
     major: Text | None = None
     phone: str | None = Field(default=None, max_length=40)
+    graduation_year: Year | None = None
 
     _check_phone = field_validator("phone")(_phone)
 
@@ -80,6 +94,7 @@ class SeekerPatch(_In):
     school: Text | None = None
     major: Text | None = None
     phone: str | None = Field(default=None, max_length=40)
+    graduation_year: Year | None = None
 
     _check_phone = field_validator("phone")(_phone)
 
@@ -183,10 +198,43 @@ class NewSeeker:
     badge: str
 
 
+async def lock_fair(conn: asyncpg.Connection, fair: str) -> asyncpg.Record | None:
+    """Take the fair's row for this transaction: seekers are added one writer at a time, so a
+    phone checked as free stays free and a sign-up cap holds. The row, or None."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT id, name, signup_open, signup_cap FROM fairs WHERE id = $1 FOR UPDATE", fair
+    )
+    return row
+
+
+async def phones_taken(conn: asyncpg.Connection, fair: str, phones: list[str]) -> dict[str, str]:
+    """phone_key -> live seeker id, for the phones (any spelling) already registered in the fair.
+
+    Call it after lock_fair(), so the answer holds until the transaction ends.
+    """
+    wanted = sorted({phone_key(p) for p in phones if p})
+    if not wanted:
+        return {}
+    rows = await conn.fetch(
+        "SELECT phone_key, id FROM seekers WHERE fair_id = $1 AND phone_key = ANY($2::text[])"
+        " AND revoked_at IS NULL",
+        fair,
+        wanted,
+    )
+    return {r["phone_key"]: r["id"] for r in rows}
+
+
 async def insert_seekers(
-    conn: asyncpg.Connection, fair: str, items: list[SeekerIn], key: badges.KeyPair
+    conn: asyncpg.Connection,
+    fair: str,
+    items: list[SeekerIn],
+    key: badges.KeyPair,
+    signed_up: bool = False,
 ) -> list[NewSeeker]:
-    """Insert seekers with the next badge numbers and sign their badges."""
+    """Insert seekers with the next badge numbers and sign their badges.
+
+    `signed_up`: they signed up on their phones and consented to the privacy notice now.
+    """
     schools = await school_ids(conn, fair, {i.school for i in items if i.school})
     last = await conn.fetchval(
         "UPDATE fairs SET seekers_numbered = seekers_numbered + $2 WHERE id = $1"
@@ -205,9 +253,12 @@ async def insert_seekers(
         for n, item in enumerate(items)
     ]
     await conn.execute(
-        "INSERT INTO seekers (fair_id, id, number, name, school_id, major, phone)"
-        " SELECT $1, * FROM unnest($2::text[], $3::integer[], $4::text[], $5::text[],"
-        " $6::text[], $7::text[])",
+        "INSERT INTO seekers (fair_id, id, number, name, school_id, major, phone,"
+        " graduation_year, signed_up_at, consented_at)"
+        " SELECT $1, *, CASE WHEN $9::boolean THEN clock_timestamp() END,"
+        " CASE WHEN $9::boolean THEN clock_timestamp() END"
+        " FROM unnest($2::text[], $3::integer[], $4::text[], $5::text[], $6::text[],"
+        " $7::text[], $8::smallint[])",
         fair,
         [s.id for s in created],
         [s.number for s in created],
@@ -215,6 +266,8 @@ async def insert_seekers(
         [schools.get(i.school) if i.school else None for i in items],
         [i.major for i in items],
         [i.phone for i in items],
+        [i.graduation_year for i in items],
+        signed_up,
     )
     return created
 

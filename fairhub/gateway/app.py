@@ -24,11 +24,13 @@ from fairhub.gateway import (
     live_pages,
     live_public,
     live_questions,
+    mine,
     public,
     qr,
     registry,
     report,
     resumes,
+    signup,
     stats,
 )
 from fairhub.gateway.errors import error_middleware
@@ -36,6 +38,7 @@ from fairhub.gateway.feeds import stats_feeds
 from fairhub.keyring import KeyRing
 from fairhub.live import Presence
 from fairhub.migrate import check_current
+from fairhub.otp import Codes, make_sender
 from fairhub.redis import open_redis
 from fairhub.streams import StreamWriter
 
@@ -73,6 +76,13 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _codes(app: web.Application) -> AsyncIterator[None]:
+    sender = make_sender(app[keys.SETTINGS])
+    app[keys.CODES] = Codes(app[keys.REDIS], app[keys.SETTINGS], sender)
+    yield
+    await sender.aclose()
+
+
 async def _feeds(app: web.Application) -> AsyncIterator[None]:
     app[keys.FEEDS] = stats_feeds(
         app[keys.SETTINGS], app[keys.DB], app[keys.REDIS], app[keys.PRESENCE]
@@ -94,12 +104,13 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app[keys.VIEWER_VIEWS] = {}
-    app.cleanup_ctx.extend([_redis, _db, _writer, _auth, _feeds])
+    app.cleanup_ctx.extend([_redis, _db, _writer, _auth, _codes, _feeds])
     app.on_shutdown.append(_end_streams)
     app.router.add_post("/v1/fairs", fairs.create_fair)
     app.router.add_get("/v1/fairs", fairs.list_fairs)
     app.router.add_get("/v1/me", fairs.whoami)
     app.router.add_get("/v1/fairs/{fair}", fairs.get_fair)
+    app.router.add_patch("/v1/fairs/{fair}", fairs.update_fair)
     app.router.add_get("/v1/fairs/{fair}/keys", fairs.get_keys)
     app.router.add_post("/v1/fairs/{fair}/keys", fairs.rotate_key)
     app.router.add_delete("/v1/fairs/{fair}/keys/{kid}", fairs.retire_key)
@@ -116,6 +127,8 @@ def create_app(settings: Settings) -> web.Application:
         intents,
         qr,
         public,
+        signup,
+        mine,
         report,
         dashboard,
         live,

@@ -84,12 +84,20 @@ def _cursor(row: dict[str, Any]) -> str:
 
 
 async def page(
-    request: web.Request, select: str, alias: str, fair: str, employer: str | None
+    request: web.Request,
+    select: str,
+    alias: str,
+    fair: str,
+    employer: str | None,
+    conditions: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A page of the fair's rows in creation order (one employer's if named), as the registry."""
+    """A page of the fair's rows in creation order (one employer's if named), as the registry.
+
+    `conditions` are fixed SQL (no values from the request) that rows must also meet.
+    """
     query = request.query
     limit = page_limit(query)
-    where: list[str] = [f"{alias}.fair_id = $1"]
+    where: list[str] = [f"{alias}.fair_id = $1", *(conditions or [])]
     args: list[Any] = [fair]
     if employer is not None:
         args.append(employer)

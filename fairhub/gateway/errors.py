@@ -28,11 +28,13 @@ class ApiError(Exception):
         fields: list[str] | None = None,
         code: str | None = None,
         extra: dict[str, Any] | None = None,
+        retry_after: int | None = None,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.fields = fields or []
         self.extra = extra or {}
+        self.retry_after = retry_after
         if code is not None:
             self.code = code
 
@@ -59,6 +61,10 @@ class Conflict(ApiError):
 
 class Unprocessable(ApiError):
     status, code = 422, "invalid"
+
+
+class RateLimited(ApiError):
+    status, code = 429, "rate_limited"
 
 
 class Unavailable(ApiError):
@@ -90,6 +96,8 @@ def error_middleware(retry_after: int) -> Any:
             return await handler(request)
         except ApiError as exc:
             headers = unavailable_headers if exc.status == 503 else None
+            if exc.retry_after is not None:
+                headers = {"Retry-After": str(exc.retry_after)}
             return error_response(
                 exc.status, exc.code, exc.detail, exc.fields, headers=headers, **exc.extra
             )

@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from fairhub import keys
 from fairhub.auth import issue, mirror
@@ -29,12 +37,32 @@ class FairIn(BaseModel):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     venue: Name | None = None
+    signup_open: bool = Field(default=True, description="Seekers may sign up on their phones.")
+    signup_cap: int | None = Field(default=None, ge=0, description="At most this many sign-ups.")
 
     @model_validator(mode="after")
     def _order(self) -> FairIn:
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
+
+
+class FairPatch(BaseModel):
+    """What an organizer may change; the fields sent change, `signup_cap: null` lifts the cap."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    venue: Name | None = None
+    signup_open: bool | None = None
+    signup_cap: int | None = Field(default=None, ge=0)
+
+    @field_validator("name", "signup_open")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:  # runs only when sent: defaults are not validated
+            raise ValueError("cannot be null")
+        return value
 
 
 class FairCreated(BaseModel):
@@ -49,6 +77,16 @@ class FairOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     venue: str | None
+    signup_open: bool
+    signup_cap: int | None
+    signups: int = Field(description="Seekers who signed up on their phones.")
+
+
+_FAIR_COLUMNS = (
+    "id::text, name, kind, starts_at, ends_at, venue, signup_open, signup_cap,"
+    " (SELECT count(*) FROM seekers s WHERE s.fair_id = fairs.id"
+    " AND s.signed_up_at IS NOT NULL) AS signups"
+)
 
 
 async def create_fair(request: web.Request) -> web.Response:
@@ -64,14 +102,16 @@ async def create_fair(request: web.Request) -> web.Response:
     await redis.sadd(keys.FAIRS, fair)
     async with request.app[keys.DB].acquire() as conn, conn.transaction():
         await conn.execute(
-            "INSERT INTO fairs (id, name, kind, starts_at, ends_at, venue)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO fairs (id, name, kind, starts_at, ends_at, venue, signup_open,"
+            " signup_cap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             fair,
             body.name,
             body.kind,
             body.starts_at,
             body.ends_at,
             body.venue,
+            body.signup_open,
+            body.signup_cap,
         )
         issued = await issue(conn, "organizer", fair)
         await create_key(conn, fair)
@@ -87,8 +127,7 @@ async def list_fairs(request: web.Request) -> web.Response:
     if principal.role != "admin":
         raise Forbidden("only the admin token lists fairs", fields=["Authorization"])
     rows = await request.app[keys.DB].fetch(
-        "SELECT id::text, name, kind, starts_at, ends_at, venue FROM fairs"
-        " ORDER BY starts_at DESC, id LIMIT 1000"
+        f"SELECT {_FAIR_COLUMNS} FROM fairs ORDER BY starts_at DESC, id LIMIT 1000"
     )
     fairs = [FairOut(**dict(row)).model_dump(mode="json") for row in rows]
     return web.json_response({"fairs": fairs})
@@ -118,8 +157,23 @@ async def whoami(request: web.Request) -> web.Response:
 async def get_fair(request: web.Request) -> web.Response:
     fair, _ = await fair_caller(request, "organizer", "device", "employer", "host")
     row = await request.app[keys.DB].fetchrow(
-        "SELECT id::text, name, kind, starts_at, ends_at, venue FROM fairs WHERE id = $1", fair
+        f"SELECT {_FAIR_COLUMNS} FROM fairs WHERE id = $1", fair
     )
+    if row is None:
+        raise NotFound(f"no fair {fair}", fields=["fair"])
+    return web.json_response(FairOut(**dict(row)).model_dump(mode="json"))
+
+
+async def update_fair(request: web.Request) -> web.Response:
+    """Change the fields sent: the name, the venue, whether and how many may sign up."""
+    fair, _ = await fair_caller(request, "organizer")
+    changes = (await read_model(request, FairPatch)).model_dump(exclude_unset=True)
+    db = request.app[keys.DB]
+    if changes:
+        names = list(changes)
+        sets = ", ".join(f"{name} = ${n + 2}" for n, name in enumerate(names))
+        await db.execute(f"UPDATE fairs SET {sets} WHERE id = $1", fair, *changes.values())
+    row = await db.fetchrow(f"SELECT {_FAIR_COLUMNS} FROM fairs WHERE id = $1", fair)
     if row is None:
         raise NotFound(f"no fair {fair}", fields=["fair"])
     return web.json_response(FairOut(**dict(row)).model_dump(mode="json"))

@@ -102,6 +102,11 @@ async def import_csv(request: web.Request) -> web.Response:
     async with app[keys.DB].acquire() as conn, conn.transaction():
         names: dict[str, str] = {}
         live: set[str] = set()
+        phones: set[str] = set()
+        if kind == "seekers":
+            await registry.lock_fair(conn, fair)  # a phone checked as free stays free
+            raw = [cells["phone"] for _, cells in sheet.rows if cells.get("phone")]
+            phones = set(await registry.phones_taken(conn, fair, raw))
         if kind in ("employers", "positions"):
             names = await registry.employers_by_name(conn, fair)
         if kind == "positions":
@@ -113,6 +118,7 @@ async def import_csv(request: web.Request) -> web.Response:
             taken_names=set(names) if kind == "employers" else set(),
             employer_names=names,
             live_employer_ids=live,
+            taken_phones=phones,
         )
         lines = [line for line, _ in good]
         items = [item for _, item in good]

@@ -61,8 +61,8 @@ POSITIONS = Resource(
 SEEKERS = Resource(
     "seekers",
     "id, number, name, (SELECT name FROM schools s WHERE s.fair_id = t.fair_id"
-    " AND s.id = t.school_id) AS school, major, phone, badge_serial, created_at, updated_at,"
-    " revoked_at",
+    " AND s.id = t.school_id) AS school, major, phone, graduation_year, badge_serial,"
+    " signed_up_at, created_at, updated_at, revoked_at, erased_at",
     registry.SeekerIn,
     registry.SeekerPatch,
     readers=("organizer",),
@@ -127,6 +127,15 @@ async def create(request: web.Request) -> web.Response:
             [new_id] = await registry.insert_positions(conn, fair, [body])
             answer = {"id": new_id}
         elif isinstance(body, registry.SeekerIn):
+            await registry.lock_fair(conn, fair)
+            taken = await registry.phones_taken(conn, fair, [body.phone] if body.phone else [])
+            if taken:
+                raise Conflict(
+                    "this phone is already registered in the fair",
+                    fields=["phone"],
+                    code="phone_registered",
+                    extra={"seeker_id": next(iter(taken.values()))},
+                )
             key = await signing_key(conn, fair)
             [seeker] = await registry.insert_seekers(conn, fair, [body], key)
             answer = {"id": seeker.id, "number": seeker.number, "badge": seeker.badge}
@@ -241,6 +250,15 @@ async def update(request: web.Request) -> web.Response:
             _own_employer(principal, current["employer_id"])
         if resource is EMPLOYERS and principal.role == "employer":
             _own_employer(principal, item_id)
+        if resource is SEEKERS and changes.get("phone"):
+            await registry.lock_fair(conn, fair)
+            taken = await registry.phones_taken(conn, fair, [changes["phone"]])
+            if set(taken.values()) - {item_id}:
+                raise Conflict(
+                    "this phone is already registered in the fair",
+                    fields=["phone"],
+                    code="phone_registered",
+                )
         if "school" in changes:
             school = changes.pop("school")
             ids = await registry.school_ids(conn, fair, {school} if school else set())

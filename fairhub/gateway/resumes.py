@@ -12,6 +12,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -79,8 +80,11 @@ async def _read_part(part: BodyPartReader, limit: int, name: str, error: type[Ap
     return b"".join(chunks)
 
 
-async def _read_upload(request: web.Request, max_bytes: int) -> Upload:
-    """The multipart body, streamed part by part with a limit per part."""
+async def read_upload(
+    request: web.Request, max_bytes: int, text_fields: Collection[str] = ResumeForm.model_fields
+) -> Upload:
+    """The multipart body, streamed part by part with a limit per part: a `file` part and
+    the `text_fields` named."""
     if request.content_type != "multipart/form-data":
         raise BadRequest("send multipart/form-data", fields=["body"], code="not_multipart")
     upload = Upload()
@@ -98,7 +102,7 @@ async def _read_upload(request: web.Request, max_bytes: int) -> Upload:
             if name == "file":
                 upload.data = await _read_part(part, max_bytes, name, TooLarge)
                 upload.filename = part.filename or ""
-            elif name in ResumeForm.model_fields:
+            elif name in text_fields:
                 raw = await _read_part(part, MAX_FIELD_BYTES, name, Unprocessable)
                 try:
                     upload.fields[name] = raw.decode()
@@ -118,7 +122,7 @@ def _form(upload: Upload) -> ResumeForm:
     return validated(ResumeForm, values)
 
 
-async def _check_session(conn: Any, fair: str, session: str, employer_id: str) -> None:
+async def check_session(conn: Any, fair: str, session: str, employer_id: str) -> None:
     """A résumé sent from a livestream names a session of this fair that shows the employer."""
     employers = await conn.fetchval(
         "SELECT employer_ids FROM live_sessions WHERE fair_id = $1 AND id = $2", fair, session
@@ -164,37 +168,22 @@ async def submit(request: web.Request) -> web.Response:
     fair = fair_id(request)
     principal = await _principal(request, fair)
     app = request.app
-    upload = await _read_upload(request, app[keys.SETTINGS].resume_max_bytes)
+    upload = await read_upload(request, app[keys.SETTINGS].resume_max_bytes)
     form = _form(upload)
     if principal is None and form.badge is None:
         raise Unauthorized(
             "send the seeker's badge, or an organizer token with seeker_id", fields=["badge"]
         )
     seeker = await seeker_of(app, fair, form.badge, form.seeker_id)
-    if upload.data is None:
-        raise Unprocessable("the file part is required", fields=["file"])
-    kind = sniff.content_type(upload.data)
-    if kind is None:
-        raise Unprocessable(
-            "the file is not a PDF, Word document, JPEG or PNG",
-            fields=["file"],
-            code="unsupported_type",
-        )
-    digest = hashlib.sha256(upload.data).hexdigest()
+    data, kind = checked_file(upload)
+    digest = hashlib.sha256(data).hexdigest()
     key = form.id or uuid.uuid4().hex
-    resume_id = str(uuid.uuid5(_ID_SPACE, f"{fair}/{seeker}/{key}"))
+    resume_id = resume_id_for(fair, seeker, key)
     async with app[keys.DB].acquire() as conn, conn.transaction():
         await check_target(conn, fair, form.employer_id, form.position_id)
         if form.session_id is not None:
-            await _check_session(conn, fair, form.session_id, form.employer_id)
-        await conn.execute(
-            "INSERT INTO resume_files (sha256, content_type, size, content)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING",
-            digest,
-            kind,
-            len(upload.data),
-            upload.data,
-        )
+            await check_session(conn, fair, form.session_id, form.employer_id)
+        await store_file(conn, digest, kind, data)
         row = await conn.fetchrow(
             "INSERT INTO resumes (id, fair_id, seeker_id, employer_id, position_id, channel,"
             " session_id, sha256, filename) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -214,9 +203,47 @@ async def submit(request: web.Request) -> web.Response:
             row = await conn.fetchrow("SELECT * FROM resumes WHERE id = $1", resume_id)
             if row["employer_id"] != form.employer_id or row["sha256"] != digest:
                 raise Conflict("this id was used for another résumé", fields=["id"])
+    await count_resume(app, fair, row)
+    answer = {"id": resume_id, "sha256": digest, "content_type": kind, "size": len(data)}
+    return reply(answer, status=201 if created else 200)
+
+
+def resume_id_for(fair: str, seeker: str, key: str) -> str:
+    """The résumé's id from the client's key: a retry names the same row."""
+    return str(uuid.uuid5(_ID_SPACE, f"{fair}/{seeker}/{key}"))
+
+
+def checked_file(upload: Upload) -> tuple[bytes, str]:
+    """The uploaded file and its type read from its bytes, or 422 naming the file part."""
+    if upload.data is None:
+        raise Unprocessable("the file part is required", fields=["file"])
+    kind = sniff.content_type(upload.data)
+    if kind is None:
+        raise Unprocessable(
+            "the file is not a PDF, Word document, JPEG or PNG",
+            fields=["file"],
+            code="unsupported_type",
+        )
+    return upload.data, kind
+
+
+async def store_file(conn: Any, digest: str, kind: str, data: bytes) -> None:
+    """Keep a file once per content, however many employers get it."""
+    await conn.execute(
+        "INSERT INTO resume_files (sha256, content_type, size, content)"
+        " VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING",
+        digest,
+        kind,
+        len(data),
+        data,
+    )
+
+
+async def count_resume(app: web.Application, fair: str, row: Any) -> None:
+    """Append the event that counts a résumé row; its id is the row's, so a retry counts once."""
     event = ResumeSubmitted(
         type="resume_submitted",
-        id=f"resume:{resume_id}",
+        id=f"resume:{row['id']}",
         occurred_at=row["created_at"],
         seeker_id=row["seeker_id"],
         employer_id=row["employer_id"],
@@ -224,17 +251,15 @@ async def submit(request: web.Request) -> web.Response:
         channel=row["channel"],
         session_id=row["session_id"],
     )
-    # The badge was verified above and every field of the event is the server's own.
-    await emit(app, fair, principal or Principal(role="organizer", fair_id=fair), event)
-    answer = {"id": resume_id, "sha256": digest, "content_type": kind, "size": len(upload.data)}
-    return reply(answer, status=201 if created else 200)
+    # The seeker was proven by the caller and every field of the event is the server's own.
+    await emit(app, fair, Principal(role="organizer", fair_id=fair), event)
 
 
 _LIST_SQL = """
 SELECT r.id, r.seeker_id, s.name AS seeker_name, sc.name AS school, s.major, s.phone,
        r.employer_id, e.name AS employer_name, r.position_id, p.title AS position_title,
        r.channel, r.session_id, r.filename, f.content_type, f.size, r.sha256,
-       r.created_at, r.downloaded_at
+       r.created_at, r.downloaded_at, r.withdrawn_at
 FROM resumes r
 JOIN seekers s ON s.fair_id = r.fair_id AND s.id = r.seeker_id
 LEFT JOIN schools sc ON sc.fair_id = s.fair_id AND sc.id = s.school_id
@@ -245,10 +270,11 @@ JOIN resume_files f ON f.sha256 = r.sha256
 
 
 async def list_resumes(request: web.Request) -> web.Response:
-    """An employer sees the résumés sent to it; the organizer sees all of them."""
+    """An employer sees the résumés sent to it and not withdrawn; the organizer sees all."""
     fair, principal = await fair_caller(request, "organizer", "employer")
     employer = listed_employer(request, principal)
-    return reply(await page(request, _LIST_SQL, "r", fair, employer))
+    hidden = ["r.withdrawn_at IS NULL"] if principal.role == "employer" else []
+    return reply(await page(request, _LIST_SQL, "r", fair, employer, hidden))
 
 
 def _may_read(principal: Principal, fair: str, employer_id: str) -> bool:
@@ -268,12 +294,14 @@ async def download(request: web.Request) -> web.Response:
     db = request.app[keys.DB]
     row = await db.fetchrow(
         "SELECT r.fair_id::text AS fair_id, r.seeker_id, r.employer_id, r.filename, r.sha256,"
-        " f.content_type FROM resumes r JOIN resume_files f ON f.sha256 = r.sha256"
-        " WHERE r.id = $1",
+        " r.withdrawn_at, f.content_type FROM resumes r"
+        " JOIN resume_files f ON f.sha256 = r.sha256 WHERE r.id = $1",
         resume_id,
     )
     if row is None or not _may_read(principal, row["fair_id"], row["employer_id"]):
         raise NotFound(f"no résumé {resume_id!r}", fields=["id"])
+    if principal.role == "employer" and row["withdrawn_at"] is not None:
+        raise NotFound(f"no résumé {resume_id!r}: the seeker withdrew it", fields=["id"])
     if principal.role == "employer":
         # Only the employer's own downloads count, as "the employer has read it" (API.md).
         # The event id is one per résumé, so a second download is the same event, counted
