@@ -144,6 +144,7 @@ class Consultation(_Event):
     seeker_id: Ref | None = None
     employer_id: Ref | None = None
     session_id: Ref | None = None
+    position_id: Ref | None = None  # the position the question is about
     viewer_id: Ref | None = None  # a livestream viewer who asked
     topic: Topic | None = None
 

@@ -17,15 +17,17 @@ from fairhub import keys
 from fairhub.batching import Batcher
 
 # KEYS: the session's viewers (zset), its state (hash). ARGV: window ms, then op/viewer pairs
-# ("+" a join or beat, "-" a leave). Returns {viewers now, peak}.
+# ("+" a join or beat, "-" a leave). Returns {viewers now, peak}. After the end (the state's
+# `ended`), nobody is added: a beat from a gateway that has not heard of the end yet is void.
 _RECORD = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local cutoff = now - tonumber(ARGV[1])
+local ended = redis.call('HEXISTS', KEYS[2], 'ended') == 1
 for i = 2, #ARGV, 2 do
   if ARGV[i] == '-' then
     redis.call('ZREM', KEYS[1], ARGV[i + 1])
-  else
+  elseif not ended then
     redis.call('ZADD', KEYS[1], now, ARGV[i + 1])
   end
 end
@@ -104,6 +106,15 @@ class Presence:
         return [
             {m.session_id: after[(fair, m.session_id)] for m in marks} for fair, marks in writes
         ]
+
+    async def end(self, fair: str, session: str) -> None:
+        """The stream ended: nobody watches it from now on (the peak stays)."""
+        state = keys.live_state(fair, session)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(state, "ended", 1)
+            pipe.expire(state, 7 * 24 * 3600)
+            pipe.delete(keys.live_viewers(fair, session))
+            await pipe.execute()
 
     async def audiences(self, sessions: list[tuple[str, str]]) -> list[Audience]:
         """Viewers now and peak of (fair, session) pairs, in one round trip."""

@@ -29,6 +29,8 @@ LIVE_PARTS: dict[str, tuple[str, str, str]] = {
     "session_employer": ("by_employer", "employer_id", "employer"),
     "session_pin": ("by_pin", "position_id", "position"),
 }
+# Of what happened during a pin, what named the pinned position: `for_pinned` of by_pin rows.
+PIN_CHOSEN = "session_pin_chosen"
 
 
 def _empty() -> dict[str, dict[str, int]]:
@@ -53,7 +55,7 @@ def shape_stats(
     groups: dict[str, dict[str, dict[str, dict[str, int]]]] = defaultdict(dict)
     for row in rows:
         count = {"total": row["total"], "unique": row["uniq"]}
-        if row["dim"] in LIVE_PARTS:  # "<session>|<employer or position>": kept per session
+        if row["dim"] in LIVE_PARTS or row["dim"] == PIN_CHOSEN:  # "<session>|<id>"
             group = groups[row["dim"]].setdefault(row["dim_id"], _empty())
             group[row["metric"]] = count
             continue
@@ -87,6 +89,9 @@ def shape_stats(
                 for dim_id, counts in sorted(groups[dim].items())
                 if dim_id.startswith(prefix) and (item := dim_id[len(prefix) :])
             ]
+        for pin in session["by_pin"]:
+            chosen = groups[PIN_CHOSEN].get(session["session_id"] + "|" + pin["position_id"])
+            pin["for_pinned"] = chosen or _empty()
     return answer
 
 

@@ -19,6 +19,8 @@ import pytest
 from support import Gateway, WorkerTask, eventually, make_settings
 
 from fairhub.config import Settings
+from fairhub.live import Mark, Presence
+from fairhub.redis import open_redis
 
 WINDOW = 1.5  # seconds of silence after which a viewer has left (60 in production)
 
@@ -219,6 +221,88 @@ async def test_events_count_for_the_position_pinned_when_they_happened(
     assert stats["resumes_by_channel"]["live"] == 5
 
 
+async def test_what_a_viewer_chose_counts_for_it_and_the_pin_keeps_what_happened_during_it(
+    gateway: Gateway, worker: WorkerTask
+) -> None:
+    live = await _stream(gateway)
+    fair, session, organizer = live["fair"], live["session"], live["organizer"]
+    emp0, emp1 = live["employers"]
+    pinned, theirs = live["positions"][0], live["positions"][2]  # employer 0's, employer 1's
+    await gateway.request("POST", live["path"] + "/start", live["host"])
+    await gateway.request("PUT", live["path"] + "/pin", live["host"], json={"position_id": pinned})
+    await _presence(gateway, session, "viewer-a", "join", id="join-viewer-a-0001")
+    # During the pin, a viewer asks the other employer about its own position, and another
+    # asks about the pinned one; one résumé goes to each.
+    for n, (employer, position) in enumerate(((emp1, theirs), (emp0, pinned))):
+        status, body = await gateway.request(
+            "POST", f"/live/{session}/questions", None,
+            json={"id": f"question-{n}-{session[:8]}", "viewer_id": f"viewer-{n}",
+                  "employer_id": employer, "position_id": position, "question": "加班多吗？"},
+        )  # fmt: skip
+        assert status == 202, body
+    now = datetime.now().astimezone().isoformat()
+    await gateway.post(fair, organizer, [
+        {"id": f"cv-{n}-{session[:8]}", "type": "resume_submitted", "occurred_at": now,
+         "seeker_id": f"seeker-{n}", "employer_id": employer, "position_id": position,
+         "channel": "live", "session_id": session}
+        for n, (employer, position) in enumerate(((emp1, theirs), (emp0, pinned)))
+    ])  # fmt: skip
+    status, body = await gateway.request(
+        "POST", f"/live/{session}/questions", None,
+        json={"id": "question-x-0000", "viewer_id": "v", "employer_id": emp0,
+              "position_id": theirs, "question": "?"},
+    )  # fmt: skip
+    assert status == 422 and body["fields"] == ["position_id"], body
+
+    async def counted() -> bool:
+        f = await _figures(gateway, live)
+        return bool(f["resumes"] == 2 and f["consultations"] == 2 and f["views"] == 1)
+
+    await eventually(counted)
+    figures = await _figures(gateway, live)
+    [pin] = figures["by_pin"]
+    assert (pin["position_id"], pin["views"], pin["resumes"], pin["consultations"]) == (
+        pinned, 1, 2, 2,
+    )  # fmt: skip
+    assert (pin["resumes_for_pinned"], pin["consultations_for_pinned"]) == (1, 1)
+    by_employer = {e["employer_id"]: (e["resumes"], e["consultations"])
+                   for e in figures["by_employer"]}  # fmt: skip
+    assert by_employer == {emp0: (1, 1), emp1: (1, 1)}
+
+    stats = await gateway.stats(fair, organizer)
+    by_position = {p["position_id"]: p["totals"] for p in stats["by_position"]}
+    for position in (pinned, theirs):
+        assert by_position[position]["resumes_submitted"]["total"] == 1
+        assert by_position[position]["consultations"]["total"] == 1
+    [row] = stats["by_session"]
+    [pin] = row["by_pin"]
+    assert pin["totals"]["consultations"]["total"] == 2
+    assert pin["for_pinned"]["consultations"]["total"] == 1
+    assert pin["for_pinned"]["resumes_submitted"]["total"] == 1
+    status, queue = await gateway.request("GET", live["path"] + "/consultations", live["host"])
+    labels = {(q["employer_name"], q["position_title"], q["pinned_title"]) for q in queue["items"]}
+    assert labels == {("企业1", "工程师1", "工程师0"), ("企业0", "工程师0", "工程师0")}
+
+
+async def test_after_the_stop_nobody_watches(gateway: Gateway, settings: Settings) -> None:
+    live = await _stream(gateway)
+    session = live["session"]
+    await gateway.request("POST", live["path"] + "/start", live["host"])
+    for n in range(3):
+        await _presence(gateway, session, f"viewer-{n}", "join", id=f"join-viewer-{n:04d}")
+    assert (await _figures(gateway, live))["viewers_now"] == 3
+    status, document = await gateway.request("POST", live["path"] + "/stop", live["host"])
+    assert status == 200 and document["status"] == "ended"
+    assert document["figures"]["viewers_now"] == 0 and document["figures"]["peak"] == 3
+    # Another gateway that has not heard of the end yet records a beat: it counts for nobody.
+    async with open_redis(settings) as redis:
+        stale = Presence(redis, settings.live_presence_seconds)
+        after = await stale.record(live["fair"], [Mark(session, "viewer-0", present=True)])
+    assert after[session].viewers_now == 0
+    await _presence(gateway, session, "viewer-1", "beat")
+    assert (await _figures(gateway, live))["viewers_now"] == 0
+
+
 async def test_questions_queue_and_who_may_answer(gateway: Gateway, worker: WorkerTask) -> None:
     live = await _stream(gateway)
     emp0, emp1 = live["employers"]
@@ -254,7 +338,10 @@ async def test_questions_queue_and_who_may_answer(gateway: Gateway, worker: Work
         employer_tokens[employer] = body["token"]
     status, body = await gateway.request("GET", queue, employer_tokens[emp1])
     assert status == 200 and [q["question"] for q in body["items"]] == ["问题1：实习生吗？"]
-    assert body["items"][0]["position_id"] == live["positions"][0]  # pinned when asked
+    # Labelled with what the viewer chose (this employer, no position), the pin beside it.
+    assert body["items"][0]["employer_name"] == "企业1" and body["items"][0]["position_id"] is None
+    assert body["items"][0]["pinned_position_id"] == live["positions"][0]
+    assert body["items"][0]["pinned_title"] == "工程师0"
     theirs = body["items"][0]["id"]
     _, everything = await gateway.request("GET", queue, live["host"])
     ours = everything["items"][0]["id"]
@@ -312,8 +399,8 @@ async def test_a_host_token_acts_on_its_own_session_only(gateway: Gateway) -> No
     await _presence(gateway, live["session"], "viewer-late", "join")
     status, answer = await gateway.request("POST", live["path"] + "/stop", host)
     assert status == 200 and answer["status"] == "ended" and answer["pinned"] is None
-    assert answer["figures"]["viewers_now"] == 1
-    await _presence(gateway, live["session"], "viewer-late", "leave")  # still clears the viewer
+    assert answer["figures"]["viewers_now"] == 0 and answer["figures"]["peak"] == 1  # at once
+    await _presence(gateway, live["session"], "viewer-late", "leave")  # harmless after the end
     await _presence(gateway, live["session"], "viewer-later", "join")  # too late to count
     assert (await _figures(gateway, live))["viewers_now"] == 0
     status, answer = await gateway.request(

@@ -39,6 +39,8 @@ POSITIONS = (  # (employer, title, job type, headcount)
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 # The fetch() of a refused token is logged by Chromium itself: expected, not a page error.
 REFUSED = "the server responded with a status of 40"
+# A phone that never signed up asks who it is (GET /p/{fair}/me.json) and hears 401: expected.
+NOT_SIGNED_UP = "the server responded with a status of 401"
 
 
 @pytest.fixture
@@ -176,9 +178,11 @@ async def test_a_viewer_follows_the_pin_asks_and_applies(
     assert question["position_id"] == s.positions[2]
     await phone.locator("#sheet-close").tap()
 
-    # Apply to the pinned position with a PDF and the badge.
+    # Apply to the pinned position with a PDF and the badge (a phone that did not sign up).
     await pinned.locator("[data-apply]").tap()
     await expect(phone.locator("#sheet-sub")).to_have_text(f"{POSITIONS[2][1]} · {EMPLOYERS[1]}")
+    await expect(phone.locator("#signup-link")).to_be_visible()
+    await phone.locator("#badge-way summary").tap()
     await expect(phone.locator("#badge")).to_have_value("")
     await phone.fill("#badge", s.badge)
     pdf: FilePayload = {"name": "王安-简历.pdf", "mimeType": "application/pdf", "buffer": PDF}
@@ -228,7 +232,7 @@ async def test_a_viewer_follows_the_pin_asks_and_applies(
     # Leaving the page says so (a beacon on pagehide): nobody is watching any more.
     await phone.goto("about:blank")
     await eventually(lambda: watching(0), timeout=10)
-    assert phone_console.problems() == []
+    assert phone_console.problems(NOT_SIGNED_UP) == []
 
 
 async def test_the_host_starts_pins_sees_viewers_and_answers(
@@ -279,29 +283,33 @@ async def test_the_host_starts_pins_sees_viewers_and_answers(
     await expect(page.locator("#link")).to_have_attribute("data-state", "live")
 
     # Their questions queue up, oldest first; one click marks one answered.
+    # Each is labelled with what the viewer chose, and what was on show when it is not that.
     asked = [
-        ("phone-1", 0, "嵌入式岗位需要会 Linux 驱动开发吗？"),
-        ("phone-2", 1, "管培生轮岗多久？可以选城市吗？"),
-        ("phone-1", 0, "实习表现好可以直接转正吗？"),
+        ("phone-1", 0, "嵌入式岗位需要会 Linux 驱动开发吗？", 0),
+        ("phone-2", 1, "管培生轮岗多久？可以选城市吗？", 3),
+        ("phone-1", 0, "实习表现好可以直接转正吗？", None),
     ]
     ids = []
-    for viewer, employer, text in asked:
+    for viewer, employer, text, about in asked:
         ids.append(f"q-{uuid.uuid4().hex}")
-        await s.public(
-            "/questions",
-            {"id": ids[-1], "viewer_id": viewer, "employer_id": s.employers[employer],
-             "question": text},
-        )  # fmt: skip
+        body = {"id": ids[-1], "viewer_id": viewer, "employer_id": s.employers[employer],
+                "question": text}  # fmt: skip
+        if about is not None:
+            body["position_id"] = s.positions[about]
+        await s.public("/questions", body)
     queue = page.locator("#queue-list .q")
-    await expect(queue.locator(".q-text")).to_have_text([text for _, _, text in asked])
+    await expect(queue.locator(".q-text")).to_have_text([text for _, _, text, _ in asked])
     await expect(queue.first.locator(".q-who")).to_have_text(EMPLOYERS[0])
-    await expect(queue.first.locator(".q-pos")).to_have_text(POSITIONS[1][1])
+    await expect(queue.first.locator(".q-pos")).to_have_text(POSITIONS[0][1])
+    await expect(queue.first.locator(".q-pin")).to_have_text(f"讲解「{POSITIONS[1][1]}」时")
+    await expect(queue.nth(1).locator(".q-pos")).to_have_text(POSITIONS[3][1])
+    await expect(queue.nth(2).locator(".q-pos")).to_have_count(0)
     await expect(page.locator("#queue-count")).to_have_text("3")
     await expect(page.locator('[data-figure="consultations"]')).to_have_text("3")
     await page.screenshot(path=tmp_path / "console.png", full_page=True, animations="disabled")
 
     await queue.first.locator(".answer").click()
-    await expect(queue.locator(".q-text")).to_have_text([text for _, _, text in asked[1:]])
+    await expect(queue.locator(".q-text")).to_have_text([text for _, _, text, _ in asked[1:]])
     await expect(page.locator("#queue-count")).to_have_text("2")
     [done] = await s.questions("answered")
     assert done["id"] == ids[0] and done["answered_at"] and done["answered_by"]

@@ -103,6 +103,7 @@ def consultation(event: Payload) -> Fact:
         "consultations",
         _seeker(event) or viewer,
         employer_id=event.get("employer_id"),
+        position_id=event.get("position_id"),
         session_id=event.get("session_id"),
         seeker_id=event.get("seeker_id"),
     )

@@ -32,9 +32,11 @@ from fairhub.gateway import (
     resumes,
     signup,
     stats,
+    viewers,
 )
 from fairhub.gateway.errors import error_middleware
 from fairhub.gateway.feeds import stats_feeds
+from fairhub.gateway.viewers import session_feeds
 from fairhub.keyring import KeyRing
 from fairhub.live import Presence
 from fairhub.migrate import check_current
@@ -87,13 +89,16 @@ async def _feeds(app: web.Application) -> AsyncIterator[None]:
     app[keys.FEEDS] = stats_feeds(
         app[keys.SETTINGS], app[keys.DB], app[keys.REDIS], app[keys.PRESENCE]
     )
+    app[keys.SESSION_FEEDS] = session_feeds(app)
     yield
     await app[keys.FEEDS].aclose()
+    await app[keys.SESSION_FEEDS].aclose()
 
 
 async def _end_streams(app: web.Application) -> None:
-    """Open dashboard streams would hold a graceful shutdown for its whole timeout."""
+    """Open streams (dashboards, viewer pages) would hold a graceful shutdown for its timeout."""
     app[keys.FEEDS].close_streams()
+    app[keys.SESSION_FEEDS].close_streams()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -134,6 +139,7 @@ def create_app(settings: Settings) -> web.Application:
         live,
         live_questions,
         live_public,  # before the pages: /live/{session}.json is not a page
+        viewers,
         live_pages,
     ):
         module.add_routes(app)

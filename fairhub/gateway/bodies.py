@@ -51,7 +51,7 @@ def page_limit(query: Mapping[str, str], default: int = 100, most: int = 1000) -
     return limit
 
 
-def _default(value: object) -> str:
+def json_default(value: object) -> str:
     if isinstance(value, datetime | date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON")
@@ -59,5 +59,5 @@ def _default(value: object) -> str:
 
 def reply(data: Any, status: int = 200) -> web.Response:
     """A JSON answer; timestamps as RFC 3339, Chinese text as itself."""
-    text = json.dumps(data, ensure_ascii=False, default=_default)
+    text = json.dumps(data, ensure_ascii=False, default=json_default)
     return web.json_response(text=text, status=status)

@@ -8,12 +8,14 @@ event to the pin in force at its occurred_at.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated, Any
 
 import asyncpg
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from redis.exceptions import RedisError
 
 from fairhub import keys
 from fairhub.auth import Principal, issue, mirror
@@ -25,6 +27,7 @@ from fairhub.gateway.public import public_base
 from fairhub.live import Audience
 from fairhub.sql import query
 
+log = logging.getLogger(__name__)
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -83,9 +86,15 @@ async def session_parts(db: Any, fair: str, row: asyncpg.Record) -> tuple[Rows, 
     return [dict(p) for p in positions], [dict(e) for e in employers], [dict(p) for p in pins]
 
 
-def _changed(request: web.Request, session: str) -> None:
-    """The host changed the session: this gateway's viewers see it at their next beat."""
-    request.app[keys.VIEWER_VIEWS].pop(session, None)
+async def announce(request: web.Request, fair: str, session: str) -> None:
+    """The host changed the session: every gateway's viewer pages hear of it now."""
+    app = request.app
+    app[keys.VIEWER_VIEWS].pop(session, None)
+    app[keys.SESSION_FEEDS].changed((fair, session))
+    try:
+        await app[keys.REDIS].publish(keys.live_changes(fair, session), "changed")
+    except RedisError as exc:  # the change is in Postgres; viewers re-read it soon anyway
+        log.warning("change of session %s not announced: %s", session, exc)
 
 
 async def session_document(
@@ -150,7 +159,10 @@ async def session_figures(db: Any, fair: str, session: str, audience: Audience) 
         name = names.get((dim, f"{session}|{item}"))
         if dim == "session_employer":
             by_employer.append({"employer_id": item, "name": name, **figures})
-        else:
+        elif dim == "session_pin":
+            # During the pin: everything that happened while it was on show; of that, what
+            # named the pinned position itself (a viewer may apply to another meanwhile).
+            chosen = parts.get(("session_pin_chosen", item), {})
             by_pin.append(
                 {
                     "position_id": item,
@@ -158,6 +170,8 @@ async def session_figures(db: Any, fair: str, session: str, audience: Audience) 
                     "employer_id": owners.get(f"{session}|{item}"),
                     "views": totals.get("live_views", 0),
                     **figures,
+                    "resumes_for_pinned": chosen.get("resumes_submitted", 0),
+                    "consultations_for_pinned": chosen.get("consultations", 0),
                 }
             )
     return {
@@ -205,7 +219,9 @@ async def create_session(request: web.Request) -> web.Response:
     await request.app[keys.REDIS].hset(keys.LIVE_SESSIONS, session, fair)
     row = await load_session(db, fair, session)
     document = await session_document(request, fair, row, figures=False)
-    return reply({**document, "host_token": issued.token}, status=201)
+    # The host opens the console with its token in the fragment, which never reaches a server.
+    console = f"{public_base(request)}/live/{session}/console#token={issued.token}"
+    return reply({**document, "host_token": issued.token, "console_url": console}, status=201)
 
 
 async def list_sessions(request: web.Request) -> web.Response:
@@ -237,7 +253,7 @@ async def start_session(request: web.Request) -> web.Response:
         fair,
         row["id"],
     )
-    _changed(request, row["id"])
+    await announce(request, fair, row["id"])
     return reply(await session_document(request, fair, row))
 
 
@@ -247,7 +263,8 @@ async def stop_session(request: web.Request) -> web.Response:
     async with request.app[keys.DB].acquire() as conn, conn.transaction():
         await conn.execute(query("live_unpin"), fair, row["id"], None)
         row = await conn.fetchrow(query("live_stop"), fair, row["id"])
-    _changed(request, row["id"])
+    await request.app[keys.PRESENCE].end(fair, row["id"])  # viewers now: 0 at once
+    await announce(request, fair, row["id"])
     return reply(await session_document(request, fair, row))
 
 
@@ -266,14 +283,14 @@ async def pin(request: web.Request) -> web.Response:
         at = await conn.fetchval("SELECT clock_timestamp()")  # one instant: ends one, starts one
         await conn.execute(query("live_unpin"), fair, row["id"], at)
         await conn.execute(query("live_pin"), fair, row["id"], body.position_id, at)
-    _changed(request, row["id"])
+    await announce(request, fair, row["id"])
     return reply(await session_document(request, fair, row))
 
 
 async def unpin(request: web.Request) -> web.Response:
     fair, _, row = await session_caller(request)
     await request.app[keys.DB].execute(query("live_unpin"), fair, row["id"], None)
-    _changed(request, row["id"])
+    await announce(request, fair, row["id"])
     return reply(await session_document(request, fair, row))
 
 

@@ -80,13 +80,22 @@ def viewer_page(session: str, labels: dict[str, str], lang: str) -> str:
         '<span id="positions-note" class="muted"></span></div><div id="groups"></div>'
         f'<p id="no-positions" class="muted" hidden>{L["no_positions"]}</p></section></main>'
     )
+    # One tap needs a sign-up and a résumé kept: the sheet asks for whichever is missing.
+    # A seeker with a printed badge may still send a résumé with its code.
+    accept = ".pdf,.doc,.docx,.jpg,.jpeg,.png"
     apply = (
         '<form id="apply-form" class="sheet-form" novalidate hidden>'
+        f'<div id="apply-signup" class="way" hidden><p>{L["signup_first"]}</p>'
+        f'<a id="signup-link" class="primary button" href="#">{L["signup"]}</a></div>'
+        f'<div id="apply-upload" class="way" hidden><label for="resume-file">{L["resume_once"]}'
+        f'</label><input id="resume-file" name="resume" type="file" accept="{accept}">'
+        f'<button id="upload-apply" type="button" class="primary">{L["upload_apply"]}</button>'
+        f'</div><details id="badge-way" class="way"><summary>{L["badge_way"]}</summary>'
         f'<label for="badge">{L["badge"]}</label><input id="badge" name="badge"'
         ' autocomplete="off" autocapitalize="characters" spellcheck="false">'
         f'<p class="hint">{L["badge_hint"]}</p><label for="file">{L["file"]}</label>'
-        '<input id="file" name="file" type="file" accept=".pdf,.doc,.docx,.jpg,.jpeg,.png">'
-        f'<button type="submit" class="primary">{L["send"]}</button>'
+        f'<input id="file" name="file" type="file" accept="{accept}">'
+        f'<button type="submit" class="primary">{L["send"]}</button></details>'
         '<p id="apply-answer" class="outcome" role="status"></p></form>'
     )
     ask = (
@@ -111,6 +120,7 @@ def viewer_page(session: str, labels: dict[str, str], lang: str) -> str:
         f"{header}{main}{_missing(L)}"
         '<button id="pin-notice" class="pin-notice" type="button" hidden></button>'
         f'<p id="offline" class="offline" role="status" hidden>{L["network"]}</p>'
+        '<p id="v-toast" class="v-toast" role="status" hidden></p>'
         f"{sheet}{_config('viewer', lang, session, L)}"
     )
     return _shell(lang, L["brand"], body, "viewer", "viewer.js")
@@ -171,7 +181,8 @@ def console_page(session: str, labels: dict[str, str], lang: str) -> str:
     tables = (
         '<section class="panel split">'
         f"{_table('by_employer', ('employer', 'resumes', 'consultations'), L)}"
-        f"{_table('by_pin', ('position', 'views', 'resumes', 'consultations'), L)}</section>"
+        f"{_table('by_pin', ('position', 'views', 'resumes', 'consultations', 'for_pinned'), L)}"
+        "</section>"
     )
     body = (
         f'{header}<main id="live" class="console-grid">{figures}{stage}{queue}{tables}'

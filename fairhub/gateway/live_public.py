@@ -42,6 +42,7 @@ class QuestionIn(BaseModel):
     id: EventId
     viewer_id: Ref
     employer_id: Ref
+    position_id: Ref | None = None  # asked from a position's row: the question is about it
     question: Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"^[^\x00]*$")]
     badge: Badge | None = None
 
@@ -59,11 +60,14 @@ async def fair_of(app: web.Application, session: str) -> str:
     return fair if isinstance(fair, str) else fair.decode()
 
 
-async def viewer_view(app: web.Application, session: str) -> dict[str, Any]:
-    """The session as its viewers see it: title, status, the pinned position, the positions."""
+async def viewer_view(app: web.Application, session: str, fresh: bool = False) -> dict[str, Any]:
+    """The session as its viewers see it: title, status, the pinned position, the positions.
+
+    Read from Postgres at most once a second per gateway, or now when `fresh`.
+    """
     cache = app[keys.VIEWER_VIEWS]
     cached = cache.get(session)
-    if cached is not None and cached[0] > time.monotonic():
+    if not fresh and cached is not None and cached[0] > time.monotonic():
         return cached[1]
     fair = await fair_of(app, session)
     db = app[keys.DB]
@@ -133,6 +137,13 @@ async def post_question(request: web.Request) -> web.Response:
     body = await read_model(request, QuestionIn)
     if body.employer_id not in {e["id"] for e in view["employers"]}:
         raise Unprocessable("that employer is not in this session", fields=["employer_id"])
+    if body.position_id is not None and not any(
+        p["id"] == body.position_id and p["employer_id"] == body.employer_id
+        for p in view["positions"]
+    ):
+        raise Unprocessable(
+            "that position is not one of this employer's in the session", fields=["position_id"]
+        )
     fair = view["fair_id"]
     seeker_id = None
     if body.badge:
@@ -147,6 +158,7 @@ async def post_question(request: web.Request) -> web.Response:
         type="consultation",
         occurred_at=datetime.now(UTC),
         employer_id=body.employer_id,
+        position_id=body.position_id,
         session_id=session,
         viewer_id=body.viewer_id,
         seeker_id=seeker_id,

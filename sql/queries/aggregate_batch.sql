@@ -2,7 +2,8 @@
 -- were really inserted. A resent or redelivered event conflicts and adds nothing.
 -- Dimensions: the fair, employer, position, live session, the seeker's school (from the
 -- registry), the minute it happened, the outcome (a scan's verdict, a résumé's channel), and
--- for live events the session's employer and the position pinned when it happened.
+-- for live events the session's employer, the position pinned when it happened ("during the
+-- pin"), and, when the event names that very position, "for the pinned position".
 WITH batch AS (
     SELECT DISTINCT ON (fair_id, id) *
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
@@ -41,11 +42,12 @@ pinned AS (
     ) AS p ON true
     WHERE i.session_id IS NOT NULL
 ),
--- A question asked during a stream goes into the host's queue.
+-- A question asked during a stream goes into the host's queue, with the employer and position
+-- the viewer chose and, beside them, what was pinned when it was asked.
 new_questions AS (
-    INSERT INTO live_questions (fair_id, id, session_id, employer_id, position_id, viewer_id,
-                                seeker_id, question, asked_at)
-    SELECT i.fair_id, i.id, i.session_id, i.employer_id, p.pinned_id,
+    INSERT INTO live_questions (fair_id, id, session_id, employer_id, position_id,
+                                pinned_position_id, viewer_id, seeker_id, question, asked_at)
+    SELECT i.fair_id, i.id, i.session_id, i.employer_id, i.position_id, p.pinned_id,
            i.payload ->> 'viewer_id', i.seeker_id, i.payload ->> 'topic', i.occurred_at
     FROM inserted AS i
     LEFT JOIN pinned AS p ON p.fair_id = i.fair_id AND p.id = i.id
@@ -78,6 +80,8 @@ facts AS (
         ('outcome', i.outcome),
         ('session_employer', i.session_id || '|' || i.employer_id),
         ('session_pin', i.session_id || '|' || p.pinned_id),
+        ('session_pin_chosen', CASE WHEN i.position_id = p.pinned_id
+                                    THEN i.session_id || '|' || p.pinned_id END),
         ('minute', to_char(date_trunc('minute', i.occurred_at AT TIME ZONE 'UTC'),
                            'YYYY-MM-DD"T"HH24:MI:00"Z"'))
     ) AS d (dim, dim_id)

@@ -93,8 +93,10 @@ function figures(f) {
     const name = cell(row.title || row.position_id, "name");
     const employer = row.employer_id || (positionOf(row.position_id) || {}).employer_id;
     name.append(el("span", "sub", employers.get(employer) || ""));
+    // During the pin, and of that what named the pinned position itself.
+    const chosen = `${fmt(row.resumes_for_pinned)} / ${fmt(row.consultations_for_pinned)}`;
     return [name, cell(fmt(row.views), "n"), cell(fmt(row.resumes), "n"),
-      cell(fmt(row.consultations), "n")];
+      cell(fmt(row.consultations), "n"), cell(chosen, "n")];
   });
 }
 
@@ -187,9 +189,14 @@ function question(q) {
   const li = el("li", "q");
   li.dataset.id = q.id;
   const head = el("div", "q-head");
-  const position = positionOf(q.position_id);
+  // What the viewer chose (an employer, maybe one of its positions), and what was on show.
+  const position = q.position_title || (positionOf(q.position_id) || {}).title;
   head.append(el("span", "q-who", q.employer_name || q.employer_id || L.viewer));
-  if (position) head.append(el("span", "q-pos", position.title));
+  if (position) head.append(el("span", "q-pos", position));
+  const pinned = q.pinned_title || (positionOf(q.pinned_position_id) || {}).title;
+  if (pinned && q.pinned_position_id !== q.position_id) {
+    head.append(el("span", "q-pin", fill(L.asked_during, {title: pinned})));
+  }
   head.append(el("time", "q-time"));
   const button = el("button", "answer", L.answer);
   button.type = "button";

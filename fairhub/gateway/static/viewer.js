@@ -1,10 +1,12 @@
 /* FairHub livestream, the viewer's phone page: the position on show, the session's positions,
- * apply with a résumé, ask an employer.
+ * apply in one tap, ask an employer about a position.
  *
- * No login: a random viewer id kept in this browser says who is watching (join on load, a beat
- * while the page is visible, leave on the way out). A beat's answer names the pinned position;
- * when it changes, the page reloads the session and brings the new one to the top. The badge
- * is asked only to apply, and remembered under the same key as the booth pages use.
+ * No login to watch: a random viewer id kept in this browser says who is watching (join on
+ * load, a beat while the page is visible, leave on the way out). The session arrives over
+ * Server-Sent Events, so a host's start, pin and stop show within a moment; a beat's answer
+ * names the pinned position too, the fallback where the stream cannot stay open. Applying
+ * uses the seeker's sign-up on this fair (a cookie of the fair's pages) and the résumé kept
+ * there: one tap. Without them the sheet asks for what is missing (or a badge code).
  */
 (() => {
 "use strict";
@@ -28,13 +30,14 @@ function viewerId() {  // random, kept: the same phone is the same viewer all da
   return id;
 }
 
-const me = viewerId();
+const viewer = viewerId();
 let doc = null;  // the session's public JSON
 let shown;  // the pinned position on screen: undefined before the first render, null for none
 let beatMs = 30000, timer = 0, beating = false, gone = false;
 const appliedKey = "fairhub.live.applied." + session;
 const applied = new Set(store.get(appliedKey).split(" ").filter(Boolean));
 
+let me = null;  // the signed-in seeker of this fair (/p/{fair}/me.json), or null
 const pinnedId = (d) => (d && d.pinned ? d.pinned.position_id || d.pinned.id || null : null);
 const positionOf = (id) => (doc.positions || []).find((p) => p.id === id);
 const employerName = (id) => ((doc.employers || []).find((e) => e.id === id) || {}).name || "";
@@ -54,6 +57,7 @@ function actions(p, big) {
   const ask = el("button", "secondary", L.ask);
   ask.type = "button";
   ask.dataset.ask = p.employer_id;
+  ask.dataset.position = p.id;
   box.append(apply, ask);
   return box;
 }
@@ -142,16 +146,44 @@ function missing() {
 
 /* ---------- The session and presence ---------- */
 
+function show(next) {  // a newer view of the session, from the stream or a load
+  const first = !doc;
+  doc = next;
+  $("offline").hidden = true;
+  if (doc.beat_seconds) beatMs = Math.max(1000, doc.beat_seconds * 1000);
+  render();
+  if (first) whoAmI();
+}
+
+function follow() {  // the host's changes as they happen; EventSource reconnects by itself
+  if (typeof EventSource !== "function") return;
+  const events = new EventSource(base + "/events");
+  events.addEventListener("session", (ev) => {
+    try { show(JSON.parse(ev.data)); } catch (e) { /* a broken frame: the next one mends it */ }
+  });
+  events.addEventListener("error", () => { if (gone) events.close(); });
+}
+
+async function whoAmI() {  // signed up on this fair? then applying is one tap
+  try {
+    const r = await fetch(`/p/${doc.fair_id}/me.json`, {cache: "no-store"});
+    me = r.ok ? await r.json() : null;
+  } catch (e) { return; }
+  if (!me) return;
+  for (const a of me.applications || []) {
+    if (a.position_id && a.status !== "withdrawn") applied.add(a.position_id);
+  }
+  renderPinned();
+  renderGroups();
+}
+
 async function load() {
   for (let attempt = 0; ; attempt++) {
     try {
       const r = await fetch(base + ".json", {cache: "no-store"});
       if (r.status === 404) { missing(); return false; }
       if (r.ok) {
-        doc = await r.json();
-        $("offline").hidden = true;
-        if (doc.beat_seconds) beatMs = Math.max(1000, doc.beat_seconds * 1000);
-        render();
+        show(await r.json());
         return true;
       }
     } catch (e) { /* offline: try again */ }
@@ -165,7 +197,7 @@ async function load() {
 let joinId = newId("join-"), joined = false;
 
 async function presence(kind) {
-  const body = {viewer_id: me, kind};
+  const body = {viewer_id: viewer, kind};
   if (kind === "join") body.id = joinId;
   try {
     const r = await fetch(base + "/presence", {
@@ -204,7 +236,7 @@ async function beat(kind) {
 }
 
 function leave() {
-  const body = new Blob([JSON.stringify({viewer_id: me, kind: "leave"})],
+  const body = new Blob([JSON.stringify({viewer_id: viewer, kind: "leave"})],
     {type: "application/json"});
   if (!navigator.sendBeacon || !navigator.sendBeacon(base + "/presence", body)) {
     fetch(base + "/presence", {method: "POST", body, keepalive: true}).catch(() => {});
@@ -216,24 +248,98 @@ function leave() {
 const applyForm = $("apply-form"), askForm = $("ask-form");
 const badgeKey = () => "fairhub.badge." + doc.fair_id;
 let target = null;  // the position being applied to
+let askAbout = null;  // the position a question is about, or null for the employer as a whole
 let applyPending = null, askPending = null;  // ids of submissions being tried: a retry reuses
+let toastTimer = 0;
+
+function toast(text, ok) {
+  const node = $("v-toast");
+  node.textContent = text;
+  node.className = "v-toast" + (ok ? "" : " err");
+  node.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { node.hidden = true; }, 4000);
+}
+
+function markApplied(id) {
+  applied.add(id);
+  store.set(appliedKey, [...applied].join(" "));
+  renderPinned();
+  renderGroups();
+}
+
+async function json(r) {
+  try { return await r.json(); } catch (e) { return null; }
+}
+
+/* One tap: the résumé this seeker keeps goes to the position, counted for this stream. */
+async function quickApply(position) {
+  if (!me || !me.resume) return openSheet("apply", position);
+  const name = position.employer_name || employerName(position.employer_id);
+  try {
+    const r = await fetch(`/p/${doc.fair_id}/applications`, {
+      method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({position_id: position.id, session_id: session}),
+    });
+    const j = await json(r);
+    if (r.ok) {
+      markApplied(position.id);
+      return toast(r.status === 201 ? fill(L.sent, {name}) : L.again, true);
+    }
+    if (r.status === 401) me = null;
+    if (j && j.error === "no_resume") me.resume = null;
+    if (r.status === 401 || (j && j.error === "no_resume")) return openSheet("apply", position);
+    toast(describe(applyForm, r.status, j, L.failed), false);
+  } catch (e) {
+    toast(L.offline, false);
+  }
+}
+
+async function uploadAndApply() {
+  const out = $("apply-answer"), button = $("upload-apply");
+  const file = $("resume-file").files[0];
+  if (!file) return say(out, L.need_file, false);
+  const body = new FormData();
+  body.set("file", file);
+  button.disabled = true;
+  say(out, L.sending, true);
+  try {
+    const r = await fetch(`/p/${doc.fair_id}/me/resume`, {method: "PUT", body});
+    const j = await json(r);
+    if (!r.ok) return say(out, describe(applyForm, r.status, j, L.failed), false);
+    me.resume = j;
+    closeSheet();
+    await quickApply(target);
+  } catch (e) {
+    say(out, L.offline, false);
+  } finally {
+    button.disabled = false;
+  }
+}
 
 function say(node, text, ok) {
   node.textContent = text;
   node.className = "outcome " + (ok ? "ok" : "err");
 }
 
-function openSheet(mode, position, employerId) {
+function openSheet(mode, position, employerId, positionId) {
   const apply = mode === "apply";
   applyForm.hidden = !apply;
   askForm.hidden = apply;
   $("sheet-title").textContent = apply ? L.apply_title : L.ask_title;
+  let first = askForm.elements.question;
   if (apply) {
     if (!target || target.id !== position.id) applyPending = null;
     target = position;
     $("sheet-sub").textContent = [position.title, position.employer_name
       || employerName(position.employer_id)].filter(Boolean).join(" · ");
     if (!applyForm.elements.badge.value) applyForm.elements.badge.value = store.get(badgeKey());
+    const next = encodeURIComponent(location.pathname + location.search);
+    $("signup-link").href = `/p/${doc.fair_id}?next=${next}`;
+    $("apply-signup").hidden = Boolean(me);
+    $("apply-upload").hidden = !me || Boolean(me.resume);
+    $("badge-way").hidden = Boolean(me);
+    first = me ? $("resume-file") : $("signup-link");
     say($("apply-answer"), "", true);
   } else {
     const select = $("ask-employer");
@@ -243,14 +349,13 @@ function openSheet(mode, position, employerId) {
       return option;
     }));
     select.value = employerId;
-    $("sheet-sub").textContent = "";
+    const about = positionId ? positionOf(positionId) : null;
+    askAbout = about && about.employer_id === employerId ? about : null;
+    $("sheet-sub").textContent = askAbout ? fill(L.about, {title: askAbout.title}) : "";
     say($("ask-answer"), "", true);
   }
   $("sheet").hidden = false;
   document.body.classList.add("sheet-open");
-  const first = apply
-    ? (applyForm.elements.badge.value ? applyForm.elements.file : applyForm.elements.badge)
-    : askForm.elements.question;
   first.focus({preventScroll: true});
 }
 
@@ -297,10 +402,7 @@ async function sendResume(ev) {
       const name = target.employer_name || employerName(target.employer_id);
       say(out, r.status === 201 ? fill(L.sent, {name}) : L.again, true);
       applyPending = null;
-      applied.add(target.id);
-      store.set(appliedKey, [...applied].join(" "));
-      renderPinned();
-      renderGroups();
+      markApplied(target.id);
     } else {
       say(out, describe(applyForm, r.status, j, L.failed), false);
     }
@@ -326,8 +428,9 @@ async function sendQuestion(ev) {
   const question = askForm.elements.question.value.trim();
   if (!question) return say(out, L.need_question, false);
   askPending = askPending || newId("q");
-  const body = {id: askPending, viewer_id: me, employer_id: askForm.elements.employer_id.value,
-    question};
+  const employer = askForm.elements.employer_id.value;
+  const body = {id: askPending, viewer_id: viewer, employer_id: employer, question};
+  if (askAbout && askAbout.employer_id === employer) body.position_id = askAbout.id;
   const badge = store.get(badgeKey());
   button.disabled = true;
   say(out, L.asking, true);
@@ -358,9 +461,9 @@ document.addEventListener("click", (ev) => {
   if (apply && doc) {
     const p = positionOf(apply.dataset.apply)
       || {...doc.pinned, id: apply.dataset.apply};
-    openSheet("apply", p);
+    quickApply(p);
   } else if (ask && doc) {
-    openSheet("ask", null, ask.dataset.ask);
+    openSheet("ask", null, ask.dataset.ask, ask.dataset.position);
   }
 });
 $("sheet-close").addEventListener("click", closeSheet);
@@ -373,6 +476,13 @@ askForm.addEventListener("submit", sendQuestion);
 applyForm.addEventListener("input", (ev) => {
   applyPending = null;
   ev.target.removeAttribute("aria-invalid");
+});
+$("upload-apply").addEventListener("click", uploadAndApply);
+$("ask-employer").addEventListener("change", () => {
+  if (askAbout && askAbout.employer_id !== $("ask-employer").value) {
+    askAbout = null;
+    $("sheet-sub").textContent = "";
+  }
 });
 askForm.addEventListener("input", (ev) => {
   askPending = null;
@@ -403,5 +513,6 @@ window.addEventListener("pageshow", (ev) => {  // back from the cache: a new vie
 
 if (!session) { missing(); return; }
 beat("join");
+follow();
 load().then((found) => { if (found) schedule(); });
 })();
