@@ -257,26 +257,35 @@ def validate(
             problems.append(describe(exc))
             item = None
         if kind == "employers" and isinstance(item, EmployerIn):
-            key = item.name.lower()
-            if key in taken_names:
-                problems.append(f"name: an employer named {item.name!r} exists in this fair")
-            elif key in seen:
-                problems.append(f"name: {item.name!r} is also on line {seen[key]} of this file")
-            else:
-                seen[key] = line
+            taken = f"name: an employer named {item.name!r} exists in this fair"
+            key, shown = item.name.lower(), f"name: {item.name!r}"
+            problems += _once(seen, key, line, taken_names, taken, shown)
         if kind == "seekers" and isinstance(item, SeekerIn) and item.phone:
-            key = phone_key(item.phone)
-            if key in taken_phones:
-                problems.append(f"phone: {item.phone} is already registered in this fair")
-            elif key in seen:
-                problems.append(f"phone: {item.phone} is also on line {seen[key]} of this file")
-            else:
-                seen[key] = line
+            taken = f"phone: {item.phone} is already registered in this fair"
+            key, shown = phone_key(item.phone), f"phone: {item.phone}"
+            problems += _once(seen, key, line, taken_phones, taken, shown)
         if problems or item is None:
             errors.append(LineError(line, "; ".join(problems)))
         else:
             good.append((line, item))
     return good, errors
+
+
+def _once(
+    seen: dict[str, int],
+    key: str,
+    line: int,
+    fair: set[str] | frozenset[str],
+    taken: str,
+    shown: str,
+) -> list[str]:
+    """A name or phone is one per fair: the problem if the fair or the file has it already."""
+    if key in fair:
+        return [taken]
+    if key in seen:
+        return [f"{shown} is also on line {seen[key]} of this file"]
+    seen[key] = line
+    return []
 
 
 def _resolve_employer(

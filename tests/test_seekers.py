@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,7 @@ async def test_a_phone_signs_up_and_gets_in_with_its_badge(
         ({"name": "韩梅梅", "phone": "13900000000"}, "consent"),
         ({"name": "韩梅梅", "phone": "电话", "consent": True}, "phone"),
         ({"name": "", "phone": "13900000000", "consent": True}, "name"),
+        ({"phone": "13900000000", "consent": True}, "name"),
         ({"name": "韩梅梅", "phone": "13900000000", "consent": True, "graduation_year": 1800},
          "graduation_year"),
     ):  # fmt: skip
@@ -490,7 +492,7 @@ async def test_delete_my_data(
     phone, other = await phones(fair), await phones(fair)
     status, me = await phone.signup(name="李雷", phone="13800138000", school="南京大学")
     await other.signup(name="韩梅梅", phone="13900000000")
-    own = b"%PDF-1.4 only mine" + PDF
+    own = PDF + f"% only mine {uuid.uuid4()}\n".encode()
     await phone.upload(own)
     await other.upload(PDF)
     for position in positions[:2]:

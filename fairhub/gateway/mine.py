@@ -15,6 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from fairhub import badges, keys
+from fairhub.auth import revoke
 from fairhub.events import Ref
 from fairhub.gateway.access import fair_id
 from fairhub.gateway.bodies import read_model, reply
@@ -241,13 +242,8 @@ async def erase(request: web.Request) -> web.Response:
         )
         await conn.execute(query("erase_seeker"), fair, seeker)
         await conn.execute(_DROP_ORPHAN_FILES, [r["sha256"] for r in files])
-        revoked = await conn.fetch(
-            "UPDATE tokens SET revoked_at = now() WHERE fair_id = $1 AND subject_id = $2"
-            " AND revoked_at IS NULL RETURNING token_hash",
-            fair,
-            seeker,
-        )
-    await app[keys.AUTH].forget([r["token_hash"] for r in revoked])
+        revoked = await revoke(conn, fair, seeker)
+    await app[keys.AUTH].forget(revoked)
     await app[keys.DIRECTORY].reload(fair, [seeker])  # the gate refuses the badge from now on
     response = web.Response(status=204)
     forget(response, fair)

@@ -12,8 +12,10 @@ from pydantic.json_schema import models_json_schema
 from fairhub import registry
 from fairhub.events import Event, EventBatch, IngestAnswer
 from fairhub.gateway.checkins import CheckinAnswer, CheckinIn
-from fairhub.gateway.fairs import FairCreated, FairIn, FairOut
+from fairhub.gateway.fairs import FairCreated, FairIn, FairOut, FairPatch
 from fairhub.gateway.leads import LeadIn
+from fairhub.gateway.mine import ApplicationIn
+from fairhub.gateway.signup import CodeIn, SignedUp, SignupIn
 from fairhub.gateway.stats import StatsOut
 
 REF = "#/components/schemas/{model}"
@@ -36,9 +38,12 @@ class Error(BaseModel):
     fields: list[str]
 
 
-def _op(summary: str, security: bool = True, body: str | None = None, **answers: Any) -> Any:
+def _op(summary: str, security: bool | str = True, body: str | None = None, **answers: Any) -> Any:
+    """One operation; `security` False for public calls, "seeker" for the seeker's own."""
     op: dict[str, Any] = {"summary": summary, "responses": {}}
-    if security:
+    if security == "seeker":
+        op["security"] = [{"seekerCookie": []}, {"bearer": []}]
+    elif security:
         op["security"] = [{"bearer": []}]
     if body is not None:
         op["requestBody"] = {"required": True, "content": _json(_ref(body))}
@@ -58,6 +63,99 @@ FAIR = {
     "required": True,
     "schema": {"type": "string", "format": "uuid"},
 }
+SESSION = {**FAIR, "name": "session"}
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _seeker_paths() -> dict[str, Any]:
+    """A seeker's calls from a phone: public sign-up, then the seeker token (cookie or bearer)."""
+    upload = {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+    resume = _op(
+        "Keep the résumé for one-tap applications (PDF, Word, JPEG, PNG)",
+        security="seeker",
+        _200=("kept: {sha256, size, content_type, filename}", None),
+        _413=("too large", "Error"),
+    )
+    resume["requestBody"] = upload
+    return {
+        "/p/{fair}/signup": {
+            "parameters": [FAIR],
+            "post": _op(
+                "Sign up on a phone; a registered phone signs in with `code` (JSON or form)",
+                security=False,
+                body="SignupIn",
+                _201=("signed up; the seeker token is also set as a cookie", "SignedUp"),
+                _200=("signed in (a registered phone with a valid code)", "SignedUp"),
+                _409=("phone_registered (nothing more said) or signup_closed", "Error"),
+                _429=("too many sign-ups from this address", "Error"),
+            ),
+        },
+        "/p/{fair}/signup/code": {
+            "parameters": [FAIR],
+            "post": _op(
+                "Send a one-time code to a phone (in `fairhub dev`: printed in the log)",
+                security=False,
+                body="CodeIn",
+                _202=("sent: {sent, expires_in}", None),
+                _429=("too many codes for this phone or address; Retry-After", "Error"),
+            ),
+        },
+        "/p/{fair}/me.json": {
+            "parameters": [FAIR],
+            "get": _op(
+                "The seeker's badge, résumé and applications with their status",
+                security="seeker",
+                _200=("{fair, seeker, badge, resume, applications}", None),
+            ),
+        },
+        "/p/{fair}/me": {
+            "parameters": [FAIR],
+            "delete": _op(
+                "Erase the seeker's personal data and files (figures keep anonymous totals)",
+                security="seeker",
+                _204=("erased", None),
+            ),
+        },
+        "/p/{fair}/me/resume": {"parameters": [FAIR], "put": resume},
+        "/p/{fair}/applications": {
+            "parameters": [FAIR],
+            "post": _op(
+                "Apply with the kept résumé: 201 new, 200 the same application again",
+                security="seeker",
+                body="ApplicationIn",
+                _201=("{id, status}", None),
+                _200=("the same application", None),
+                _409=("no_resume: upload the résumé first", "Error"),
+            ),
+        },
+        "/p/{fair}/applications/{id}": {
+            "parameters": [FAIR, ID],
+            "delete": _op(
+                "Withdraw: the employer no longer sees it; the figures keep it",
+                security="seeker",
+                _204=("withdrawn", None),
+            ),
+        },
+        "/live/{session}/events": {
+            "parameters": [SESSION],
+            "get": _op(
+                "Server-Sent Events: the session as viewers see it, at once and after each change",
+                security=False,
+                _200=("text/event-stream of `session` events", None),
+            ),
+        },
+    }
 
 
 def with_routes(document: dict[str, Any], app: web.Application) -> dict[str, Any]:
@@ -91,6 +189,11 @@ def openapi_document() -> dict[str, Any]:
                 CheckinIn,
                 CheckinAnswer,
                 LeadIn,
+                FairPatch,
+                SignupIn,
+                SignedUp,
+                CodeIn,
+                ApplicationIn,
                 registry.EmployerIn,
                 registry.EmployerPatch,
                 registry.PositionIn,
@@ -114,7 +217,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "FairHub", "version": "1", "description": "See API.md for the contract."},
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "seekerCookie": {"type": "apiKey", "in": "cookie", "name": "fh_seeker"},
+            },
         },
         "paths": {
             "/v1/fairs": {
@@ -123,6 +229,11 @@ def openapi_document() -> dict[str, Any]:
             "/v1/fairs/{fair}": {
                 "parameters": [FAIR],
                 "get": _op("A fair", _200=("the fair", "FairOut")),
+                "patch": _op(
+                    "Change a fair: name, venue, sign-up open or capped (organizer)",
+                    body="FairPatch",
+                    _200=("the fair", "FairOut"),
+                ),
             },
             "/v1/fairs/{fair}/events": {
                 "parameters": [FAIR],
@@ -160,5 +271,6 @@ def openapi_document() -> dict[str, Any]:
             },
             "/metrics": {"get": _op("Prometheus metrics", security=False, _200=("metrics", None))},
             "/openapi.json": {"get": _op("This document", security=False, _200=("OpenAPI", None))},
+            **_seeker_paths(),
         },
     }

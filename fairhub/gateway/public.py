@@ -1,7 +1,8 @@
 """The pages a seeker's phone opens from a booth's QR code: no login, one HTML page each.
 
 Every landing on a page is a qr_scan event (unique visitors by a cookie), so the fair counts its
-page visits; a search, a job-type chip or a change of language on the page is not a new visit.
+page visits; a search, a job-type chip, a change of language on the page, or a link followed
+from the fair's own page (`?from=fair`) is not a new visit.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from fairhub.events import QrScan
 from fairhub.gateway.access import fair_id
 from fairhub.gateway.bodies import reply
 from fairhub.gateway.errors import NotFound
-from fairhub.gateway.public_page import LABELS, View, not_found_page, render_page
+from fairhub.gateway.pages import PAGE_HEADERS
+from fairhub.gateway.phone_labels import LABELS
+from fairhub.gateway.public_page import View, not_found_page, render_page
 from fairhub.streams import NotDurableError
 
 log = logging.getLogger(__name__)
@@ -34,8 +37,11 @@ VISITOR_COOKIE = "fh_visitor"
 _YEAR = 365 * 24 * 3600
 _REF = re.compile(r"[\w.:@-]{1,64}", re.ASCII)  # events.Ref: what an event may name
 _MAX_POSITIONS = 1000  # one employer's list; the biggest fair has 2,300 over 80 employers
-# Set by the page's own search form, chips and language link: a phone already on the page.
-_ON_PAGE = ("q", "job_type", "lang")
+# Set by the page's own search form, chips and language link, and by the fair page's links:
+# a phone already on FairHub's pages.
+_ON_PAGE = ("q", "job_type", "lang", "from", "next")
+# Every visit reaches us, so every visit is counted.
+_HEADERS = {**PAGE_HEADERS, "Cache-Control": "no-store"}
 
 
 def public_base(request: web.Request) -> str:
@@ -112,10 +118,11 @@ async def load(request: web.Request) -> View:
         ],
         q=q,
         job_type=job_type,
+        via_fair=request.query.get("from") == "fair",
     )
 
 
-def _visitor(request: web.Request) -> tuple[str, bool]:
+def visitor_of(request: web.Request) -> tuple[str, bool]:
     """The visitor's id from the cookie, or a new one (True: set the cookie)."""
     known = request.cookies.get(VISITOR_COOKIE, "")
     if _REF.fullmatch(known):
@@ -128,31 +135,46 @@ def _landing(request: web.Request) -> bool:
     return request.method == "GET" and not any(k in request.query for k in _ON_PAGE)
 
 
-async def _count(request: web.Request, view: View, visitor: str) -> None:
+async def count_landing(
+    request: web.Request,
+    fair: str,
+    target: Literal["fair", "employer", "position"],
+    visitor: str,
+    target_id: str | None = None,
+    employer_id: str | None = None,
+) -> None:
     """Append a landing as a qr_scan; a page for the seeker beats a count Redis cannot take."""
     if not _landing(request):
         return
-    kind: Literal["employer", "position"] = "position" if view.position else "employer"
     scan = QrScan(
         id=uuid.uuid4().hex,
         type="qr_scan",
         occurred_at=datetime.now(UTC),
-        target=kind,
-        target_id=request.match_info["id"],
+        target=target,
+        target_id=target_id,
         visitor_id=visitor,
     )
     body = scan.model_dump(mode="json", exclude_none=True)
-    if view.position is not None:
-        body["employer_id"] = view.employer["id"]  # the worker counts it for the employer too
+    if employer_id is not None:
+        body["employer_id"] = employer_id  # the worker counts a position's page for its employer
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     try:
-        await request.app[keys.WRITER].append(view.fair["id"], [(scan.id, payload)])
+        await request.app[keys.WRITER].append(fair, [(scan.id, payload)])
     except (NotDurableError, RedisError) as exc:
         UNCOUNTED.inc()
-        log.warning("page view of %s %s not counted: %s", kind, scan.target_id, exc)
+        log.warning("page view of %s %s not counted: %s", target, target_id, exc)
 
 
-def _remember(request: web.Request, response: web.StreamResponse, visitor: str) -> None:
+async def _count(request: web.Request, view: View, visitor: str) -> None:
+    if view.position is not None:
+        await count_landing(
+            request, view.fair["id"], "position", visitor, view.position["id"], view.employer["id"]
+        )
+    else:
+        await count_landing(request, view.fair["id"], "employer", visitor, view.employer["id"])
+
+
+def remember_visitor(request: web.Request, response: web.StreamResponse, visitor: str) -> None:
     response.set_cookie(
         VISITOR_COOKIE,
         visitor,
@@ -164,43 +186,32 @@ def _remember(request: web.Request, response: web.StreamResponse, visitor: str) 
     )
 
 
+def phone_page(text: str, status: int = 200) -> web.Response:
+    """A phone page with the strict headers, never cached: every visit reaches us."""
+    return web.Response(
+        text=text, status=status, content_type="text/html", charset="utf-8", headers=_HEADERS
+    )
+
+
 async def page(request: web.Request) -> web.Response:
     """The employer's (or position's) page, in Chinese or, with ?lang=en, English."""
     lang = "en" if request.query.get("lang") == "en" else "zh"
-    nonce = secrets.token_urlsafe(16)
-    headers = {
-        "Cache-Control": "no-store",  # every visit reaches us, so every visit is counted
-        "Referrer-Policy": "same-origin",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": (
-            "default-src 'none'; style-src 'unsafe-inline'; "
-            f"script-src 'nonce-{nonce}'; connect-src 'self'; form-action 'self'; "
-            "base-uri 'none'; frame-ancestors 'none'"
-        ),
-    }
     try:
         view = await load(request)
     except NotFound:
-        return web.Response(
-            text=not_found_page(LABELS[lang], lang),
-            status=404,
-            content_type="text/html",
-            charset="utf-8",
-            headers=headers,
-        )
-    visitor, new = _visitor(request)
+        return phone_page(not_found_page(LABELS[lang], lang), status=404)
+    visitor, new = visitor_of(request)
     await _count(request, view, visitor)
-    text = render_page(view, LABELS[lang], lang, nonce)
-    response = web.Response(text=text, content_type="text/html", charset="utf-8", headers=headers)
+    response = phone_page(render_page(view, LABELS[lang], lang))
     if new:
-        _remember(request, response, visitor)
+        remember_visitor(request, response, visitor)
     return response
 
 
 async def page_json(request: web.Request) -> web.Response:
     """The same page as data, for the fair's app; a landing counts as a visit all the same."""
     view = await load(request)
-    visitor, new = _visitor(request)
+    visitor, new = visitor_of(request)
     await _count(request, view, visitor)
     answer: dict[str, Any] = {
         "fair": view.fair,
@@ -213,7 +224,7 @@ async def page_json(request: web.Request) -> web.Response:
     response = reply(answer)
     response.headers["Cache-Control"] = "no-store"
     if new:
-        _remember(request, response, visitor)
+        remember_visitor(request, response, visitor)
     return response
 
 

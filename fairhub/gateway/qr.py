@@ -18,7 +18,7 @@ from fairhub import badges, keys
 from fairhub.auth import Principal
 from fairhub.gateway.access import fair_caller, fair_id
 from fairhub.gateway.errors import Forbidden, NotFound, Unauthorized, Unprocessable
-from fairhub.gateway.public import page_url
+from fairhub.gateway.public import page_url, public_base
 from fairhub.keyring import signing_key
 
 SHEET_LIMIT = 500
@@ -102,17 +102,27 @@ async def qr_code(request: web.Request) -> web.Response:
     """A code to print: a seeker's holds the badge, others the page a phone camera opens."""
     fair, _ = await browser_caller(request, "organizer")
     kind, item_id, fmt = (request.match_info[k] for k in ("kind", "id", "fmt"))
-    scale = _bounded_int(request, "scale", 8, 1, 40)
     if kind == "seeker":
         text = await _badge_of(request, fair, item_id)
     else:
         text = await _page_of(request, fair, kind, item_id)
+    return _code_response(request, text, fmt, f"{kind}-{item_id}")
+
+
+async def fair_qr_code(request: web.Request) -> web.Response:
+    """The fair's own code, for posters and screens: it opens the fair's page with sign-up."""
+    fair, _ = await browser_caller(request, "organizer")
+    if not await request.app[keys.DB].fetchval("SELECT true FROM fairs WHERE id = $1", fair):
+        raise NotFound(f"no fair {fair}", fields=["fair"])
+    text = f"{public_base(request)}/p/{fair}"
+    return _code_response(request, text, request.match_info["fmt"], f"fair-{fair}")
+
+
+def _code_response(request: web.Request, text: str, fmt: str, name: str) -> web.Response:
+    scale = _bounded_int(request, "scale", 8, 1, 40)
     buffer = io.BytesIO()
     make_code(text).save(buffer, kind=fmt, scale=scale, border=QUIET_ZONE)
-    headers = {
-        **_PRIVATE,
-        "Content-Disposition": f'inline; filename="{kind}-{item_id}.{fmt}"',
-    }
+    headers = {**_PRIVATE, "Content-Disposition": f'inline; filename="{name}.{fmt}"'}
     return web.Response(body=buffer.getvalue(), content_type=_CONTENT_TYPES[fmt], headers=headers)
 
 
@@ -208,4 +218,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(
         "/v1/fairs/{fair}/qr/{kind:seeker|employer|position}/{id:[^/.]+}.{fmt:svg|png}", qr_code
     )
+    app.router.add_get("/v1/fairs/{fair}/qr/fair.{fmt:svg|png}", fair_qr_code)
     app.router.add_get("/v1/fairs/{fair}/badges.html", badge_sheet)

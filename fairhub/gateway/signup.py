@@ -42,11 +42,12 @@ _CODE_REFUSED = {
 
 
 class SignupIn(BaseModel):
-    """What a seeker gives on the phone; `code` signs in a phone already registered."""
+    """What a seeker gives on the phone; `code` signs in a phone already registered (then the
+    name may be left out: the seeker has one)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: registry.Text
+    name: registry.Text | None = None
     phone: Phone
     school: registry.Text | None = None
     major: registry.Text | None = None
@@ -185,6 +186,8 @@ async def signup(request: web.Request) -> web.Response:
             )
             status, card = 200, None
         else:
+            if body.name is None:
+                raise Unprocessable("name is required to sign up", fields=["name"])
             await _open_for_signup(conn, row)
             item = registry.SeekerIn(**body.model_dump(exclude={"consent", "code"}))
             [new] = await registry.insert_seekers(conn, fair, [item], key, signed_up=True)
