@@ -107,3 +107,5 @@ CODES: web.AppKey[Codes] = web.AppKey("codes")
 # Viewer pages' view of each live session (expires, document), kept a second per gateway and
 # dropped when the host changes the session on this gateway.
 VIEWER_VIEWS: web.AppKey[dict[str, tuple[float, dict[str, Any]]]] = web.AppKey("viewer_views")
+# Live session id -> its fair, as learned once per gateway (a session never changes fairs).
+SESSION_FAIRS: web.AppKey[dict[str, str]] = web.AppKey("session_fairs")

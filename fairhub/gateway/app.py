@@ -110,6 +110,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[keys.SETTINGS] = settings
     app[keys.VIEWER_VIEWS] = {}
+    app[keys.SESSION_FAIRS] = {}
     app.cleanup_ctx.extend([_redis, _db, _writer, _auth, _codes, _feeds])
     app.on_shutdown.append(_end_streams)
     app.router.add_post("/v1/fairs", fairs.create_fair)

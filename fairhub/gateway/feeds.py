@@ -85,4 +85,5 @@ def stats_feeds(
         refresh=settings.stats_stream_refresh_seconds,
         linger=settings.stats_stream_linger_seconds,
     )
-    return Fanout(redis, read, keys.totals_channel, pacing, METERS)
+    heartbeat = settings.stats_stream_heartbeat_seconds
+    return Fanout(redis, read, keys.totals_channel, pacing, METERS, heartbeat)

@@ -48,7 +48,23 @@ class QuestionIn(BaseModel):
 
 
 async def fair_of(app: web.Application, session: str) -> str:
-    """The fair a session belongs to (the page's address names the session only)."""
+    """The fair a session belongs to (the page's address names the session only).
+
+    Kept in the process once known: a session never changes fairs, and a crowd of viewers
+    arriving at once then asks Redis nothing.
+    """
+    known = app[keys.SESSION_FAIRS]
+    found = known.get(session)
+    if found is not None:
+        return found
+    fair = await _fair_of(app, session)
+    if len(known) > 100_000:
+        known.clear()
+    known[session] = fair
+    return fair
+
+
+async def _fair_of(app: web.Application, session: str) -> str:
     fair = await app[keys.REDIS].hget(keys.LIVE_SESSIONS, session)
     if fair is None:
         fair = await app[keys.DB].fetchval(

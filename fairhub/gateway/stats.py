@@ -56,5 +56,4 @@ async def stream_stats(request: web.Request) -> web.StreamResponse:
     move past it; one that missed changes gets the current snapshot at once.
     """
     fair = await _organizer_of(request)
-    heartbeat = request.app[keys.SETTINGS].stats_stream_heartbeat_seconds
-    return await fanout.serve(request, request.app[keys.FEEDS], fair, heartbeat)
+    return await fanout.serve(request, request.app[keys.FEEDS], fair)

@@ -47,7 +47,12 @@ def session_feeds(app: web.Application) -> SessionFeeds:
 
     settings = app[keys.SETTINGS]
     pacing = Pacing(interval=0.05, refresh=settings.stats_stream_refresh_seconds, linger=30.0)
-    return Fanout(app[keys.REDIS], read, lambda t: keys.live_changes(*t), pacing, METERS)
+    heartbeat = settings.stats_stream_heartbeat_seconds
+    return Fanout(app[keys.REDIS], read, _channel, pacing, METERS, heartbeat)
+
+
+def _channel(topic: tuple[str, str]) -> str:
+    return keys.live_changes(*topic)
 
 
 async def stream_session(request: web.Request) -> web.StreamResponse:
@@ -58,8 +63,7 @@ async def stream_session(request: web.Request) -> web.StreamResponse:
     except ValueError:
         raise NotFound(f"no live session {raw}", fields=["session"]) from None
     fair = await fair_of(request.app, session)
-    heartbeat = request.app[keys.SETTINGS].stats_stream_heartbeat_seconds
-    return await fanout.serve(request, request.app[keys.SESSION_FEEDS], (fair, session), heartbeat)
+    return await fanout.serve(request, request.app[keys.SESSION_FEEDS], (fair, session))
 
 
 def add_routes(app: web.Application) -> None:
