@@ -190,6 +190,7 @@ async def test_a_seeker_with_only_a_phone(
     await pinned.locator("[data-apply]").tap()
     await expect(phone.locator("#v-toast")).to_have_text(f"简历已投递给 {EMPLOYERS[1]}，祝你成功！")
     await expect(pinned.locator(".tag.done")).to_have_text("已投递")
+    await expect(phone.locator("#fair-link")).to_have_text("我的投递")  # the way back
 
     # The employers act; "my applications" shows what became of each.
     listed = await f.api("GET", f"/v1/fairs/{f.id}/resumes", f.employers[0]["token"])

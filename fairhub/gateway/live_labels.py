@@ -35,6 +35,7 @@ LABELS: dict[str, dict[str, str]] = {
         "signup_first": "报名后即可一键投递，只需 1 分钟。", "signup": "去报名",
         "resume_once": "上传简历（只需一次，之后一键投递）", "upload_apply": "上传并投递",
         "badge_way": "已有胸卡编码？用编码投递", "about": "关于：{title}",
+        "fair_signup": "报名", "fair_mine": "我的投递",
         # The host's console.
         "console": "主播控制台", "start": "开始直播", "stop": "结束直播",
         "starts_at": "计划 {t} 开播", "started_at": "{t} 开播", "ended_at": "{t} 结束",
@@ -85,7 +86,7 @@ LABELS: dict[str, dict[str, str]] = {
         "signup_first": "Sign up once (a minute) and apply with one tap.", "signup": "Sign up",
         "resume_once": "Your résumé (once; then one tap per position)",
         "upload_apply": "Upload and apply", "badge_way": "Have a badge code? Apply with it",
-        "about": "About: {title}",
+        "about": "About: {title}", "fair_signup": "Sign up", "fair_mine": "My applications",
         "console": "Host console", "start": "Start the stream", "stop": "End the stream",
         "starts_at": "starts {t}", "started_at": "on air since {t}", "ended_at": "ended {t}",
         "confirm_stop": "Press again to end", "viewer_page": "Viewer page",

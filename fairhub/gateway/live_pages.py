@@ -68,7 +68,8 @@ def viewer_page(session: str, labels: dict[str, str], lang: str) -> str:
     L = labels
     header = (
         f'<header class="v-head"><div class="v-bar"><span class="brand">{L["brand"]}</span>'
-        f'{lang_link(lang, L)}</div><h1 id="title">{L["loading"]}</h1>'
+        f'<span><a id="fair-link" class="lang" hidden></a> {lang_link(lang, L)}</span></div>'
+        f'<h1 id="title">{L["loading"]}</h1>'
         '<div class="v-meta"><span id="state" class="state"></span>'
         '<a id="watch" class="watch" target="_blank" rel="noopener noreferrer" hidden>'
         f"{L['watch']}</a></div></header>"

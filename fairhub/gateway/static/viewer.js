@@ -146,9 +146,17 @@ function missing() {
 
 /* ---------- The session and presence ---------- */
 
+function fairLink() {  // the fair's page: sign up there, or see what became of applications
+  const link = $("fair-link");
+  link.href = `/p/${doc.fair_id}${me ? "/me#applications" : "?from=live"}`;
+  link.textContent = me ? L.fair_mine : L.fair_signup;
+  link.hidden = false;
+}
+
 function show(next) {  // a newer view of the session, from the stream or a load
   const first = !doc;
   doc = next;
+  if (first) fairLink();
   $("offline").hidden = true;
   if (doc.beat_seconds) beatMs = Math.max(1000, doc.beat_seconds * 1000);
   render();
@@ -169,6 +177,7 @@ async function whoAmI() {  // signed up on this fair? then applying is one tap
     const r = await fetch(`/p/${doc.fair_id}/me.json`, {cache: "no-store"});
     me = r.ok ? await r.json() : null;
   } catch (e) { return; }
+  fairLink();
   if (!me) return;
   for (const a of me.applications || []) {
     if (a.position_id && a.status !== "withdrawn") applied.add(a.position_id);
