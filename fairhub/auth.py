@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 import asyncpg
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from fairhub import keys
+from fairhub.redis import RedisClient
 
 Role = Literal["admin", "organizer", "device", "employer", "host", "seeker"]
 TOKEN_PREFIX: dict[str, str] = {
@@ -66,7 +66,9 @@ def new_token(role: str) -> str:
 class Authenticator:
     """Turns a bearer token into a Principal, or None."""
 
-    def __init__(self, admin_token: str, db: asyncpg.Pool, redis: Redis, cache_seconds: float):
+    def __init__(
+        self, admin_token: str, db: asyncpg.Pool, redis: RedisClient, cache_seconds: float
+    ):
         self._admin_token = admin_token
         self._db = db
         self._redis = redis
@@ -96,7 +98,10 @@ class Authenticator:
         for digest in digests:
             self._cache.pop(digest, None)
         if digests:
-            await self._redis.hdel(keys.TOKENS, *digests)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for digest in digests:
+                    pipe.hdel(keys.tokens(digest), digest)
+                await pipe.execute()
 
     def _remember(self, digest: str, lookup: asyncio.Future[Principal | None]) -> None:
         del self._lookups[digest]
@@ -107,7 +112,7 @@ class Authenticator:
         self._cache[digest] = (time.monotonic() + self._cache_seconds, lookup.result())
 
     async def _lookup(self, digest: str) -> Principal | None:
-        raw = await self._redis.hget(keys.TOKENS, digest)
+        raw = await self._redis.hget(keys.tokens(digest), digest)
         if raw is not None:
             return Principal(**json.loads(raw))
         # Postgres away and the token not mirrored: the error becomes a 503, not a 401.
@@ -125,10 +130,10 @@ class Authenticator:
         return principal
 
 
-async def mirror(redis: Redis, digest: str, principal: Principal) -> None:
+async def mirror(redis: RedisClient, digest: str, principal: Principal) -> None:
     """Copy a token into Redis; best effort, Postgres stays the truth."""
     try:
-        await redis.hset(keys.TOKENS, digest, json.dumps(asdict(principal)))
+        await redis.hset(keys.tokens(digest), digest, json.dumps(asdict(principal)))
     except RedisError:
         pass
 

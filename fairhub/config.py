@@ -17,7 +17,13 @@ class Settings(BaseSettings):
 
     # Unset URLs mean "start embedded servers under data_dir" (fairhub dev only).
     database_url: str | None = None
+    # A replica for reads that may lag a little (dashboards' feeds, reports); unset: the primary.
+    database_read_url: str | None = None
+    # redis://host:port/0 for one server, redis+cluster://h1:p1,h2:p2 for a Redis/Valkey Cluster.
     redis_url: str | None = None
+    # Fairs are spread over this many partitions (a stream and a hash tag each). Fixed when the
+    # Redis data is first created: a process told another number refuses to start.
+    partitions: int = Field(default=64, ge=1, le=16384)
     data_dir: Path = Path(".fairhub")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -83,6 +89,11 @@ class Settings(BaseSettings):
     worker_batches_in_flight: int = Field(default=3, ge=1)
     worker_max_attempts: int = Field(default=5, ge=1)
     worker_claim_idle_ms: int = Field(default=60_000, ge=1)
+    # A worker owns partitions through leases it renews; a dead worker's lapse after this long
+    # and the others take its partitions over (with whatever it left pending).
+    worker_lease_seconds: float = Field(default=10.0, gt=0)
+    # Prometheus metrics of a worker on this port (0: none); several processes: port, port+1...
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     worker_grace_seconds: float = Field(default=10.0, ge=0)
     # Fault injection for the crash tests: sleep between COMMIT and XACK.
     worker_ack_delay_seconds: float = Field(default=0.0, ge=0)

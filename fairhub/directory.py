@@ -13,11 +13,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 
 from fairhub import keys
 from fairhub.batching import Batcher
 from fairhub.db import TRANSIENT_ERRORS
+from fairhub.redis import RedisClient
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Directory:
     then share one pipeline of HMGETs, instead of one round trip each.
     """
 
-    def __init__(self, db: asyncpg.Pool, redis: Redis) -> None:
+    def __init__(self, db: asyncpg.Pool, redis: RedisClient) -> None:
         self._db = db
         self._redis = redis
         self._reads: Batcher[tuple[str, list[str]], list[Any]] = Batcher(self._hmget_all)

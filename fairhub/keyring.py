@@ -11,10 +11,10 @@ import time
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 
 from fairhub import keys
 from fairhub.badges import KeyPair, new_key
+from fairhub.redis import RedisClient
 
 # A key retired on one gateway stops verifying on the others within this many seconds.
 PUBLIC_KEYS_TTL = 30.0
@@ -61,13 +61,22 @@ async def live_public_keys(db: asyncpg.Connection | asyncpg.Pool, fair: str) -> 
     return rows
 
 
+# KEYS: a hash. ARGV: field, value, ... Its whole content, replaced at once.
+_REPLACE = """
+redis.call('DEL', KEYS[1])
+if #ARGV > 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return 1
+"""
+
+
 class KeyRing:
     """Public keys per fair: memory, then Redis, then Postgres (which refills Redis)."""
 
-    def __init__(self, db: asyncpg.Pool, redis: Redis) -> None:
+    def __init__(self, db: asyncpg.Pool, redis: RedisClient) -> None:
         self._db = db
         self._redis = redis
         self._cache: dict[str, tuple[float, dict[str, bytes]]] = {}
+        self._replace = redis.register_script(_REPLACE)
 
     async def public_keys(self, fair: str) -> dict[str, bytes]:
         """kid -> raw public key of the fair's live keys; empty for an unknown fair."""
@@ -85,12 +94,8 @@ class KeyRing:
         """Copy the fair's live public keys from Postgres into Redis and forget the cache."""
         rows = await live_public_keys(self._db, fair)
         found = {r["kid"]: bytes(r["public_key"]) for r in rows}
-        name = keys.public_keys(fair)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(name)
-            if found:
-                pipe.hset(name, mapping={kid: key.hex() for kid, key in found.items()})
-            await pipe.execute()
+        mapping = [part for kid, key in found.items() for part in (kid, key.hex())]
+        await self._replace(keys=[keys.public_keys(fair)], args=mapping)
         self._cache.pop(fair, None)
         return found
 

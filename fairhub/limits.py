@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from fairhub import keys
+from fairhub.redis import RedisClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +20,7 @@ class Limit:
     window: int  # seconds
 
 
-async def wait_needed(redis: Redis, fair: str, limits: list[Limit]) -> int | None:
+async def wait_needed(redis: RedisClient, fair: str, limits: list[Limit]) -> int | None:
     """Count one more try against each limit; the seconds to wait if any is passed, else None."""
     async with redis.pipeline(transaction=False) as pipe:
         for limit in limits:

@@ -10,11 +10,11 @@ only grow at a change, so a peak kept at changes is the true peak.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from redis.asyncio import Redis
+from typing import Any
 
 from fairhub import keys
 from fairhub.batching import Batcher
+from fairhub.redis import Shards, script
 
 # KEYS: the session's viewers (zset), its state (hash). ARGV: window ms, then op/viewer pairs
 # ("+" a join or beat, "-" a leave). Returns {viewers now, peak}. After the end (the state's
@@ -41,6 +41,14 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[1] * 2)
 redis.call('EXPIRE', KEYS[2], 7 * 24 * 3600)
 return {viewers, peak}
+"""
+
+# KEYS: viewers, state. The stream ended: nobody watches from now on; the peak stays.
+_END = """
+redis.call('HSET', KEYS[2], 'ended', 1)
+redis.call('EXPIRE', KEYS[2], 7 * 24 * 3600)
+redis.call('DEL', KEYS[1])
+return {0, tonumber(redis.call('HGET', KEYS[2], 'peak') or '0')}
 """
 
 # KEYS: viewers, state. ARGV: window ms. Returns {viewers now, peak}; changes nothing.
@@ -75,11 +83,9 @@ class Presence:
     a second cost a few round trips instead of 3,000.
     """
 
-    def __init__(self, redis: Redis, window_seconds: float) -> None:
-        self.redis = redis
+    def __init__(self, shards: Shards, window_seconds: float) -> None:
+        self.shards = shards
         self.window_ms = int(window_seconds * 1000)
-        self._record = redis.register_script(_RECORD)
-        self._read = redis.register_script(_READ)
         self._writes: Batcher[tuple[str, list[Mark]], dict[str, Audience]] = Batcher(self._apply)
 
     async def record(self, fair: str, marks: list[Mark]) -> dict[str, Audience]:
@@ -94,14 +100,8 @@ class Presence:
                 ops.setdefault((fair, mark.session_id), []).extend(
                     ("+" if mark.present else "-", mark.viewer_id)
                 )
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for (fair, session), args in ops.items():
-                await self._record(
-                    keys=[keys.live_viewers(fair, session), keys.live_state(fair, session)],
-                    args=[self.window_ms, *args],
-                    client=pipe,
-                )
-            answers = await pipe.execute()
+        calls = [(fair, session, [self.window_ms, *args]) for (fair, session), args in ops.items()]
+        answers = await self._scripts(_RECORD, calls)
         after = {k: Audience(int(a[0]), int(a[1])) for k, a in zip(ops, answers, strict=True)}
         return [
             {m.session_id: after[(fair, m.session_id)] for m in marks} for fair, marks in writes
@@ -109,23 +109,24 @@ class Presence:
 
     async def end(self, fair: str, session: str) -> None:
         """The stream ended: nobody watches it from now on (the peak stays)."""
-        state = keys.live_state(fair, session)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(state, "ended", 1)
-            pipe.expire(state, 7 * 24 * 3600)
-            pipe.delete(keys.live_viewers(fair, session))
-            await pipe.execute()
+        await self._scripts(_END, [(fair, session, [])])
 
     async def audiences(self, sessions: list[tuple[str, str]]) -> list[Audience]:
         """Viewers now and peak of (fair, session) pairs, in one round trip."""
         if not sessions:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for fair, session in sessions:
-                await self._read(
-                    keys=[keys.live_viewers(fair, session), keys.live_state(fair, session)],
-                    args=[self.window_ms],
-                    client=pipe,
-                )
-            answers = await pipe.execute()
+        answers = await self._scripts(_READ, [(f, s, [self.window_ms]) for f, s in sessions])
         return [Audience(int(a[0]), int(a[1])) for a in answers]
+
+    async def _scripts(self, source: str, calls: list[tuple[str, str, list[Any]]]) -> list[Any]:
+        """One script call per (fair, session, args), each on the node of the session's keys:
+        one round trip per node, and no cross-slot pipeline anywhere."""
+        ops = [
+            script(source, [keys.live_viewers(f, s), keys.live_state(f, s)], args)
+            for f, s, args in calls
+        ]
+        answers, _ = await self.shards.run(ops)
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return answers

@@ -18,10 +18,10 @@ import secrets
 from typing import Literal, Protocol
 
 import aiohttp
-from redis.asyncio import Redis
 
 from fairhub import keys
 from fairhub.config import Settings
+from fairhub.redis import RedisClient
 
 log = logging.getLogger("fairhub.sms")
 Check = Literal["ok", "wrong", "spent", "expired"]
@@ -40,6 +40,15 @@ if tries >= tonumber(ARGV[2]) then
   return 'spent'
 end
 return 'wrong'
+"""
+
+
+# KEYS: the code's hash. ARGV: digest, seconds. A new code replaces the last, tries from zero.
+_ISSUE = """
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempts', 0)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
 """
 
 
@@ -98,12 +107,13 @@ def make_sender(settings: Settings) -> CodeSender:
 class Codes:
     """Issues and checks the codes of a fair's phones."""
 
-    def __init__(self, redis: Redis, settings: Settings, sender: CodeSender) -> None:
+    def __init__(self, redis: RedisClient, settings: Settings, sender: CodeSender) -> None:
         self.redis = redis
         self.sender = sender
         self.seconds = settings.signup_code_seconds
         self.attempts = settings.signup_code_attempts
         self._check = redis.register_script(_CHECK)
+        self._issue = redis.register_script(_ISSUE)
 
     @staticmethod
     def _digest(fair: str, phone_key: str, code: str) -> str:
@@ -112,12 +122,10 @@ class Codes:
     async def send(self, fair: str, fair_name: str, phone_key: str, phone: str) -> None:
         """A new code for the phone (the previous one stops working), sent to it."""
         code = f"{secrets.randbelow(10**6):06d}"
-        key = keys.signup_code(fair, phone_key)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            pipe.hset(key, mapping={"digest": self._digest(fair, phone_key, code), "attempts": 0})
-            pipe.expire(key, self.seconds)
-            await pipe.execute()
+        await self._issue(
+            keys=[keys.signup_code(fair, phone_key)],
+            args=[self._digest(fair, phone_key, code), self.seconds],
+        )
         minutes = max(1, self.seconds // 60)
         text = f"【{fair_name}】你的验证码是 {code}，{minutes} 分钟内有效。如非本人操作，请忽略。"
         await self.sender.send(phone, text)

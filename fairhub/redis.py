@@ -1,42 +1,232 @@
-"""The Redis client, configured once: short timeouts so an outage becomes a quick 503."""
+"""The Redis client, configured once for one server or a cluster, and the shards behind it.
+
+`FAIRHUB_REDIS_URL` names one server (`redis://host:port/0`) or a Redis/Valkey Cluster
+(`redis+cluster://h1:p1,h2:p2,...`, any of its nodes). Code uses one client either way:
+single-key commands and plain pipelines route themselves. What must happen on the node that
+holds a key, together with something node-wide (the appends of a flush followed by that node's
+own WAITAOF; scripts), goes through `Shards`: one standalone connection pool per node.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MovedError,
+    RedisError,
+    TryAgainError,
+)
 
 from fairhub.config import Settings
 
 MAX_CONNECTIONS = 64
+CLUSTER_SCHEME = "redis+cluster"
+RedisClient = Redis | RedisCluster
+# A node's answer that the key is elsewhere now (slot migration, failover): retry there.
+REDIRECTS = (MovedError, AskError, TryAgainError, ClusterDownError)
 
 
-def make_redis(settings: Settings, url: str | None = None) -> Redis:
+def is_cluster_url(url: str) -> bool:
+    return urlsplit(url).scheme == CLUSTER_SCHEME
+
+
+def cluster_nodes(url: str) -> list[tuple[str, int]]:
+    """The host:port list of a redis+cluster:// URL."""
+    netloc = urlsplit(url).netloc.rpartition("@")[2]
+    nodes = []
+    for part in netloc.split(","):
+        host, _, port = part.strip().rpartition(":")
+        nodes.append((host or "127.0.0.1", int(port or 6379)))
+    return nodes
+
+
+def make_redis(settings: Settings, url: str | None = None, connections: int = 0) -> RedisClient:
     """A client that fails fast when Redis is away, and queues (not fails) when merely busy.
 
     The blocking pool makes a burst of requests wait for a free connection instead of
-    answering 503 "too many connections" while Redis is perfectly healthy.
+    answering 503 "too many connections" while Redis is perfectly healthy. `connections`
+    raises the pool for a process that holds many blocking reads (a worker).
     """
+    target = url or settings.redis_url or ""
+    size = max(MAX_CONNECTIONS, connections)
+    timeouts: dict[str, Any] = {
+        "socket_timeout": settings.redis_timeout_seconds,
+        "socket_connect_timeout": min(1.0, settings.redis_timeout_seconds),
+    }
+    if is_cluster_url(target):
+        parts = urlsplit(target)
+        return RedisCluster(
+            startup_nodes=[ClusterNode(h, p) for h, p in cluster_nodes(target)],
+            username=parts.username,
+            password=parts.password,
+            max_connections=size,
+            require_full_coverage=True,
+            **timeouts,
+        )
     pool = BlockingConnectionPool.from_url(
-        url or settings.redis_url or "",
-        max_connections=MAX_CONNECTIONS,
+        target,
+        max_connections=size,
         timeout=settings.redis_timeout_seconds,
-        socket_timeout=settings.redis_timeout_seconds,
-        socket_connect_timeout=min(1.0, settings.redis_timeout_seconds),
         retry=Retry(NoBackoff(), 1),
         health_check_interval=30,
+        **timeouts,
     )
     return Redis.from_pool(pool)
 
 
 @asynccontextmanager
-async def open_redis(settings: Settings, url: str | None = None) -> AsyncIterator[Redis]:
+async def open_redis(
+    settings: Settings, url: str | None = None, connections: int = 0
+) -> AsyncIterator[RedisClient]:
     """A client closed on the way out (with its pool)."""
-    client = make_redis(settings, url)
+    client = make_redis(settings, url, connections)
     try:
+        if isinstance(client, RedisCluster):
+            with contextlib.suppress(Exception):  # not there yet: the first command connects
+                await client.initialize()
         yield client
     finally:
         await client.aclose()
+
+
+@dataclass(frozen=True)
+class Op:
+    """One command for the node that holds `key` (a script's first key, a stream)."""
+
+    key: str
+    args: tuple[Any, ...]
+
+
+class Shards:
+    """The nodes behind a client: which one holds a key, and a client for that node alone."""
+
+    def __init__(self, client: RedisClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self._nodes: dict[str, Redis] = {}
+
+    @property
+    def is_cluster(self) -> bool:
+        return isinstance(self.client, RedisCluster)
+
+    def node_of(self, key: str) -> str:
+        """host:port of the primary holding the key, as this process last learned it."""
+        if not isinstance(self.client, RedisCluster):
+            return ""
+        node = self.client.get_node_from_key(key)
+        if node is None:
+            raise ClusterDownError(f"no node serves the slot of {key}")
+        return f"{node.host}:{node.port}"
+
+    def node(self, name: str) -> Redis:
+        """A client for one node (the client itself on a single server)."""
+        if not isinstance(self.client, RedisCluster):
+            return self.client
+        found = self._nodes.get(name)
+        if found is None:
+            host, _, port = name.rpartition(":")
+            pool = BlockingConnectionPool(
+                host=host,
+                port=int(port),
+                max_connections=MAX_CONNECTIONS,
+                timeout=self.settings.redis_timeout_seconds,
+                socket_timeout=self.settings.redis_timeout_seconds,
+                socket_connect_timeout=min(1.0, self.settings.redis_timeout_seconds),
+            )
+            found = self._nodes[name] = Redis.from_pool(pool)
+        return found
+
+    def primaries(self) -> list[str]:
+        """host:port of every primary (one name, "", on a single server)."""
+        if not isinstance(self.client, RedisCluster):
+            return [""]
+        return [f"{n.host}:{n.port}" for n in self.client.get_primaries()]
+
+    async def refresh(self) -> None:
+        """Learn the topology again (after a redirect: a slot moved, a replica took over)."""
+        if isinstance(self.client, RedisCluster):
+            await self.client.nodes_manager.initialize()
+
+    async def aclose(self) -> None:
+        for client in self._nodes.values():
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        self._nodes.clear()
+
+    async def run(
+        self, ops: Sequence[Op], tail: tuple[Any, ...] | None = None, attempts: int = 3
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """Each op on the node holding its key: one pipeline per node, the nodes at once.
+
+        `tail` (e.g. WAITAOF) ends every node's pipeline, on the same connection as that
+        node's ops, so it covers exactly them. Ops a node redirects (a slot moved meanwhile)
+        or a node that cannot be reached (a failover under way) are sent again, with their
+        own tail, after the topology is learned anew: callers make their ops safe to repeat.
+        Answers: each op's reply (an exception where it failed) in order, and each node's
+        tail reply. Raises what the last try met if a node stays unreachable.
+        """
+        replies: list[Any] = [None] * len(ops)
+        tails: dict[str, Any] = {}
+        todo = list(range(len(ops)))
+        for attempt in range(attempts):
+            by_node: dict[str, list[int]] = defaultdict(list)
+            for n in todo:
+                by_node[self.node_of(ops[n].key)].append(n)
+            answers = await asyncio.gather(
+                *(self._pipeline(node, [ops[n] for n in ns], tail) for node, ns in by_node.items()),
+                return_exceptions=True,
+            )
+            todo, unreachable = [], None
+            for (node, ns), answer in zip(by_node.items(), answers, strict=True):
+                if isinstance(answer, BaseException):
+                    if not isinstance(answer, RedisError | OSError):
+                        raise answer
+                    unreachable = answer
+                    todo.extend(ns)
+                    continue
+                results, tail_reply = answer
+                if tail is not None:
+                    tails[node] = tail_reply
+                for n, result in zip(ns, results, strict=True):
+                    replies[n] = result
+                    if isinstance(result, REDIRECTS):
+                        todo.append(n)
+            if not todo:
+                break
+            if attempt == attempts - 1 or not self.is_cluster:
+                if unreachable is not None:
+                    raise unreachable
+                break
+            await self.refresh()
+        return replies, tails
+
+    async def _pipeline(
+        self, node: str, ops: list[Op], tail: tuple[Any, ...] | None
+    ) -> tuple[list[Any], Any]:
+        async with self.node(node).pipeline(transaction=False) as pipe:
+            for op in ops:
+                pipe.execute_command(*op.args)
+            if tail is not None:
+                pipe.execute_command(*tail)
+            results = await pipe.execute(raise_on_error=False)
+        if tail is None:
+            return list(results), None
+        return list(results[:-1]), results[-1]
+
+
+def script(source: str, keys: Sequence[str], args: Sequence[Any]) -> Op:
+    """An EVAL of `source` as an Op (EVAL, not EVALSHA: a node never lacks the script)."""
+    return Op(keys[0], ("EVAL", source, len(keys), *keys, *args))

@@ -1,9 +1,12 @@
 """The producer: XADD events into the fair's stream and answer only once Redis has them on disk.
 
-Concurrent requests share one pipeline and one WAITAOF (group commit): while flushes are in
-flight, new appends queue up and go out together in the next one, so the durability wait is
-paid once per flush, not once per event or per request. A few flushes run at once, each on
-its own connection, so Redis parses one pipeline while another waits for its fsync.
+Concurrent requests share one flush (group commit): while flushes are in flight, new appends
+queue up and go out together in the next one, so the durability wait is paid once per flush,
+not once per event or per request. A flush sends one pipeline to each node holding some of its
+streams (one node, on a single server), and each of those pipelines ends with that node's own
+WAITAOF, which covers exactly the appends made on that connection: every shard confirms its
+own appends before anyone gets a 202. A few flushes run at once, each on its own connections,
+so Redis parses one pipeline while another waits for its fsync.
 """
 
 from __future__ import annotations
@@ -13,21 +16,20 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from redis.asyncio import Redis
-
 from fairhub import keys
 from fairhub.config import Settings
+from fairhub.redis import Op, Shards, script
 
 log = logging.getLogger(__name__)
 
-# KEYS[1] is the stream, KEYS[2..] the "seen" key of each event; ARGV[1] the ttl, then the
-# payloads. Setting the seen key and adding the entry in one script makes them durable
-# together: an id is "duplicate" only if its event is in the stream.
+# KEYS[1] is the partition's stream, KEYS[2..] the "seen" key of each event; ARGV[1] the ttl,
+# ARGV[2] the fair, then the payloads. Setting the seen key and adding the entry in one script
+# makes them durable together: an id is "duplicate" only if its event is in the stream.
 INGEST_SCRIPT = """
 local added = {}
 for i = 2, #KEYS do
   if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then
-    redis.call('XADD', KEYS[1], '*', 'e', ARGV[i])
+    redis.call('XADD', KEYS[1], '*', 'f', ARGV[2], 'e', ARGV[i + 1])
     added[i - 1] = 1
   else
     added[i - 1] = 0
@@ -37,14 +39,14 @@ return added
 """
 
 # Check-in scans. KEYS: the stream, the fair's "entered" hash, then each scan's seen key.
-# ARGV: ttl, then five per scan: seeker id ('' when the verdict is already decided, e.g. a
-# forged badge), occurred_at, the payload if admitted (or the decided one), the payload if a
-# re-entry, the decided verdict. The seen key keeps the answer, so a kiosk's retry of the same
-# id gets the same verdict; HSETNX makes "first entry" atomic across gates and gateways.
+# ARGV: ttl, the fair, then five per scan: seeker id ('' when the verdict is already decided,
+# e.g. a forged badge), occurred_at, the payload if admitted (or the decided one), the payload
+# if a re-entry, the decided verdict. The seen key keeps the answer, so a kiosk's retry of the
+# same id gets the same verdict; HSETNX makes "first entry" atomic across gates and gateways.
 CHECKIN_SCRIPT = """
 local out = {}
 for k = 3, #KEYS do
-  local a = 2 + (k - 3) * 5
+  local a = 3 + (k - 3) * 5
   local prior = redis.call('GET', KEYS[k])
   if prior then
     out[#out + 1] = 0
@@ -59,7 +61,7 @@ for k = 3, #KEYS do
       answer, payload = 'reentry|' .. redis.call('HGET', KEYS[2], ARGV[a]), ARGV[a + 3]
     end
     redis.call('SET', KEYS[k], answer, 'EX', ARGV[1])
-    redis.call('XADD', KEYS[1], '*', 'e', payload)
+    redis.call('XADD', KEYS[1], '*', 'f', ARGV[2], 'e', payload)
     out[#out + 1] = 1
     out[#out + 1] = answer
   end
@@ -125,8 +127,8 @@ class _Append:
 class StreamWriter:
     """Appends events to fair streams with a shared durability wait."""
 
-    def __init__(self, redis: Redis, settings: Settings) -> None:
-        self._redis = redis
+    def __init__(self, shards: Shards, settings: Settings) -> None:
+        self._shards = shards
         self._settings = settings
         self._queue: list[_Append] = []
         self._queued_events = 0
@@ -199,40 +201,30 @@ class StreamWriter:
 
     async def _flush(self, batch: list[_Append]) -> list[list[Outcome]]:
         settings = self._settings
-        ttl = settings.dedupe_ttl_seconds
         runs = [item.runs() for item in batch]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for item, item_runs in zip(batch, runs, strict=True):
-                stream, seen = keys.stream(item.fair), keys.seen_prefix(item.fair)
-                for run in item_runs:
-                    scans = [entry for entry in run if isinstance(entry, Scan)]
-                    if scans:
-                        scan_keys = [stream, keys.entered(item.fair)]
-                        scan_keys += [seen + scan.event_id for scan in scans]
-                        pipe.eval(CHECKIN_SCRIPT, len(scan_keys), *scan_keys, ttl, *_args(scans))
-                        continue
-                    plain = [entry for entry in run if not isinstance(entry, Scan)]
-                    script_keys = [stream] + [seen + eid for eid, _ in plain]
-                    pipe.eval(
-                        INGEST_SCRIPT,
-                        len(script_keys),
-                        *script_keys,
-                        ttl,
-                        *[payload for _, payload in plain],
-                    )
-            # WAITAOF covers every write this connection made before it: the whole pipeline.
-            pipe.execute_command(
-                "WAITAOF",
-                settings.waitaof_local,
-                settings.waitaof_replicas,
-                settings.durability_timeout_ms,
-            )
-            replies = await pipe.execute()
-        local, replicas = replies[-1]
-        if local < settings.waitaof_local or replicas < settings.waitaof_replicas:
-            raise NotDurableError(
-                f"WAITAOF confirmed {local} local and {replicas} replica fsyncs in time"
-            )
+        ttl = settings.dedupe_ttl_seconds
+        ops = [
+            _op(item.fair, run, ttl)
+            for item, item_runs in zip(batch, runs, strict=True)
+            for run in item_runs
+        ]
+        # Each node's WAITAOF covers every write its connection made before it: that node's
+        # share of the flush. A node that answers late or short fails the whole flush.
+        wait = ("WAITAOF", settings.waitaof_local, settings.waitaof_replicas,
+                settings.durability_timeout_ms)  # fmt: skip
+        replies, waits = await self._shards.run(ops, tail=wait)
+        for node, confirmed in waits.items():
+            if isinstance(confirmed, Exception):
+                raise NotDurableError(f"WAITAOF failed on {node or 'redis'}: {confirmed}")
+            local, replicas = confirmed
+            if local < settings.waitaof_local or replicas < settings.waitaof_replicas:
+                raise NotDurableError(
+                    f"WAITAOF confirmed {local} local and {replicas} replica fsyncs in time"
+                    + (f" on {node}" if node else "")
+                )
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise NotDurableError(f"an append failed: {reply}")
         results: list[list[Outcome]] = []
         position = 0
         for item_runs in runs:
@@ -248,6 +240,18 @@ class StreamWriter:
                     outcomes.extend(flag == 1 for flag in reply)
             results.append(outcomes)
         return results
+
+
+def _op(fair: str, run: list[Entry], ttl: int) -> Op:
+    """One script call: a run of plain events, or of check-in scans, of one fair."""
+    stream, seen = keys.stream(fair), keys.seen_prefix(fair)
+    scans = [entry for entry in run if isinstance(entry, Scan)]
+    if scans:
+        scan_keys = [stream, keys.entered(fair), *(seen + scan.event_id for scan in scans)]
+        return script(CHECKIN_SCRIPT, scan_keys, [ttl, fair, *_args(scans)])
+    plain = [entry for entry in run if not isinstance(entry, Scan)]
+    event_keys = [stream, *(seen + event_id for event_id, _ in plain)]
+    return script(INGEST_SCRIPT, event_keys, [ttl, fair, *(payload for _, payload in plain)])
 
 
 def _args(scans: list[Scan]) -> list[str]:

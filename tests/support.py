@@ -19,9 +19,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from fairhub import keys
 from fairhub.config import Settings
 from fairhub.db import open_pool
 from fairhub.gateway.app import create_app
+from fairhub.layout import ensure_layout
 from fairhub.redis import open_redis
 from workers.aggregator import Aggregator
 
@@ -42,6 +44,9 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **extra: ob
         "worker_grace_seconds": 2,
         "redis_timeout_seconds": 2,
         "auth_cache_seconds": 60,
+        # Fewer partitions than production's 64: as many blocking reads per worker, a quarter.
+        "partitions": 16,
+        "worker_lease_seconds": 2,
         **extra,
     }
     return Settings.model_validate(values)
@@ -139,7 +144,12 @@ class WorkerTask:
     @classmethod
     @contextlib.asynccontextmanager
     async def running(cls, settings: Settings) -> AsyncIterator[WorkerTask]:
-        async with open_pool(settings) as db, open_redis(settings) as redis:
+        connections = settings.partitions + 32
+        async with (
+            open_pool(settings) as db,
+            open_redis(settings, connections=connections) as redis,
+        ):
+            await ensure_layout(redis, settings)
             stop = asyncio.Event()
             aggregator = Aggregator(settings, db, redis)
             task = asyncio.create_task(aggregator.run(stop))
@@ -158,6 +168,7 @@ def worker_process(settings: Settings, log: Path, **env: str) -> subprocess.Pope
         "FAIRHUB_REDIS_URL": str(settings.redis_url),
         "FAIRHUB_WORKER_BLOCK_MS": "100",
         "FAIRHUB_WORKER_CLAIM_IDLE_MS": str(settings.worker_claim_idle_ms),
+        "FAIRHUB_WORKER_LEASE_SECONDS": str(settings.worker_lease_seconds),
         **env,
     }
     with log.open("ab") as out:
@@ -230,3 +241,13 @@ class StatsStream:
                 version, data = await self.next_event(timeout)
                 if check(data):
                     return version, data
+
+
+async def fair_entries(redis: Any, fair: str) -> list[dict[str, Any]]:
+    """The events of one fair in its partition's stream (a stream holds many fairs' events)."""
+    entries = await redis.xrange(keys.stream(fair))
+    return [
+        json.loads(fields[b"e"])
+        for _, fields in entries or []
+        if fields and fields[b"f"] == fair.encode()
+    ]

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
-from support import Gateway, WorkerTask, event, eventually, totals, worker_process
+from support import Gateway, WorkerTask, event, eventually, fair_entries, totals, worker_process
 
 from fairhub import keys
 from fairhub.config import Settings
@@ -29,6 +29,7 @@ async def _counted(
 
 
 async def _pending(redis: Redis, fair: str) -> int:
+    """Entries pending in the fair's partition (the worker drains the other fairs' too)."""
     summary = await redis.xpending(keys.stream(fair), keys.GROUP)
     return int(summary["pending"])
 
@@ -50,7 +51,7 @@ async def test_duplicates_in_a_batch_across_batches_and_resent_count_once(
 
     # A second copy that slipped past the gateway (its memory of ids expired, or two
     # gateways raced) reaches the worker: the database key still counts it once.
-    await redis.xadd(keys.stream(fair), {"e": json.dumps(first[4])})
+    await redis.xadd(keys.stream(fair), {"f": fair, "e": json.dumps(first[4])})
     await _counted(gateway, fair, token, "checkins", (6, 5))
     await eventually(lambda: _no_pending(redis, fair))
     assert totals(await gateway.stats(fair, token))["checkins"] == (6, 5)
@@ -155,10 +156,10 @@ async def test_poison_entries_are_dead_lettered_and_the_rest_counted(
         [event("intent_agreed", seeker_id=f"S{i}", employer_id="E1") for i in range(10)],
     )
     stream = keys.stream(fair)
-    not_json = await redis.xadd(stream, {"e": "{not json"})
+    not_json = await redis.xadd(stream, {"f": fair, "e": "{not json"})
     # Valid JSON that Postgres refuses (jsonb has no NUL): fails inside the batch transaction.
     refused = event("consultation", seeker_id="S1", topic="bad\u0000byte")
-    refused_by_db = await redis.xadd(stream, {"e": json.dumps(refused)})
+    refused_by_db = await redis.xadd(stream, {"f": fair, "e": json.dumps(refused)})
     await gateway.post(
         fair,
         token,
@@ -216,12 +217,25 @@ def _expected(
     return overall, per_employer
 
 
+async def _lease_holders(redis: Redis) -> set[str]:
+    """The pids of the workers that hold partitions now (names are host-pid-random)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for part in range(keys.partitions()):
+            pipe.get(keys.lease(part))
+        holders = await pipe.execute()
+    return {h.decode().split("-")[-2] for h in holders if h}
+
+
 async def test_two_worker_processes_over_20000_events_give_exact_totals(
     gateway: Gateway, settings: Settings, redis: Redis, tmp_path: Path
 ) -> None:
-    fair, token = await gateway.create_fair()
+    # Four fairs, in four partitions: the two workers read some each, at the same time.
+    fairs: list[tuple[str, str]] = []
+    while len({keys.partition(f) for f, _ in fairs}) < 4:
+        fairs.append(await gateway.create_fair())
+    fairs = list({keys.partition(f): (f, t) for f, t in fairs}.values())
     rng = random.Random(2026)
-    events: list[dict[str, Any]] = []
+    events: dict[str, list[dict[str, Any]]] = {fair: [] for fair, _ in fairs}
     for i in range(20_000):
         seeker = f"S{rng.randrange(3_000)}"
         employer = f"E{rng.randrange(80)}"
@@ -231,41 +245,56 @@ async def test_two_worker_processes_over_20000_events_give_exact_totals(
             fields["employer_id"] = employer
         if kind == "resume_submitted":
             fields["channel"] = "onsite"
-        events.append(event(kind, i % 480, **fields))
-    resends = rng.sample(events, 2_000)  # kiosks that never saw the 202
-    batches = [events[i : i + 500] for i in range(0, len(events), 500)]
-    batches += [resends[i : i + 500] for i in range(0, len(resends), 500)]
-    want_totals, want_by_employer = _expected(events + resends)
+        events[fairs[i % 4][0]].append(event(kind, i % 480, **fields))
+    posts: list[tuple[str, str, list[dict[str, Any]]]] = []
+    expected = {}
+    for fair, token in fairs:
+        mine = events[fair]
+        resends = rng.sample(mine, 500)  # kiosks that never saw the 202
+        posts += [(fair, token, mine[i : i + 500]) for i in range(0, len(mine), 500)]
+        posts.append((fair, token, resends))
+        expected[fair] = _expected(mine + resends)
+    rng.shuffle(posts)
 
     workers = [worker_process(settings, tmp_path / f"w{n}.log") for n in range(2)]
     try:
-        for i in range(0, len(batches), 4):
-            await asyncio.gather(*(gateway.post(fair, token, b) for b in batches[i : i + 4]))
+        pids = {str(p.pid) for p in workers}
+
+        async def shared() -> bool:
+            return await _lease_holders(redis) == pids
+
+        await eventually(shared, timeout=60)  # the partitions are shared out between the two
+        for i in range(0, len(posts), 4):
+            await asyncio.gather(*(gateway.post(f, t, b) for f, t, b in posts[i : i + 4]))
 
         async def done() -> bool:
-            got = totals(await gateway.stats(fair, token))
-            return all(got[m] == want for m, want in want_totals.items())
+            for fair, token in fairs:
+                got = totals(await gateway.stats(fair, token))
+                if any(got[m] != want for m, want in expected[fair][0].items()):
+                    return False
+            return True
 
         await eventually(done, timeout=120)
-        await eventually(lambda: _no_pending(redis, fair))  # the XACK follows the commit
-        consumers = await redis.xinfo_consumers(keys.stream(fair), keys.GROUP)
-        assert len(consumers) == 2
+        for fair, _ in fairs:
+            await eventually(lambda f=fair: _no_pending(redis, f))  # the XACK follows the commit
     finally:
         for process in workers:
             process.terminate()
             process.wait(timeout=30)
-    stats = await gateway.stats(fair, token)
-    got_by_employer = {
-        row["employer_id"]: {
-            m: (c["total"], c["unique"]) for m, c in row["totals"].items() if c["total"]
+    for fair, token in fairs:
+        stats = await gateway.stats(fair, token)
+        got_by_employer = {
+            row["employer_id"]: {
+                m: (c["total"], c["unique"]) for m, c in row["totals"].items() if c["total"]
+            }
+            for row in stats["by_employer"]
         }
-        for row in stats["by_employer"]
-    }
-    assert got_by_employer == want_by_employer
-    assert (
-        sum(m["totals"]["checkins"]["total"] for m in stats["per_minute"])
-        == want_totals["checkins"][0]
-    )
+        want_totals, want_by_employer = expected[fair]
+        assert got_by_employer == want_by_employer
+        assert (
+            sum(m["totals"]["checkins"]["total"] for m in stats["per_minute"])
+            == want_totals["checkins"][0]
+        )
 
 
 async def test_acknowledged_entries_are_trimmed_from_the_stream(
@@ -277,7 +306,7 @@ async def test_acknowledged_entries_are_trimmed_from_the_stream(
     await _counted(gateway, fair, token, "checkins", (40, 40))
 
     async def trimmed() -> bool:
-        return bool(await redis.xlen(keys.stream(fair)) == 0)
+        return await fair_entries(redis, fair) == []
 
     await eventually(trimmed)
     # Ids are still remembered, so a resend is still a duplicate after the trim.
@@ -310,12 +339,12 @@ async def test_new_totals_are_published_after_each_commit(
 ) -> None:
     fair, token = await gateway.create_fair()
     async with redis.pubsub() as pubsub:
-        await pubsub.subscribe(keys.totals_channel(fair))
+        await pubsub.ssubscribe(keys.totals_channel(fair))  # sharded: the fair's shard only
         await gateway.post(
             fair, token, [event("checkin", seeker_id="S1"), event("checkin", seeker_id="S1")]
         )
         message = None
-        while message is None or message["type"] != "message":
+        while message is None or message["type"] != "smessage":
             message = await pubsub.get_message(timeout=10)
             assert message is not None, "no totals published"
     published = json.loads(message["data"])
@@ -330,10 +359,10 @@ async def test_a_fair_that_redis_forgot_is_still_read(
     # accepting its events. Workers learn the fair from Postgres and read its new stream.
     fair, token = await gateway.create_fair()
     await redis.delete(keys.stream(fair))
-    await redis.srem(keys.FAIRS, fair)
+    await redis.srem(keys.fairs(fair), fair)
     await gateway.post(
         fair, token, [event("booth_visit", employer_id="E1", seeker_id=f"S{i}") for i in range(7)]
     )
     async with WorkerTask.running(settings):
         await _counted(gateway, fair, token, "booth_visits", (7, 7))
-    assert await redis.sismember(keys.FAIRS, fair)
+    assert await redis.sismember(keys.fairs(fair), fair)

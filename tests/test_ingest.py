@@ -10,9 +10,8 @@ from typing import Any
 
 import asyncpg
 from redis.asyncio import Redis
-from support import Gateway, event
+from support import Gateway, event, fair_entries
 
-from fairhub import keys
 from fairhub.auth import issue, mirror
 from fairhub.config import Settings
 
@@ -43,7 +42,7 @@ async def test_a_bad_event_never_rejects_its_neighbours(gateway: Gateway, redis:
     assert reasons[5].startswith("id:")
     assert "teleport" in reasons[6]
     assert reasons[3] == "occurred_at: occurred_at is in the future; check the device clock"
-    assert await redis.xlen(keys.stream(fair)) == 2
+    assert len(await fair_entries(redis, fair)) == 2
 
 
 async def test_a_single_bad_event_gets_422_naming_the_field(gateway: Gateway) -> None:
@@ -207,4 +206,4 @@ async def test_concurrent_batches_split_across_small_flushes_answer_each_event(
     statuses = [r["status"] for results in answers for r in results]
     assert statuses.count("accepted") == 1001
     assert statuses.count("duplicate") == 40
-    assert await redis.xlen(keys.stream(fair)) == 1001
+    assert len(await fair_entries(redis, fair)) == 1001

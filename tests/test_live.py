@@ -20,7 +20,7 @@ from support import Gateway, WorkerTask, eventually, make_settings
 
 from fairhub.config import Settings
 from fairhub.live import Mark, Presence
-from fairhub.redis import open_redis
+from fairhub.redis import Shards, open_redis
 
 WINDOW = 1.5  # seconds of silence after which a viewer has left (60 in production)
 
@@ -296,7 +296,7 @@ async def test_after_the_stop_nobody_watches(gateway: Gateway, settings: Setting
     assert document["figures"]["viewers_now"] == 0 and document["figures"]["peak"] == 3
     # Another gateway that has not heard of the end yet records a beat: it counts for nobody.
     async with open_redis(settings) as redis:
-        stale = Presence(redis, settings.live_presence_seconds)
+        stale = Presence(Shards(redis, settings), settings.live_presence_seconds)
         after = await stale.record(live["fair"], [Mark(session, "viewer-0", present=True)])
     assert after[session].viewers_now == 0
     await _presence(gateway, session, "viewer-1", "beat")

@@ -7,7 +7,6 @@ it stops or kills, so the session's shared servers keep running for the other te
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -17,7 +16,16 @@ import asyncpg
 import pytest
 from oracle import METRIC_OF, as_answered, expected_totals
 from redis.asyncio import Redis
-from support import ADMIN_TOKEN, Gateway, WorkerTask, event, eventually, make_settings, totals
+from support import (
+    ADMIN_TOKEN,
+    Gateway,
+    WorkerTask,
+    event,
+    eventually,
+    fair_entries,
+    make_settings,
+    totals,
+)
 
 from fairhub import keys
 from fairhub.config import Settings
@@ -104,10 +112,10 @@ async def stream_event_ids(redis_url: str, fair: str) -> list[str]:
     """The ids of the events in the fair's stream, in stream order."""
     client = Redis.from_url(redis_url)
     try:
-        entries = await client.xrange(keys.stream(fair))
+        entries = await fair_entries(client, fair)
     finally:
         await client.aclose()
-    return [str(json.loads(fields[b"e"])["id"]) for _, fields in entries or [] if fields]
+    return [str(e["id"]) for e in entries]
 
 
 async def fetch_stats(gateway: Gateway, fair: str, token: str) -> tuple[int, Any]:

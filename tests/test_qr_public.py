@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import re
 import struct
 import zlib
@@ -16,9 +15,8 @@ import asyncpg
 import pytest
 import segno
 from redis.asyncio import Redis
-from support import Gateway, WorkerTask, eventually, totals
+from support import Gateway, WorkerTask, eventually, fair_entries, totals
 
-from fairhub import keys
 from fairhub.gateway.qr import QUIET_ZONE
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -399,9 +397,7 @@ async def test_page_views_are_counted(gateway: Gateway, worker: WorkerTask) -> N
 
 async def _scans(redis: Redis, fair: str) -> list[dict[str, Any]]:
     """The qr_scan events in the fair's stream (no worker runs, so nothing is trimmed)."""
-    entries = await redis.xrange(keys.stream(fair))
-    events = [json.loads(fields[b"e"]) for _, fields in entries or [] if fields]
-    return [e for e in events if e["type"] == "qr_scan"]
+    return [e for e in await fair_entries(redis, fair) if e["type"] == "qr_scan"]
 
 
 async def test_only_landings_are_counted(gateway: Gateway, redis: Redis) -> None:

@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from support import ADMIN_TOKEN, Gateway, WorkerTask, eventually, make_settings, totals
 
+from fairhub import keys
 from fairhub.config import Settings
 
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
@@ -232,7 +233,7 @@ async def test_codes_expire_and_wrong_ones_are_limited(
     # A code is valid for signup_code_seconds: let this one run out.
     await other.call("POST", "/signup/code", json={"phone": "13800138000"})
     code = last_code(caplog, "13800138000")
-    key = f"fh:{{{fair}}}:code:13800138000"
+    key = keys.signup_code(fair, "13800138000")
     assert 0 < await redis.ttl(key) <= 60
     await redis.pexpire(key, 1)
     await asyncio.sleep(0.05)

@@ -1,73 +1,73 @@
-"""The consumer group's Redis side: create, read, take over, acknowledge and trim.
+"""The consumer group's Redis side, one partition's stream at a time: read, take over,
+acknowledge, trim, and say how far behind the stream is.
 
-Small functions over one client, so the loop in aggregator.py reads as the steps it takes.
+Small functions over one client, so the loops in partitions.py read as the steps they take.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from fairhub import keys
+from fairhub.redis import RedisClient
 from workers.store import Entry
 
 log = logging.getLogger(__name__)
 
 
-async def ensure_group(redis: Redis, stream: str) -> None:
-    """The group reads the stream from its first entry, whenever the stream appeared."""
-    try:
-        await redis.xgroup_create(stream, keys.GROUP, id="0", mkstream=True)
-    except ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
+def _entries(stream: str, items: Any) -> tuple[list[Entry], list[Entry]]:
+    """Entries to count, and entries deleted from the stream while pending (nothing to count)."""
+    found, gone = [], []
+    for entry_id, fields in items or []:
+        eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+        if fields:
+            found.append(Entry(stream, eid, fields[b"f"].decode(), fields[b"e"].decode()))
+        else:
+            gone.append(Entry(stream, eid, "", ""))
+    return found, gone
 
 
 async def read(
-    redis: Redis, consumer: str, streams: list[str], start: str, count: int, block: int | None
+    redis: RedisClient, consumer: str, stream: str, start: str, count: int, block: int | None
 ) -> list[Entry] | None:
-    """New entries (start ">") or our own pending ones (start "0"); None if a group vanished."""
+    """New entries (start ">") or our own pending ones (start "0"); None if the group vanished."""
     try:
         reply: Any = await redis.xreadgroup(
-            keys.GROUP, consumer, dict.fromkeys(streams, start), count=count, block=block
+            keys.GROUP, consumer, {stream: start}, count=count, block=block
         )
     except ResponseError as exc:
         if "NOGROUP" not in str(exc):
             raise
         return None
-    entries, gone = [], []
-    for stream, items in reply or []:
-        for entry_id, fields in items:
-            if fields:
-                entries.append(Entry(stream.decode(), entry_id.decode(), fields[b"e"].decode()))
-            else:  # deleted from the stream while pending: nothing left to count
-                gone.append(Entry(stream.decode(), entry_id.decode(), ""))
-    await ack(redis, gone)
-    return entries
-
-
-async def claim_stale(
-    redis: Redis, consumer: str, streams: list[str], min_idle_ms: int, count: int
-) -> list[Entry]:
-    """Take over entries that a dead or stuck consumer left pending too long."""
     entries: list[Entry] = []
-    for stream in streams:
-        reply: Any = await redis.xautoclaim(
-            stream, keys.GROUP, consumer, min_idle_time=min_idle_ms, start_id="0-0", count=count
-        )
-        for entry_id, fields in reply[1]:
-            if fields:
-                entries.append(Entry(stream, entry_id.decode(), fields[b"e"].decode()))
-    if entries:
-        log.info("consumer %s took over %d stale entries", consumer, len(entries))
+    for _, items in reply or []:
+        found, gone = _entries(stream, items)
+        entries += found
+        await ack(redis, gone)
     return entries
 
 
-async def ack(redis: Redis, entries: list[Entry]) -> None:
+async def claim(
+    redis: RedisClient, consumer: str, stream: str, min_idle_ms: int, count: int, start: str
+) -> tuple[list[Entry], str]:
+    """Take over up to `count` entries pending longer than `min_idle_ms` (0: all of them, on a
+    takeover); the cursor to go on from ("0-0" when the pending list has been walked)."""
+    reply: Any = await redis.xautoclaim(
+        stream, keys.GROUP, consumer, min_idle_time=min_idle_ms, start_id=start, count=count
+    )
+    found, gone = _entries(stream, reply[1])
+    await ack(redis, gone)
+    cursor = reply[0].decode() if isinstance(reply[0], bytes) else str(reply[0])
+    return found, cursor
+
+
+async def ack(redis: RedisClient, entries: list[Entry]) -> None:
     """XACK, one command per stream, in one round trip."""
     by_stream: dict[str, list[str]] = defaultdict(list)
     for entry in entries:
@@ -80,18 +80,61 @@ async def ack(redis: Redis, entries: list[Entry]) -> None:
         await pipe.execute()
 
 
-async def trim_acknowledged(redis: Redis, streams: list[str]) -> None:
-    """Drop entries the group has acknowledged: Postgres has them, Redis need not."""
-    for stream in streams:
-        summary: Any = await redis.xpending(stream, keys.GROUP)
-        if summary["pending"]:
-            oldest_needed = summary["min"]
-        else:
-            groups: Any = await redis.xinfo_groups(stream)
-            ours = [g for g in groups if g["name"] == keys.GROUP.encode()]
-            if not ours:
-                continue
-            # Entries after last-delivered-id are not read yet and have larger ids.
-            millis, seq = ours[0]["last-delivered-id"].decode().split("-")
-            oldest_needed = f"{millis}-{int(seq) + 1}"
-        await redis.xtrim(stream, minid=oldest_needed)
+@dataclass(frozen=True)
+class Backlog:
+    """How far behind a partition's stream is."""
+
+    length: int  # entries kept in the stream
+    pending: int  # delivered to a worker, not acknowledged yet
+    waiting: int  # not delivered yet
+    lag_seconds: float  # age of the oldest entry not yet counted (0 when none)
+
+
+def _age(entry_id: str, now_ms: int) -> float:
+    return max(0.0, (now_ms - int(entry_id.split("-")[0])) / 1000)
+
+
+async def trim_and_measure(redis: RedisClient, stream: str) -> Backlog:
+    """Drop entries the group has acknowledged (Postgres has them) and measure what is left."""
+    summary: Any = await redis.xpending(stream, keys.GROUP)
+    groups: Any = await redis.xinfo_groups(stream)
+    ours = [g for g in groups if g["name"] in (keys.GROUP, keys.GROUP.encode())]
+    if not ours:
+        return Backlog(0, 0, 0, 0.0)
+    delivered = _text(ours[0]["last-delivered-id"])
+    millis, seq = delivered.split("-")
+    next_unread = f"{millis}-{int(seq) + 1}"
+    oldest_needed = _text(summary["min"]) if summary["pending"] else next_unread
+    await redis.xtrim(stream, minid=oldest_needed)
+    now_ms = int(time.time() * 1000)
+    waiting = int(ours[0].get("lag") or 0)
+    ages = [_age(oldest_needed, now_ms)] if summary["pending"] else []
+    if waiting:
+        first: Any = await redis.xrange(stream, min=next_unread, count=1)
+        if first:
+            ages.append(_age(_text(first[0][0]), now_ms))
+    return Backlog(
+        length=int(await redis.xlen(stream)),
+        pending=int(summary["pending"]),
+        waiting=waiting,
+        lag_seconds=max(ages, default=0.0),
+    )
+
+
+async def forget_idle_consumers(
+    redis: RedisClient, stream: str, keep: str, idle_ms: int
+) -> list[str]:
+    """Remove consumers (dead workers) that hold nothing and were not seen for a while."""
+    consumers: Any = await redis.xinfo_consumers(stream, keys.GROUP)
+    gone = [
+        _text(c["name"])
+        for c in consumers
+        if _text(c["name"]) != keep and int(c["pending"]) == 0 and int(c["idle"]) > idle_ms
+    ]
+    for name in gone:
+        await redis.xgroup_delconsumer(stream, keys.GROUP, name)
+    return gone
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

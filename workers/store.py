@@ -11,17 +11,17 @@ from typing import Any
 import asyncpg
 
 from fairhub.db import TRANSIENT_ERRORS
-from fairhub.keys import fair_of_stream
 from fairhub.sql import query
 from workers.handlers import HANDLERS, NOT_STORED
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One stream entry as read from Redis."""
+    """One stream entry as read from Redis: a partition's stream, an event of one fair."""
 
     stream: str
     entry_id: str
+    fair: str
     payload: str
 
 
@@ -49,7 +49,7 @@ def decode(entry: Entry) -> Row | None:
         return None
     fact = HANDLERS[kind](event)
     values = (
-        fair_of_stream(entry.stream),
+        entry.fair,
         event["id"],
         kind,
         datetime.fromisoformat(event["occurred_at"]),
@@ -102,7 +102,7 @@ async def dead_letter(pool: asyncpg.Pool, entry: Entry, error: str, attempts: in
         query("insert_dead_letter"),
         entry.stream,
         entry.entry_id,
-        fair_of_stream(entry.stream),
+        entry.fair,
         entry.payload,
         error,
         attempts,

@@ -39,29 +39,41 @@ from fairhub.gateway.errors import error_middleware
 from fairhub.gateway.feeds import stats_feeds
 from fairhub.gateway.viewers import session_feeds
 from fairhub.keyring import KeyRing
+from fairhub.layout import ensure_layout
 from fairhub.live import Presence
 from fairhub.migrate import check_current
 from fairhub.otp import Codes, make_sender
-from fairhub.redis import open_redis
+from fairhub.redis import Shards, open_redis
 from fairhub.streams import StreamWriter
 
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
-    async with open_redis(app[keys.SETTINGS]) as client:
+    settings = app[keys.SETTINGS]
+    async with open_redis(settings) as client:
+        await ensure_layout(client, settings)
         app[keys.REDIS] = client
+        app[keys.SHARDS] = Shards(client, settings)
         yield
+        await app[keys.SHARDS].aclose()
 
 
 async def _db(app: web.Application) -> AsyncIterator[None]:
-    async with open_pool(app[keys.SETTINGS]) as pool:
+    settings = app[keys.SETTINGS]
+    async with open_pool(settings) as pool:
         async with pool.acquire() as conn:
             await check_current(conn)
         app[keys.DB] = pool
-        yield
+        if not settings.database_read_url:
+            app[keys.DB_READ] = pool
+            yield
+            return
+        async with open_pool(settings, settings.database_read_url) as replica:
+            app[keys.DB_READ] = replica
+            yield
 
 
 async def _writer(app: web.Application) -> AsyncIterator[None]:
-    writer = StreamWriter(app[keys.REDIS], app[keys.SETTINGS])
+    writer = StreamWriter(app[keys.SHARDS], app[keys.SETTINGS])
     await writer.start()
     app[keys.WRITER] = writer
     yield
@@ -75,7 +87,7 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
     )
     app[keys.KEYRING] = KeyRing(app[keys.DB], app[keys.REDIS])
     app[keys.DIRECTORY] = Directory(app[keys.DB], app[keys.REDIS])
-    app[keys.PRESENCE] = Presence(app[keys.REDIS], settings.live_presence_seconds)
+    app[keys.PRESENCE] = Presence(app[keys.SHARDS], settings.live_presence_seconds)
     yield
 
 
@@ -88,7 +100,7 @@ async def _codes(app: web.Application) -> AsyncIterator[None]:
 
 async def _feeds(app: web.Application) -> AsyncIterator[None]:
     app[keys.FEEDS] = stats_feeds(
-        app[keys.SETTINGS], app[keys.DB], app[keys.REDIS], app[keys.PRESENCE]
+        app[keys.SETTINGS], app[keys.DB_READ], app[keys.REDIS], app[keys.PRESENCE]
     )
     app[keys.SESSION_FEEDS] = session_feeds(app)
     yield

@@ -25,6 +25,7 @@ from fairhub.gateway.access import caller, fair_caller
 from fairhub.gateway.bodies import read_model
 from fairhub.gateway.errors import Forbidden, NotFound
 from fairhub.keyring import create_key, live_public_keys
+from fairhub.layout import ensure_group
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -98,8 +99,8 @@ async def create_fair(request: web.Request) -> web.Response:
     fair = str(uuid.uuid4())
     redis = request.app[keys.REDIS]
     # Stream and group first: if Redis is down we fail before writing anything to Postgres.
-    await redis.xgroup_create(keys.stream(fair), keys.GROUP, id="0", mkstream=True)
-    await redis.sadd(keys.FAIRS, fair)
+    await ensure_group(redis, keys.stream(fair))
+    await redis.sadd(keys.fairs(fair), fair)
     async with request.app[keys.DB].acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO fairs (id, name, kind, starts_at, ends_at, venue, signup_open,"
@@ -181,7 +182,7 @@ async def update_fair(request: web.Request) -> web.Response:
 
 async def require_fair(app: web.Application, fair: str) -> None:
     """404 unless the fair exists; asks Redis so that ingest needs no Postgres."""
-    if not await app[keys.REDIS].sismember(keys.FAIRS, fair):
+    if not await app[keys.REDIS].sismember(keys.fairs(fair), fair):
         raise NotFound(f"no fair {fair}", fields=["fair"])
 
 

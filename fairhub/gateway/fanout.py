@@ -1,11 +1,12 @@
 """Server-Sent Events fanned out: one Redis subscription per gateway, one reader per topic in use.
 
 A topic is what a page watches: a fair's figures (dashboards), a live session's state (viewer
-pages). Whoever changes a topic publishes on its channel; the gateway's one pub/sub connection
-marks the topic changed, and the topic's reader re-reads the truth at most once per
-`interval`, encodes one frame and hands the same bytes to every client. So a change costs one
-read per gateway however many clients watch, and announcements that are lost, late or out of
-order cannot show a wrong view: a topic is also re-read every `refresh` seconds.
+pages). Whoever changes a topic publishes on its channel (sharded pub/sub: a channel carries
+its fair's partition tag, so on a cluster only the shard of the fair's data carries it); the
+gateway's subscription marks the topic changed, and the topic's reader re-reads the truth at
+most once per `interval`, encodes one frame and hands the same bytes to every client. So a
+change costs one read per gateway however many clients watch, and announcements that are lost,
+late or out of order cannot show a wrong view: a topic is also re-read every `refresh` seconds.
 
 The topic writes each new frame to its clients itself, in one loop, and keeps them alive with
 one heartbeat timer: a client's handler only waits for its stream to end. Twenty thousand
@@ -21,16 +22,17 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 from aiohttp import web
 from prometheus_client import Counter, Gauge
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import ClusterPubSub
 from redis.exceptions import RedisError
 
 from fairhub.db import TRANSIENT_ERRORS
+from fairhub.redis import RedisClient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=Hashable)
@@ -221,7 +223,7 @@ class Fanout(Generic[T]):
 
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         reader: Reader[T],
         channel_of: Callable[[T], str],
         pacing: Pacing,
@@ -237,7 +239,7 @@ class Fanout(Generic[T]):
         self._channel_of = channel_of
         self._topics: dict[T, Topic[T]] = {}
         self._by_channel: dict[str, T] = {}
-        self._pubsub: PubSub = redis.pubsub(ignore_subscribe_messages=True)
+        self._pubsub: PubSub | ClusterPubSub = redis.pubsub(ignore_subscribe_messages=True)
         self._listener: asyncio.Task[None] | None = None
 
     def topic(self, key: T) -> Topic[T] | None:
@@ -290,7 +292,7 @@ class Fanout(Generic[T]):
             await topic.stop()
         self._topics.clear()
         with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
 
     def _retire(self, key: T) -> None:
         topic = self._topics.get(key)
@@ -304,7 +306,7 @@ class Fanout(Generic[T]):
 
     async def _subscribe(self, channel: str) -> None:
         try:
-            await self._pubsub.subscribe(channel)
+            await self._pubsub.ssubscribe(channel)
         except (RedisError, OSError) as exc:
             # Not fatal: the topic still re-reads on its refresh timer, and the listener
             # subscribes everything again when Redis is back.
@@ -314,25 +316,25 @@ class Fanout(Generic[T]):
 
     async def _unsubscribe(self, channel: str) -> None:
         with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.unsubscribe(channel)
+            await self._pubsub.sunsubscribe(channel)
 
     async def _listen(self) -> None:
         """Announcements -> topics marked changed; on a broken link, subscribe all again."""
         backoff = 0.2
         while not self.closing:
-            if self._pubsub.connection is None:  # nothing subscribed since a reconnect
-                await asyncio.sleep(1.0)
+            if not self._by_channel:
+                await asyncio.sleep(0.25)
                 continue
             try:
-                message = await self._pubsub.get_message(timeout=0.25)
+                message = await self._next_message()
                 backoff = 0.2
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, RuntimeError) as exc:  # RuntimeError: not connected
                 log.warning("subscription lost, resubscribing: %s", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 await self._resubscribe()
                 continue
-            if message is None or message.get("type") != "message":
+            if message is None or message.get("type") not in (b"smessage", "smessage"):
                 continue
             channel = message["channel"]
             channel = channel.decode() if isinstance(channel, bytes) else channel
@@ -340,13 +342,23 @@ class Fanout(Generic[T]):
             if key is not None:
                 self.changed(key)
 
+    async def _next_message(self) -> dict[str, Any] | None:
+        """The next announcement, waiting a quarter of a second at most (per node)."""
+        if isinstance(self._pubsub, ClusterPubSub):
+            found: Any = await self._pubsub.get_sharded_message(
+                ignore_subscribe_messages=True, timeout=0.25
+            )
+        else:
+            found = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=0.25)
+        return dict(found) if found else None
+
     async def _resubscribe(self) -> None:
         with contextlib.suppress(RedisError, OSError):
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
         self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         try:
             if self._by_channel:
-                await self._pubsub.subscribe(*self._by_channel)
+                await self._pubsub.ssubscribe(*self._by_channel)
         except (RedisError, OSError) as exc:
             log.warning("resubscribe failed: %s", exc)
         for topic in self._topics.values():

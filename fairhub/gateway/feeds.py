@@ -19,12 +19,12 @@ from typing import Any
 
 import asyncpg
 from prometheus_client import Counter, Gauge
-from redis.asyncio import Redis
 
 from fairhub import keys
 from fairhub.config import Settings
 from fairhub.gateway.fanout import Fanout, Meters, Pacing, Snapshot, sse_frame
 from fairhub.live import Presence
+from fairhub.redis import RedisClient
 from fairhub.stats import read_stats
 
 METERS = Meters(
@@ -65,7 +65,7 @@ def stream_view(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def stats_feeds(
-    settings: Settings, db: asyncpg.Pool, redis: Redis, presence: Presence
+    settings: Settings, db: asyncpg.Pool, redis: RedisClient, presence: Presence
 ) -> StatsFeeds:
     """Dashboards' topics: a fair's figures, re-read when its workers announce a commit."""
 

@@ -92,7 +92,7 @@ async def announce(request: web.Request, fair: str, session: str) -> None:
     app[keys.VIEWER_VIEWS].pop(session, None)
     app[keys.SESSION_FEEDS].changed((fair, session))
     try:
-        await app[keys.REDIS].publish(keys.live_changes(fair, session), "changed")
+        await app[keys.REDIS].spublish(keys.live_changes(fair, session), "changed")
     except RedisError as exc:  # the change is in Postgres; viewers re-read it soon anyway
         log.warning("change of session %s not announced: %s", session, exc)
 
@@ -216,7 +216,7 @@ async def create_session(request: web.Request) -> web.Response:
         )  # fmt: skip
         issued = await issue(conn, "host", fair, session)
     await mirror(request.app[keys.REDIS], issued.digest, issued.principal)
-    await request.app[keys.REDIS].hset(keys.LIVE_SESSIONS, session, fair)
+    await request.app[keys.REDIS].hset(keys.live_sessions(session), session, fair)
     row = await load_session(db, fair, session)
     document = await session_document(request, fair, row, figures=False)
     # The host opens the console with its token in the fragment, which never reaches a server.

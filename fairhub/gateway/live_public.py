@@ -65,14 +65,14 @@ async def fair_of(app: web.Application, session: str) -> str:
 
 
 async def _fair_of(app: web.Application, session: str) -> str:
-    fair = await app[keys.REDIS].hget(keys.LIVE_SESSIONS, session)
+    fair = await app[keys.REDIS].hget(keys.live_sessions(session), session)
     if fair is None:
         fair = await app[keys.DB].fetchval(
             "SELECT fair_id::text FROM live_sessions WHERE id = $1", session
         )
         if fair is None:
             raise NotFound(f"no live session {session}", fields=["session"])
-        await app[keys.REDIS].hset(keys.LIVE_SESSIONS, session, fair)
+        await app[keys.REDIS].hset(keys.live_sessions(session), session, fair)
     return fair if isinstance(fair, str) else fair.decode()
 
 

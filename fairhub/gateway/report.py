@@ -15,7 +15,7 @@ from fairhub.report import build_report, report_csv, report_html
 async def get_report(request: web.Request) -> web.Response:
     fair, _ = await fair_caller(request, "organizer")
     lang = "en" if request.query.get("lang") == "en" else "zh"
-    report = await build_report(request.app[keys.DB], fair)
+    report = await build_report(request.app[keys.DB_READ], fair)
     if report is None:
         raise NotFound(f"no fair {fair}", fields=["fair"])
     kind = request.match_info.get("format", "json")

@@ -1,0 +1,204 @@
+"""The Postgres side of the worker: entries from every partition it reads, committed together.
+
+Partition readers hand their entries in; a few flushers each take what has queued up (up to a
+batch) and make it one Postgres transaction, then XACK, then announce the new totals. So a
+quiet day with events spread over many partitions still commits in batches, and Postgres works
+on one batch while the next is read and decoded. Ack only after commit: a crash between the two
+redelivers entries that add nothing the second time (events are unique by (fair, id)).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+
+from fairhub import keys
+from fairhub.config import Settings
+from fairhub.db import TRANSIENT_ERRORS
+from fairhub.redis import RedisClient
+from workers import group
+from workers.store import Entry, Outcome, Row, commit, dead_letter, decode
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF_SECONDS = 5.0
+EVENTS = Counter("fairhub_worker_events_total", "Stream entries committed (or skipped) and acked")
+BATCHES = Counter("fairhub_worker_batches_total", "Postgres transactions of stream entries")
+DEAD = Counter("fairhub_worker_dead_letters_total", "Entries given up after too many deliveries")
+
+
+@dataclass
+class _Handed:
+    entries: list[Entry]
+    done: asyncio.Future[bool] = field(repr=False)  # True: all settled; False: some left pending
+
+
+class Committer:
+    """Group commit of stream entries into Postgres, with `worker_batches_in_flight` flushers."""
+
+    def __init__(
+        self, settings: Settings, db: asyncpg.Pool, redis: RedisClient, stop: asyncio.Event
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.redis = redis
+        self.stop = stop
+        self.batches = 0
+        self._queue: list[_Handed] = []
+        self._queued = 0
+        self._wakeup = asyncio.Event()
+        self._flushers: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        self._flushers = [
+            asyncio.create_task(self._run(), name=f"committer-{n}")
+            for n in range(self.settings.worker_batches_in_flight)
+        ]
+
+    async def close(self) -> None:
+        """After the readers stopped (they wait for what they handed in): the flushers idle."""
+        for task in self._flushers:
+            task.cancel()
+        for task in self._flushers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def submit(self, entries: list[Entry]) -> bool:
+        """Commit, ack and announce these entries; False if some stay pending (to read again)."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Handed(entries, done))
+        self._queued += len(entries)
+        self._wakeup.set()
+        return await done
+
+    def _take(self) -> list[_Handed]:
+        """Whole submissions, up to about a batch of entries."""
+        size, count = 0, 0
+        while count < len(self._queue) and (count == 0 or size < self.settings.worker_batch_size):
+            size += len(self._queue[count].entries)
+            count += 1
+        batch, self._queue = self._queue[:count], self._queue[count:]
+        self._queued -= size
+        if not self._queue:
+            self._wakeup.clear()
+        return batch
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            batch = self._take()
+            if not batch:
+                continue
+            try:
+                settled = await self._handle([e for item in batch for e in item.entries])
+            except Exception as exc:  # Redis away at ack: the readers back off and read again
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(exc)
+                continue
+            for item in batch:
+                if not item.done.done():
+                    item.done.set_result(settled)
+
+    async def _handle(self, entries: list[Entry]) -> bool:
+        skipped: list[Entry] = []  # events that are not stored (presence beats)
+        undecodable: dict[Entry, str] = {}
+        rows = []
+        for entry in entries:
+            try:
+                row = decode(entry)
+            except (ValueError, KeyError, TypeError) as exc:
+                undecodable[entry] = f"undecodable entry: {type(exc).__name__}: {exc}"
+                continue
+            if row is None:
+                skipped.append(entry)
+            else:
+                rows.append(row)
+        outcome = await self._commit_until_done(rows)
+        if outcome is None:
+            return False  # shutting down with Postgres away: left pending, taken over later
+        if self.settings.worker_ack_delay_seconds:
+            log.warning("committed batch %d", self.batches + 1)
+            await asyncio.sleep(self.settings.worker_ack_delay_seconds)
+        await group.ack(self.redis, outcome.done + skipped)
+        self.batches += 1
+        BATCHES.inc()
+        EVENTS.inc(len(outcome.done) + len(skipped))
+        failed = {**undecodable, **outcome.failed}
+        settled = not failed or await self._settle_failures(failed)
+        await self._publish(outcome)
+        return settled
+
+    async def _commit_until_done(self, rows: list[Row]) -> Outcome | None:
+        """Postgres away: back off and retry the same batch; never drop it, never ack it early.
+
+        Retrying is safe even when part of the batch committed before the failure: those
+        events conflict on (fair, id) the second time and add nothing.
+        """
+        backoff = 0.1
+        deadline: float | None = None
+        while True:
+            outcome = Outcome()
+            try:
+                await commit(self.db, rows, outcome)
+                return outcome
+            except TRANSIENT_ERRORS as exc:
+                if self.stop.is_set():
+                    deadline = deadline or time.monotonic() + self.settings.worker_grace_seconds
+                    if time.monotonic() > deadline:
+                        log.warning("giving up a batch at shutdown; it stays pending")
+                        return None
+                log.warning("postgres unavailable, retrying batch in %.1fs: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _settle_failures(self, failed: dict[Entry, str]) -> bool:
+        """Dead-letter entries delivered too often; the rest stay pending for another try."""
+        hopeless, left = [], False
+        for entry, error in failed.items():
+            info: Any = await self.redis.xpending_range(
+                entry.stream, keys.GROUP, entry.entry_id, entry.entry_id, 1
+            )
+            limit = self.settings.worker_max_attempts
+            attempts = int(info[0]["times_delivered"]) if info else limit
+            if attempts >= limit:
+                await dead_letter(self.db, entry, error, attempts)
+                hopeless.append(entry)
+                DEAD.inc()
+                log.error(
+                    "dead-lettered %s %s after %d tries: %s",
+                    entry.stream,
+                    entry.entry_id,
+                    attempts,
+                    error,
+                )
+            else:
+                log.warning(
+                    "entry %s %s failed (try %d): %s", entry.stream, entry.entry_id, attempts, error
+                )
+                left = True
+        await group.ack(self.redis, hopeless)
+        return not left
+
+    async def _publish(self, outcome: Outcome) -> None:
+        """Announce each touched fair's new totals; dashboards re-read them from Postgres."""
+        if not outcome.totals:
+            return
+        as_of = datetime.now(UTC).isoformat()
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for fair, totals in outcome.totals.items():
+                    message = {"fair": fair, "as_of": as_of, "totals": totals}
+                    pipe.spublish(keys.totals_channel(fair), json.dumps(message))
+                await pipe.execute()
+        except RedisError as exc:
+            log.warning("could not publish totals: %s", exc)
