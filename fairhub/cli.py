@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 
 from fairhub.config import Settings
@@ -35,6 +36,16 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
     _require_urls(settings)
     applied = asyncio.run(migrate(str(settings.database_url)))
     print(f"applied migrations: {applied or 'none, already current'}")
+    print(f"redis: {asyncio.run(_redis_layout(settings))} partitions")
+
+
+async def _redis_layout(settings: Settings) -> int:
+    """Record the Redis layout (or move data written before partitions into it)."""
+    from fairhub.layout import ensure_layout
+    from fairhub.redis import open_redis
+
+    async with open_redis(settings) as redis:
+        return await ensure_layout(redis, settings)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -43,20 +54,81 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from fairhub.gateway.app import create_app  # here: the kiosk and report start faster
 
     _require_urls(settings)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, access_log=None)
+    if args.processes > 1:
+        # One port, N processes: each binds it with SO_REUSEPORT and the kernel shares out
+        # the connections, so one machine's cores all answer.
+        child = [sys.executable, "-m", "fairhub", "serve", "--reuse-port"]
+        sys.exit(supervise([(child, dict(os.environ))] * args.processes))
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        reuse_port=args.reuse_port or None,
+    )
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     from workers.run import run_worker
 
     _require_urls(settings)
+    if args.processes > 1:
+        sys.exit(supervise(worker_commands(settings, args.processes, dict(os.environ))))
     asyncio.run(run_worker(settings))
 
 
+def worker_commands(
+    settings: Settings, count: int, env: dict[str, str]
+) -> list[tuple[list[str], dict[str, str]]]:
+    """N worker processes; each with its own metrics port when metrics are on."""
+    commands = []
+    for n in range(count):
+        child_env = dict(env)
+        if settings.worker_metrics_port:
+            child_env["FAIRHUB_WORKER_METRICS_PORT"] = str(settings.worker_metrics_port + n)
+        commands.append(([sys.executable, "-m", "fairhub", "worker"], child_env))
+    return commands
+
+
+def supervise(commands: list[tuple[list[str], dict[str, str]]]) -> int:
+    """Run the processes until one ends or we are told to stop; then stop them all.
+
+    Ctrl-C and SIGTERM reach them as SIGTERM, so each finishes what it has in hand.
+    """
+    children = [
+        subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent) for argv, env in commands
+    ]
+    code = 0
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.2)
+        code = next(child.returncode for child in children if child.returncode is not None)
+        log.error("a child process ended (exit %s): stopping the others", code)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop_all(children)
+    return code
+
+
+def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 @contextlib.contextmanager
-def _embedded(settings: Settings) -> Iterator[Settings]:
-    """Start embedded Postgres and Redis for whichever URL is unset; stop them on the way out."""
+def _embedded(settings: Settings, cluster: bool = False) -> Iterator[Settings]:
+    """Start embedded Postgres and Redis (or a Valkey Cluster of 3 primaries and 3 replicas)
+    for whichever URL is unset; stop them on the way out."""
     from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis
+    from fairhub.embedded_cluster import EmbeddedRedisCluster
 
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -68,7 +140,11 @@ def _embedded(settings: Settings) -> Iterator[Settings]:
             stack.callback(postgres.stop)
             update["database_url"] = postgres.url
         if not settings.redis_url:
-            redis = EmbeddedRedis(data_dir / "redis")
+            redis: EmbeddedRedis | EmbeddedRedisCluster = (
+                EmbeddedRedisCluster(data_dir / "redis-cluster")
+                if cluster
+                else EmbeddedRedis(data_dir / "redis")
+            )
             redis.start()
             stack.callback(redis.stop)
             update["redis_url"] = redis.url
@@ -83,33 +159,48 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _banner(settings: Settings, cluster: bool) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    shape = "  Processes:  2 gateways on one port, 2 workers\n" if cluster else ""
+    print(
+        "\nFairHub is running (Ctrl-C stops everything)\n"
+        f"  API:        {base}/v1/fairs   (OpenAPI: {base}/openapi.json)\n"
+        f"  Dashboards: {base}/dashboard   (sign in with the admin token, pick a fair)\n"
+        f"  Admin token: {settings.resolved_admin_token()}\n"
+        f"  Postgres:   {settings.database_url}\n"
+        f"  Redis:      {settings.redis_url}\n"
+        f"{shape}"
+        f"  Data:       {settings.data_dir.resolve()}\n",
+        flush=True,
+    )
+
+
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
     from aiohttp import web
 
     from fairhub.gateway.app import create_app
 
-    with _embedded(settings) as settings:
+    with _embedded(settings, cluster=args.cluster) as settings:
         asyncio.run(migrate(str(settings.database_url)))
         env = {
             **os.environ,
             "FAIRHUB_DATABASE_URL": str(settings.database_url),
             "FAIRHUB_REDIS_URL": str(settings.redis_url),
         }
+        if args.cluster:
+            # Each primary has a replica: a 202 waits for the replica's fsync too.
+            env["FAIRHUB_WAITAOF_REPLICAS"] = env.get("FAIRHUB_WAITAOF_REPLICAS", "1")
+            gateway = [sys.executable, "-m", "fairhub", "serve", "--reuse-port"]
+            _banner(settings, cluster=True)
+            code = supervise([(gateway, env)] * 2 + worker_commands(settings, 2, env))
+            if code:
+                raise SystemExit(code)
+            return
         worker = subprocess.Popen(
             [sys.executable, "-m", "fairhub", "worker"], env=env, preexec_fn=_die_with_parent
         )
         try:
-            base = f"http://{settings.host}:{settings.port}"
-            print(
-                "\nFairHub is running (Ctrl-C stops everything)\n"
-                f"  API:        {base}/v1/fairs   (OpenAPI: {base}/openapi.json)\n"
-                f"  Dashboards: {base}/dashboard   (sign in with the admin token, pick a fair)\n"
-                f"  Admin token: {settings.resolved_admin_token()}\n"
-                f"  Postgres:   {settings.database_url}\n"
-                f"  Redis:      {settings.redis_url}\n"
-                f"  Data:       {settings.data_dir.resolve()}\n",
-                flush=True,
-            )
+            _banner(settings, cluster=False)
             web.run_app(
                 create_app(settings),
                 host=settings.host,
@@ -168,10 +259,35 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
 
 
 Command = Callable[[Settings, argparse.Namespace], None]
+
+
+def _serve_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--processes", type=int, default=1, metavar="N", help="N gateway processes on one port"
+    )
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+
+
+def _worker_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--processes", type=int, default=1, metavar="N", help="N worker processes")
+
+
+def _dev_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="a Valkey Cluster of 3 primaries and 3 replicas, 2 gateways, 2 workers",
+    )
+
+
 COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None] | None]] = {
-    "dev": (cmd_dev, "embedded Postgres and Redis, migrations, gateway and one worker", None),
-    "serve": (cmd_serve, "the gateway, against FAIRHUB_DATABASE_URL and FAIRHUB_REDIS_URL", None),
-    "worker": (cmd_worker, "one aggregation worker (a consumer group member)", None),
+    "dev": (cmd_dev, "embedded Postgres and Redis, migrations, gateway and a worker", _dev_args),
+    "serve": (
+        cmd_serve,
+        "the gateway, against FAIRHUB_DATABASE_URL and FAIRHUB_REDIS_URL",
+        _serve_args,
+    ),
+    "worker": (cmd_worker, "aggregation workers (members of the consumer group)", _worker_args),
     "migrate": (cmd_migrate, "apply the database migrations", None),
     "report": (cmd_report, "a fair's report: text, JSON, CSV (Excel) or A4 HTML", _report_args),
     "kiosk": (cmd_kiosk, "a gate or booth kiosk: USB scanner in, offline-safe", _kiosk_args),

@@ -27,12 +27,14 @@ from redis.exceptions import (
     ClusterDownError,
     MovedError,
     RedisError,
+    ResponseError,
     TryAgainError,
 )
 
 from fairhub.config import Settings
 
 MAX_CONNECTIONS = 64
+CLUSTER_CONNECTIONS = 1024
 CLUSTER_SCHEME = "redis+cluster"
 RedisClient = Redis | RedisCluster
 # A node's answer that the key is elsewhere now (slot migration, failover): retry there.
@@ -72,7 +74,9 @@ def make_redis(settings: Settings, url: str | None = None, connections: int = 0)
             startup_nodes=[ClusterNode(h, p) for h, p in cluster_nodes(target)],
             username=parts.username,
             password=parts.password,
-            max_connections=size,
+            # The cluster client cannot make a burst wait for a free connection (it fails at
+            # the limit): it may open more instead, per node.
+            max_connections=max(size, CLUSTER_CONNECTIONS),
             require_full_coverage=True,
             **timeouts,
         )
@@ -167,7 +171,11 @@ class Shards:
         self._nodes.clear()
 
     async def run(
-        self, ops: Sequence[Op], tail: tuple[Any, ...] | None = None, attempts: int = 3
+        self,
+        ops: Sequence[Op],
+        tail: tuple[Any, ...] | None = None,
+        attempts: int = 3,
+        tail_alone: bool = False,
     ) -> tuple[list[Any], dict[str, Any]]:
         """Each op on the node holding its key: one pipeline per node, the nodes at once.
 
@@ -186,7 +194,10 @@ class Shards:
             for n in todo:
                 by_node[self.node_of(ops[n].key)].append(n)
             answers = await asyncio.gather(
-                *(self._pipeline(node, [ops[n] for n in ns], tail) for node, ns in by_node.items()),
+                *(
+                    self._pipeline(node, [ops[n] for n in ns], tail, tail_alone)
+                    for node, ns in by_node.items()
+                ),
                 return_exceptions=True,
             )
             todo, unreachable = [], None
@@ -214,17 +225,42 @@ class Shards:
         return replies, tails
 
     async def _pipeline(
-        self, node: str, ops: list[Op], tail: tuple[Any, ...] | None
+        self, node: str, ops: list[Op], tail: tuple[Any, ...] | None, tail_alone: bool
     ) -> tuple[list[Any], Any]:
-        async with self.node(node).pipeline(transaction=False) as pipe:
-            for op in ops:
-                pipe.execute_command(*op.args)
-            if tail is not None:
-                pipe.execute_command(*tail)
-            results = await pipe.execute(raise_on_error=False)
+        """The ops in one round trip on one connection, then the tail on that same connection.
+
+        `tail_alone`: the tail goes in a round trip of its own, once the ops are answered. A
+        WAITAOF that waits for replicas must: sent in the same batch as the writes, the server
+        asks the replicas for their fsync before they have even received those writes, and
+        then waits for their next unprompted report, up to a second later.
+        """
+        pool = self.node(node).connection_pool
+        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            commands = [op.args for op in ops]
+            if tail is not None and not tail_alone:
+                commands.append(tail)
+            await conn.send_packed_command(conn.pack_commands(commands))
+            replies = [await _reply(conn) for _ in commands]
+            if tail is not None and tail_alone:
+                await conn.send_packed_command(conn.pack_command(*tail))
+                replies.append(await _reply(conn))
+        except BaseException:
+            await conn.disconnect()  # half a conversation: this connection is not reused as is
+            raise
+        finally:
+            await pool.release(conn)
         if tail is None:
-            return list(results), None
-        return list(results[:-1]), results[-1]
+            return replies, None
+        return replies[:-1], replies[-1]
+
+
+async def _reply(conn: Any) -> Any:
+    """One reply; an error reply as its exception (MOVED, a script's error), not raised."""
+    try:
+        return await conn.read_response()
+    except ResponseError as exc:
+        return exc
 
 
 def script(source: str, keys: Sequence[str], args: Sequence[Any]) -> Op:

@@ -212,7 +212,9 @@ class StreamWriter:
         # share of the flush. A node that answers late or short fails the whole flush.
         wait = ("WAITAOF", settings.waitaof_local, settings.waitaof_replicas,
                 settings.durability_timeout_ms)  # fmt: skip
-        replies, waits = await self._shards.run(ops, tail=wait)
+        replies, waits = await self._shards.run(
+            ops, tail=wait, tail_alone=settings.waitaof_replicas > 0
+        )
         for node, confirmed in waits.items():
             if isinstance(confirmed, Exception):
                 raise NotDurableError(f"WAITAOF failed on {node or 'redis'}: {confirmed}")

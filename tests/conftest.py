@@ -1,7 +1,12 @@
 """Real Postgres and real Redis for every test: embedded servers started once per session.
 
-Each test makes its own fair, so its stream, counters and events are its own.
-Set FAIRHUB_TEST_DATABASE_URL and FAIRHUB_TEST_REDIS_URL to test against external servers.
+Each test makes its own fair, so its counters and events are its own (a partition's stream
+holds several fairs' events: tests look at their fair's entries only).
+
+Redis is one server, or a Valkey Cluster of 3 primaries and 3 replicas (embedded as well):
+- the modules in CLUSTER_TOO run on both, as `test_x[single]` and `test_x[cluster]`;
+- FAIRHUB_TEST_REDIS=cluster runs the whole suite on a cluster only;
+- FAIRHUB_TEST_DATABASE_URL and FAIRHUB_TEST_REDIS_URL test against external servers.
 """
 
 from __future__ import annotations
@@ -12,24 +17,49 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from redis.asyncio import Redis
 from support import Gateway, WorkerTask, make_settings
 
 from fairhub.config import Settings
 from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis
+from fairhub.embedded_cluster import EmbeddedRedisCluster
 from fairhub.migrate import migrate
+from fairhub.redis import RedisClient, open_redis
+
+# The core of counting, on a cluster too, in every run (CI's included).
+CLUSTER_TOO = frozenset(
+    {"test_ingest", "test_exactly_once", "test_checkins", "test_live", "test_stats_stream"}
+)
+
+
+def _kinds(module: str) -> list[str]:
+    wanted = os.environ.get("FAIRHUB_TEST_REDIS", "")
+    if wanted in ("single", "cluster"):
+        return [wanted]
+    return ["single", "cluster"] if module in CLUSTER_TOO else ["single"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test on the Redis kinds its module runs on (one Redis of each kind per session)."""
+    if "servers" in metafunc.fixturenames:
+        kinds = _kinds(metafunc.module.__name__.rpartition(".")[2])
+        metafunc.parametrize("servers", kinds, indirect=True, scope="session")
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
     database_url = os.environ.get("FAIRHUB_TEST_DATABASE_URL")
     redis_url = os.environ.get("FAIRHUB_TEST_REDIS_URL")
     if database_url and redis_url:
         yield database_url, redis_url
         return
-    root = tmp_path_factory.mktemp("servers")
+    kind = getattr(request, "param", "single")
+    root = tmp_path_factory.mktemp(f"servers-{kind}")
     postgres = EmbeddedPostgres(root / "postgres")
-    redis = EmbeddedRedis(root / "redis")
+    redis: EmbeddedRedis | EmbeddedRedisCluster = EmbeddedRedis(root / "redis")
+    if kind == "cluster":
+        redis = EmbeddedRedisCluster(root / "cluster")
     postgres.start()
     try:
         redis.start()
@@ -72,7 +102,7 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def redis(servers: tuple[str, str]) -> AsyncIterator[Redis]:
-    client = Redis.from_url(servers[1])
-    yield client
-    await client.aclose()
+async def redis(settings: Settings) -> AsyncIterator[RedisClient]:
+    """A client of the session's Redis, one server or a cluster, as the code has it."""
+    async with open_redis(settings) as client:
+        yield client

@@ -24,7 +24,7 @@ from fairhub.config import Settings
 from fairhub.db import open_pool
 from fairhub.gateway.app import create_app
 from fairhub.layout import ensure_layout
-from fairhub.redis import open_redis
+from fairhub.redis import is_cluster_url, open_redis
 from workers.aggregator import Aggregator
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -47,6 +47,8 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **extra: ob
         # Fewer partitions than production's 64: as many blocking reads per worker, a quarter.
         "partitions": 16,
         "worker_lease_seconds": 2,
+        # Every primary of a cluster has a replica: a 202 waits for its fsync too.
+        "waitaof_replicas": 1 if is_cluster_url(redis_url) else 0,
         **extra,
     }
     return Settings.model_validate(values)

@@ -296,8 +296,10 @@ async def test_after_the_stop_nobody_watches(gateway: Gateway, settings: Setting
     assert document["figures"]["viewers_now"] == 0 and document["figures"]["peak"] == 3
     # Another gateway that has not heard of the end yet records a beat: it counts for nobody.
     async with open_redis(settings) as redis:
-        stale = Presence(Shards(redis, settings), settings.live_presence_seconds)
+        shards = Shards(redis, settings)
+        stale = Presence(shards, settings.live_presence_seconds)
         after = await stale.record(live["fair"], [Mark(session, "viewer-0", present=True)])
+        await shards.aclose()
     assert after[session].viewers_now == 0
     await _presence(gateway, session, "viewer-1", "beat")
     assert (await _figures(gateway, live))["viewers_now"] == 0

@@ -109,10 +109,11 @@ def error_middleware(retry_after: int) -> Any:
                 headers=unavailable_headers,
             )
         except RedisError as exc:
+            log.warning("redis unavailable during %s %s: %r", request.method, request.path, exc)
             return error_response(
                 503,
                 "redis_unavailable",
-                f"Redis is unavailable: {exc}",
+                f"Redis is unavailable: {exc or type(exc).__name__}",
                 headers=unavailable_headers,
             )
         except web.HTTPException as exc:
