@@ -31,7 +31,13 @@ CLUSTER_TOO = frozenset(
 )
 
 
+# What only a cluster has: shards, slot migrations, failovers.
+CLUSTER_ONLY = frozenset({"test_cluster"})
+
+
 def _kinds(module: str) -> list[str]:
+    if module in CLUSTER_ONLY:
+        return ["cluster"]
     wanted = os.environ.get("FAIRHUB_TEST_REDIS", "")
     if wanted in ("single", "cluster"):
         return [wanted]
