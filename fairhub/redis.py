@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from prometheus_client import Counter
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
@@ -33,6 +34,10 @@ from redis.exceptions import (
 
 from fairhub.config import Settings
 
+RETRIES = Counter(
+    "fairhub_redis_retries_total",
+    "Commands sent again after a redirect or an unreachable node (a slot moved, a failover)",
+)
 MAX_CONNECTIONS = 64
 CLUSTER_CONNECTIONS = 1024
 CLUSTER_SCHEME = "redis+cluster"
@@ -221,6 +226,7 @@ class Shards:
                 if unreachable is not None:
                     raise unreachable
                 break
+            RETRIES.inc(len(todo))
             await self.refresh()
         return replies, tails
 

@@ -16,11 +16,18 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from prometheus_client import Counter
+
 from fairhub import keys
 from fairhub.config import Settings
 from fairhub.redis import Op, Shards, script
 
 log = logging.getLogger(__name__)
+FLUSHES = Counter("fairhub_writer_flushes_total", "Durable flushes (one per node they touched)")
+NOT_DURABLE = Counter(
+    "fairhub_writer_not_durable_total",
+    "Flushes answered 503: a node away, an append refused, WAITAOF short or late",
+)
 
 # KEYS[1] is the partition's stream, KEYS[2..] the "seen" key of each event; ARGV[1] the ttl,
 # ARGV[2] the fair, then the payloads. Setting the seen key and adding the entry in one script
@@ -189,6 +196,7 @@ class StreamWriter:
             try:
                 outcomes = await self._flush(batch)
             except Exception as exc:  # whatever it was, every waiting request gets its 503
+                NOT_DURABLE.inc()
                 log.warning("could not make %d appends durable: %r", len(batch), exc)
                 error = exc if isinstance(exc, NotDurableError) else NotDurableError(str(exc))
                 for item in batch:
@@ -215,6 +223,7 @@ class StreamWriter:
         replies, waits = await self._shards.run(
             ops, tail=wait, tail_alone=settings.waitaof_replicas > 0
         )
+        FLUSHES.inc(len(waits))
         for node, confirmed in waits.items():
             if isinstance(confirmed, Exception):
                 raise NotDurableError(f"WAITAOF failed on {node or 'redis'}: {confirmed}")

@@ -171,6 +171,7 @@ def worker_process(settings: Settings, log: Path, **env: str) -> subprocess.Pope
         "FAIRHUB_WORKER_BLOCK_MS": "100",
         "FAIRHUB_WORKER_CLAIM_IDLE_MS": str(settings.worker_claim_idle_ms),
         "FAIRHUB_WORKER_LEASE_SECONDS": str(settings.worker_lease_seconds),
+        "FAIRHUB_PARTITIONS": str(settings.partitions),
         **env,
     }
     with log.open("ab") as out:

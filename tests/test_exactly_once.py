@@ -6,11 +6,13 @@ import asyncio
 import functools
 import json
 import random
+import re
 import signal
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 from redis.asyncio import Redis
 from redis.asyncio.cluster import ClusterPubSub
@@ -18,6 +20,7 @@ from support import Gateway, WorkerTask, event, eventually, fair_entries, totals
 
 from fairhub import keys
 from fairhub.config import Settings
+from fairhub.embedded import free_port
 
 
 async def _counted(
@@ -333,6 +336,35 @@ async def test_sigterm_finishes_the_batch_in_hand_then_exits(
     assert await _pending(redis, fair) == 0  # acknowledged before exiting
     assert "worker stopped" in log.read_text()
     assert totals(await gateway.stats(fair, token))["checkins"] == (30, 30)
+
+
+async def test_a_worker_process_serves_its_metrics(
+    settings: Settings, redis: Redis, tmp_path: Path
+) -> None:
+    port = free_port()
+    process = worker_process(
+        settings, tmp_path / "worker.log", FAIRHUB_WORKER_METRICS_PORT=str(port)
+    )
+    try:
+
+        async def owns_all() -> bool:
+            try:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.get(f"http://127.0.0.1:{port}/metrics") as answer,
+                ):
+                    text = await answer.text()
+            except aiohttp.ClientError:
+                return False
+            owned = re.search(r"^fairhub_worker_partitions_owned ([0-9.]+)$", text, re.M)
+            return owned is not None and float(owned[1]) == keys.partitions()
+
+        await eventually(owns_all)  # alone: every partition is its
+    finally:
+        process.terminate()
+        assert await asyncio.to_thread(process.wait, 30) == 0
+    holders = await _lease_holders(redis)
+    assert str(process.pid) not in holders  # it handed its leases back on the way out
 
 
 async def test_new_totals_are_published_after_each_commit(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -164,8 +165,13 @@ async def test_health_openapi_and_metrics(gateway: Gateway) -> None:
     assert "/v1/fairs/{fair}/events" in spec["paths"]
     tags = spec["components"]["schemas"]["Event"]["discriminator"]["mapping"]
     assert set(tags) >= {"checkin", "qr_scan", "resume_submitted", "live_heartbeat"}
+    fair, token = await gateway.create_fair()
+    await gateway.post(fair, token, [event("checkin", seeker_id="S1")])
     status, text = await gateway.request("GET", "/metrics", None)
     assert status == 200 and "fairhub_ingest_events_total" in text
+    flushes = re.search(r"^fairhub_writer_flushes_total ([0-9.e+]+)$", text, re.M)
+    assert flushes is not None and float(flushes[1]) >= 1  # one per node a flush touched
+    assert "fairhub_writer_not_durable_total" in text and "fairhub_redis_retries_total" in text
     status, body = await gateway.request("GET", "/no/such/page", None)
     assert (status, body["error"]) == (404, "not_found")
 
