@@ -28,6 +28,10 @@ from fairhub.redis import is_cluster_url, open_redis
 from workers.aggregator import Aggregator
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+# Fewer partitions than production's 64: as many blocking reads per worker, a quarter. Every
+# process of a test session (workers it starts too) uses this number.
+TEST_PARTITIONS = 16
+keys.use_partitions(TEST_PARTITIONS)
 DAY = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 _ids = itertools.count()
 
@@ -44,8 +48,7 @@ def make_settings(database_url: str, redis_url: str, data_dir: Path, **extra: ob
         "worker_grace_seconds": 2,
         "redis_timeout_seconds": 2,
         "auth_cache_seconds": 60,
-        # Fewer partitions than production's 64: as many blocking reads per worker, a quarter.
-        "partitions": 16,
+        "partitions": TEST_PARTITIONS,
         "worker_lease_seconds": 2,
         # Every primary of a cluster has a replica: a 202 waits for its fsync too.
         "waitaof_replicas": 1 if is_cluster_url(redis_url) else 0,

@@ -357,7 +357,7 @@ async def test_a_worker_process_serves_its_metrics(
             except aiohttp.ClientError:
                 return False
             owned = re.search(r"^fairhub_worker_partitions_owned ([0-9.]+)$", text, re.M)
-            return owned is not None and float(owned[1]) == keys.partitions()
+            return owned is not None and float(owned[1]) == settings.partitions
 
         await eventually(owns_all)  # alone: every partition is its
     finally:
