@@ -341,7 +341,8 @@ async def run_handover(stack: common.Stack, setup: Setup) -> dict[str, Any]:
         await poll(steady, BEFORE + 5)
         owned = sum(f"-{victim.pid}-" in h for h in await lease_holders(redis))
         os.kill(victim.pid, signal.SIGKILL)
-        killed, threshold = time.perf_counter(), max(200, 2 * max(backlogs))
+        before_max = max(backlogs)
+        killed, threshold = time.perf_counter(), max(200, 2 * before_max)
 
         async def read_again() -> bool:
             return not any(h == "" or f"-{victim.pid}-" in h for h in await lease_holders(redis))
@@ -372,7 +373,7 @@ async def run_handover(stack: common.Stack, setup: Setup) -> dict[str, Any]:
             stop_tree(procs, proc)
     return {"killed_pid": victim.pid, "killed_owned": owned, "read_again_s": leased,
             "caught_up_s": leased + caught if leased and caught is not None else None,
-            "backlog_threshold": threshold, "backlog_peak": max(backlogs),
+            "backlog_threshold": threshold, "backlog_peak": max(backlogs), "backlog_before": before_max,
             "load_stopped_s": stopped, "counted_after_stop_s": counted_s, "fairs_exact": exact,
             "accepted": sum(sent["accepted"]), "load_errors": sent["errors"],
             "load_p99_ms": sent["p99_ms"], "claimed_pending": claimed}  # fmt: skip
@@ -429,84 +430,64 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
 def report(results: dict[str, Any], args: argparse.Namespace) -> dict[str, float]:
     """Print the tables and the scaling model; return CPU seconds per 1,000 events."""
     cost: dict[str, float] = {}
-    cpu_text = " ".join
 
-    def note(name: str, r: dict[str, Any], parts: tuple[str, ...]) -> str:
-        for part in parts:  # % of one core at a rate -> CPU seconds per 1,000 events
-            if part in r["cpu_percent"]:
-                cost[f"{name}_{part}"] = 10 * r["cpu_percent"][part] / r["events_per_s"]
-        return cpu_text(f"{k} {v:.0f}" for k, v in r["cpu_percent"].items())
+    def row(label: str, name: str, r: dict[str, Any], cells: str) -> None:
+        for part, value in r["cpu_percent"].items():  # % of one core -> s per 1,000 events
+            cost[f"{name}_{part}"] = 10 * value / r["events_per_s"]
+        cpu = " ".join(f"{k} {v:.0f}" for k, v in r["cpu_percent"].items())
+        print(f"{label:<26}{name[1]:>3}{r['events_per_s']:>10,.0f}{cells}  {cpu}")
 
-    print(
-        f"\ningest: {args.fairs:,} fairs, {BATCH} events/request, {args.clients} clients, "
-        f"{args.seconds:g} s after {WARMUP:g} s warm-up; each 202 durable\n{'redis':<26}"
-        f"{'gw':>3}{'events/s':>10}{'req/s':>7}{'p50 ms':>7}{'p99 ms':>7}{'errors':>7}"
-        "  cpu % of one core (2 cores = 200)"
-    )
+    if results["ingest"]:
+        print(f"\ningest: {args.fairs:,} fairs, {BATCH} events/request, {args.clients} clients, "
+              f"{args.seconds:g} s after {WARMUP:g} s warm-up; each 202 durable\n{'redis':<26}"
+              f"{'gw':>3}{'events/s':>10}{'req/s':>7}{'p50 ms':>7}{'p99 ms':>7}{'errors':>7}"
+              "  cpu % of one core (2 cores = 200)")  # fmt: skip
     for name, r in results["ingest"].items():
-        cpu = note(name, r, ("gateway", "redis", "replicas"))
-        print(
-            f"{LABELS[name[0]]:<26}{name[1]:>3}{r['events_per_s']:>10,.0f}"
-            f"{r['requests_per_s']:>7,.0f}{r['p50_ms']:>7.1f}{r['p99_ms']:>7.1f}"
-            f"{r['errors']:>7}  {cpu}"
-        )
+        row(LABELS[name[0]], name, r, f"{r['requests_per_s']:>7,.0f}{r['p50_ms']:>7.1f}"
+            f"{r['p99_ms']:>7.1f}{r['errors']:>7}")  # fmt: skip
         for kind, count in r["error_kinds"].items():
             print(f"    {count} x {kind}")
     if "partitions_per_primary" in results:
-        print(f"partitions per primary: {results['partitions_per_primary']}")
-    print(
-        f"\ndrain: {args.drain_events:,} events over {args.fairs:,} fairs, swapped in once "
-        f"the leases had settled; until all acknowledged\n{'redis':<26}{'workers':>8}"
-        f"{'events/s':>10}{'seconds':>8}{'leases':>8}{'exact':>7}  cpu % of one core"
-    )
+        print(f"partitions (of {keys.partitions()}) per primary: "
+              f"{results['partitions_per_primary']}")  # fmt: skip
+    if results["drain"]:
+        print(f"\ndrain: {args.drain_events:,} events over {args.fairs:,} fairs, swapped in once "
+              f"the leases had settled, until all acknowledged\n{'redis':<26}{'wk':>3}"
+              f"{'events/s':>10}{'seconds':>8}{'leases':>8}{'exact':>7}  cpu % of one core")  # fmt: skip
     for name, d in results["drain"].items():
-        cpu = note(name, d, ("worker", "postgres"))
-        print(
-            f"{LABELS[name[0]]:<26}{name[1]:>8}{d['events_per_s']:>10,.0f}{d['seconds']:>8.1f}"
-            f"{d['leases_settled_s']:>7.1f}s{'ok' if d['exact'] else 'FAIL':>7}  {cpu}"
-        )
+        row(LABELS[name[0]], name, d, f"{d['seconds']:>8.1f}{d['leases_settled_s']:>7.1f}s"
+            f"{'ok' if d['exact'] else 'FAIL':>7}")  # fmt: skip
     if h := results.get("handover"):
         nan = float("nan")
-        print(
-            f"\nhandover on (c): 2 worker processes, FAIRHUB_WORKER_LEASE_SECONDS={LEASE} (the "
-            f"default), steady {RATE * BATCH:,} events/s; worker pid {h['killed_pid']} holding "
-            f"{h['killed_owned']} partitions SIGKILLed after {BEFORE:g} s of load\n"
-            f"    its partitions read again after {h['read_again_s'] or nan:.1f} s (no lease "
-            f"names it; {h['claimed_pending']:,} pending entries claimed); backlog peak "
-            f"{h['backlog_peak']:,}, back to <= {h['backlog_threshold']:,} after "
-            f"{h['caught_up_s'] or nan:.1f} s\n    load stopped {h['load_stopped_s']:.1f} s "
-            f"after the kill: {h['accepted']:,} events accepted ({h['load_errors']} errors, "
-            f"p99 {h['load_p99_ms']:.0f} ms); /stats equal to them for {h['fairs_exact']:,}/"
-            f"{args.fairs:,} fairs {h['counted_after_stop_s'] or nan:.1f} s after the stop"
-        )
+        print(f"\nhandover on (c): 2 worker processes, FAIRHUB_WORKER_LEASE_SECONDS={LEASE} (the "
+              f"default), steady {RATE * BATCH:,} events/s;\n    worker pid {h['killed_pid']} "
+              f"holding {h['killed_owned']} partitions SIGKILLed after {BEFORE:g} s of load\n"
+              f"    its partitions read again after {h['read_again_s'] or nan:.1f} s (no lease "
+              f"names it; {h['claimed_pending']:,} pending entries claimed)\n    backlog: "
+              f"{h['backlog_before']:,} before, peak {h['backlog_peak']:,}, back to <= "
+              f"{h['backlog_threshold']:,} {h['caught_up_s'] or nan:.1f} s after the kill\n"
+              f"    load stopped {h['load_stopped_s']:.1f} s after the kill: {h['accepted']:,} "
+              f"events accepted ({h['load_errors']} errors, p99 {h['load_p99_ms']:.0f} ms);\n"
+              f"    /stats equal to them for {h['fairs_exact']:,}/{args.fairs:,} fairs "
+              f"{h['counted_after_stop_s'] or nan:.1f} s after the load stopped")  # fmt: skip
+    c, one = cost, "a1" if "a1_redis" in cost else None
+    g, r, w, pg = (c.get(k) for k in ("c1_gateway", "c1_redis", "c1_worker", "c1_postgres"))
     print("\nscaling model, from the CPU seconds per 1,000 events measured above:")
-    src = "c1" if "c1_gateway" in cost else "a1"
-    if (g := cost.get(f"{src}_gateway")) and (r := cost.get(f"{src}_redis")):
-        cap = (
-            f"3 primaries (a core each, a third of the partitions each) saturate near "
-            f"{3000 / r:,.0f} events/s, ~{3 * g / r:.1f} gateway processes' worth"
-            if src == "c1"
-            else f"one Redis node saturates near {1000 / r:,.0f} events/s"
-        )
-        rep = f", replicas {cost['c1_replicas']:.3f}" if src == "c1" else ""
-        print(
-            f"  ingest {LABELS[src[0]]}: gateway process {g:.3f}, Redis primaries {r:.3f}"
-            f"{rep}. Each gateway process\n  added on a core of its own adds "
-            f"~{1000 / g:,.0f} events/s; {cap}."
-        )
-    drain = "c1" if "c1_worker" in cost else "a1"
-    if (w := cost.get(f"{drain}_worker")) and (pg := cost.get(f"{drain}_postgres")):
-        print(
-            f"  drain {LABELS[drain[0]]}: worker process {w:.3f}, Postgres {pg:.3f}. Each "
-            f"worker added on a core\n  of its own adds ~{1000 / w:,.0f} events/s and needs "
-            f"{pg / w:.2f} more cores of Postgres (at most {keys.partitions()} workers)."
-        )
-    print(
-        "  On this 2-core machine the gateways, workers, Redis nodes, Postgres and the load\n"
-        "  generator share the same two cores, so 2 processes cannot beat 1: these runs prove\n"
-        "  the cluster path correct and measure its overhead per event, not speed-up.\n"
-        "  Loopback hides network round trips; per-core figures taken under contention."
-    )
+    if g and r:
+        print(f"  ingest (c): gateway process {g:.3f}, primaries {r:.3f} in all, replicas "
+              f"{c['c1_replicas']:.3f}. Each gateway process added on a core of its own adds\n"
+              f"  ~{1000 / g:,.0f} events/s; 3 primaries (a core each, ~1/3 of the partitions "
+              f"each) saturate near {3000 / r:,.0f} events/s,\n  ~{3 * g / r:.1f} gateway "
+              "processes' worth" + (f"; one node, by (a): ~{1000 / c[one + '_redis']:,.0f} "
+              f"events/s, ~{g / c[one + '_redis']:.1f} gateways." if one else "."))  # fmt: skip
+    if w and pg:
+        print(f"  drain (c): worker process {w:.3f}, Postgres {pg:.3f}. Each worker added on a "
+              f"core of its own adds\n  ~{1000 / w:,.0f} events/s and needs {pg / w:.2f} more "
+              f"cores of Postgres (at most {keys.partitions()} workers: one per partition).")  # fmt: skip
+    print("  On this 2-core machine the gateways, workers, Redis nodes, Postgres and the load\n"
+          "  generator share the same two cores, so 2 processes cannot beat 1: these runs prove\n"
+          "  the cluster path correct and measure its overhead per event, not speed-up.\n"
+          "  Loopback hides network round trips; per-core figures are taken under contention.")  # fmt: skip
     return cost
 
 
