@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import aiohttp
 import asyncpg
@@ -59,7 +59,8 @@ LEASE = "10"  # FAIRHUB_WORKER_LEASE_SECONDS: the default, set explicitly
 RATE, BEFORE, AFTER = 100, 6.0, 30.0  # handover: requests/s; seconds of load around the kill
 TAG = "00000000"  # the fair named in drain_events()' ids, rewritten for each drain
 LABELS = {"a": "(a) 1 node", "b": "(b) 3+3, no replica acks", "c": "(c) 3+3, replica acks"}
-Popen = subprocess.Popen[bytes]
+Popen: TypeAlias = subprocess.Popen[bytes]
+Procs: TypeAlias = common.Processes
 
 
 # ---------------------------------------------------------------- child: load generator
@@ -131,15 +132,12 @@ class Setup:
     pids: dict[str, list[int]]  # Redis servers: "redis" (primaries), "replicas"
 
 
-def fairhub(procs: common.Processes, name: str, args: list[str], env: dict[str, str]) -> Popen:
-    return procs.start(name, ["-m", "fairhub", *args], env)
+def fairhub(procs: Procs, name: str, argv: list[str], env: dict[str, str], n: int = 1) -> Popen:
+    """`python -m fairhub <argv>`, as `--processes n` when n > 1."""
+    return procs.start(name, ["-m", "fairhub", *argv, *(["--processes", str(n)] * (n > 1))], env)
 
 
-def processes(n: int) -> list[str]:
-    return ["--processes", str(n)] if n > 1 else []
-
-
-def stop_tree(procs: common.Processes, proc: Popen) -> None:
+def stop_tree(procs: Procs, proc: Popen) -> None:
     """Stop a process and wait for its children too (those of a --processes supervisor)."""
     children: list[psutil.Process] = []
     with contextlib.suppress(psutil.Error):
@@ -166,13 +164,8 @@ async def wait_listening(proc: Popen, port: int, count: int) -> None:
     async def listening() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"gateway exited with {proc.returncode}")
-        found = 0
-        with contextlib.suppress(psutil.Error):
-            for p in [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(True)]:
-                with contextlib.suppress(psutil.Error):
-                    conns = p.net_connections(kind="tcp")
-                    found += any(c.laddr.port == port and c.status == "LISTEN" for c in conns)
-        return found >= count
+        conns = psutil.net_connections(kind="tcp")
+        return len({c.pid for c in conns if c.laddr.port == port and c.status == "LISTEN"}) >= count
 
     if await poll(listening, 30) is None:
         raise RuntimeError(f"{count} gateway processes not listening on {port} in 30 s")
@@ -222,7 +215,7 @@ async def reset_streams(redis: RedisClient) -> None:
         await ensure_group(redis, keys.partition_stream(part))
 
 
-def start_load(procs: common.Processes, tmp: Path, name: str, cfg: dict[str, Any]) -> Popen:
+def start_load(procs: Procs, tmp: Path, name: str, cfg: dict[str, Any]) -> Popen:
     """The load generator in its own process; its configuration (1,000 tokens) in a file."""
     occurred = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:00Z")
     cfg = {**cfg, "run": f"{name}-{os.urandom(3).hex()}", "occurred": occurred}
@@ -234,7 +227,7 @@ def start_load(procs: common.Processes, tmp: Path, name: str, cfg: dict[str, Any
 async def run_ingest(stack: common.Stack, setup: Setup, n: int, args: Any) -> dict[str, Any]:
     procs, port, name = stack.procs, free_port(), f"{setup.key}{n}"
     env = {**setup.env, "FAIRHUB_PORT": str(port)}
-    gateway = fairhub(procs, f"gateway-{name}", ["serve", *processes(n)], env)
+    gateway = fairhub(procs, f"gateway-{name}", ["serve"], env, n)
     watch = {"gateway": [gateway.pid], **setup.pids, "postgres": [stack.postgres_pid]}
     try:
         await wait_listening(gateway, port, n)
@@ -249,7 +242,7 @@ async def run_ingest(stack: common.Stack, setup: Setup, n: int, args: Any) -> di
 
 
 async def run_drain(stack: common.Stack, setup: Setup, n: int, args: Any) -> dict[str, Any]:
-    per_fair = max(1, args.drain_events // len(setup.fairs))
+    per_fair = max(1, int(args.drain_events) // len(setup.fairs))
     payloads, expected = drain_events(TAG, per_fair)
     ids, total, redis = [fair for fair, _ in setup.fairs], per_fair * len(setup.fairs), setup.redis
     tag = f"{setup.key}{n}{os.urandom(3).hex()}"  # new event ids: each drain really inserts
@@ -260,7 +253,7 @@ async def run_drain(stack: common.Stack, setup: Setup, n: int, args: Any) -> dic
     )
     conn = await asyncpg.connect(stack.postgres.url)
     env = {**setup.env, "FAIRHUB_WORKER_LEASE_SECONDS": LEASE}
-    worker = fairhub(stack.procs, f"worker-{setup.key}{n}", ["worker", *processes(n)], env)
+    worker = fairhub(stack.procs, f"worker-{setup.key}{n}", ["worker"], env, n)
     watched = {"worker": [worker.pid], "postgres": [stack.postgres_pid], **setup.pids}
     try:
         settled = await wait_settled(redis, n, worker)
@@ -373,7 +366,8 @@ async def run_handover(stack: common.Stack, setup: Setup) -> dict[str, Any]:
             stop_tree(procs, proc)
     return {"killed_pid": victim.pid, "killed_owned": owned, "read_again_s": leased,
             "caught_up_s": leased + caught if leased and caught is not None else None,
-            "backlog_threshold": threshold, "backlog_peak": max(backlogs), "backlog_before": before_max,
+            "backlog_before": before_max, "backlog_peak": max(backlogs),
+            "backlog_threshold": threshold,
             "load_stopped_s": stopped, "counted_after_stop_s": counted_s, "fairs_exact": exact,
             "accepted": sum(sent["accepted"]), "load_errors": sent["errors"],
             "load_p99_ms": sent["p99_ms"], "claimed_pending": claimed}  # fmt: skip
@@ -404,7 +398,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 env = {**env, "FAIRHUB_WAITAOF_REPLICAS": "1"}
                 setups["c"] = Setup("c", redis, env, fairs, pids)
                 slots = [
-                    cluster.primary_of_slot(redis.keyslot(keys.partition_stream(p)))  # type: ignore[union-attr]
+                    cluster.primary_of_slot(redis.keyslot(keys.partition_stream(p)))
                     for p in range(int(await redis.hget(keys.LAYOUT, "partitions")))
                 ]
                 results["partitions_per_primary"] = sorted(Counter(slots).values())
@@ -451,9 +445,10 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> dict[str, float
         print(f"partitions (of {keys.partitions()}) per primary: "
               f"{results['partitions_per_primary']}")  # fmt: skip
     if results["drain"]:
-        print(f"\ndrain: {args.drain_events:,} events over {args.fairs:,} fairs, swapped in once "
-              f"the leases had settled, until all acknowledged\n{'redis':<26}{'wk':>3}"
-              f"{'events/s':>10}{'seconds':>8}{'leases':>8}{'exact':>7}  cpu % of one core")  # fmt: skip
+        print(f"\ndrain: {args.drain_events:,} events over {args.fairs:,} fairs, swapped in "
+              "once the leases had settled, until all acknowledged\n"
+              f"{'redis':<26}{'wk':>3}{'events/s':>10}{'seconds':>8}{'leases':>8}{'exact':>7}"
+              "  cpu % of one core")  # fmt: skip
     for name, d in results["drain"].items():
         row(LABELS[name[0]], name, d, f"{d['seconds']:>8.1f}{d['leases_settled_s']:>7.1f}s"
             f"{'ok' if d['exact'] else 'FAIL':>7}")  # fmt: skip
@@ -483,11 +478,13 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> dict[str, float
     if w and pg:
         print(f"  drain (c): worker process {w:.3f}, Postgres {pg:.3f}. Each worker added on a "
               f"core of its own adds\n  ~{1000 / w:,.0f} events/s and needs {pg / w:.2f} more "
-              f"cores of Postgres (at most {keys.partitions()} workers: one per partition).")  # fmt: skip
+              f"cores of Postgres (at most {keys.partitions()} workers: one per partition)."
+              )  # fmt: skip
     print("  On this 2-core machine the gateways, workers, Redis nodes, Postgres and the load\n"
           "  generator share the same two cores, so 2 processes cannot beat 1: these runs prove\n"
           "  the cluster path correct and measure its overhead per event, not speed-up.\n"
-          "  Loopback hides network round trips; per-core figures are taken under contention.")  # fmt: skip
+          "  Loopback hides network round trips; per-core figures are taken under contention."
+          )  # fmt: skip
     return cost
 
 

@@ -22,6 +22,7 @@ from oracle import as_answered, expected_totals
 from support import DAY, event, totals
 
 from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from fairhub.embedded_cluster import EmbeddedRedisCluster
 
 STARTUP_TIMEOUT = 90.0  # first start: initdb, postgres, valkey, migrations
 SHUTDOWN_TIMEOUT = 60.0
@@ -81,7 +82,7 @@ class Dev:
         return None
 
 
-def start_dev(data_dir: Path, logs: Path, name: str) -> Dev:
+def start_dev(data_dir: Path, logs: Path, name: str, *args: str) -> Dev:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRHUB_")}
     env["FAIRHUB_DATA_DIR"] = str(data_dir)
@@ -89,7 +90,7 @@ def start_dev(data_dir: Path, logs: Path, name: str) -> Dev:
     stdout, stderr = logs / f"{name}.out", logs / f"{name}.err"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "fairhub", "dev"],
+            [sys.executable, "-m", "fairhub", "dev", *args],
             env=env,
             cwd=logs,
             stdin=subprocess.DEVNULL,
@@ -157,14 +158,16 @@ def force_stop(dev: Dev, data_dir: Path) -> None:
                 if alive(child):
                     child.kill()
     EmbeddedRedis(data_dir / "redis").stop()
+    if (data_dir / "redis-cluster").exists():
+        EmbeddedRedisCluster(data_dir / "redis-cluster").stop()
     EmbeddedPostgres(data_dir / "postgres").stop()
 
 
 @contextlib.asynccontextmanager
 async def running_dev(
-    data_dir: Path, logs: Path, name: str, session: aiohttp.ClientSession
+    data_dir: Path, logs: Path, name: str, session: aiohttp.ClientSession, *args: str
 ) -> AsyncIterator[tuple[Dev, str]]:
-    dev = start_dev(data_dir, logs, name)
+    dev = start_dev(data_dir, logs, name, *args)
     try:
         token = await wait_until_up(dev, session)
         yield dev, token
@@ -358,3 +361,34 @@ async def test_dev_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) 
             assert totals(body) == expected
 
             await stop_dev(dev, data_dir)
+
+
+async def test_dev_cluster_plays_a_day_exactly_and_stops_cleanly(tmp_path: Path) -> None:
+    """`fairhub dev --cluster`: a 3 + 3 Valkey cluster, 2 gateways on one port, 2 workers;
+    `fairhub simulate` against it agrees on every figure, as against `fairhub dev`."""
+    data_dir = tmp_path / "data"
+    async with (
+        aiohttp.ClientSession() as session,
+        running_dev(data_dir, tmp_path, "cluster", session, "--cluster") as (dev, _),
+    ):
+        children = psutil.Process(dev.process.pid).children(recursive=True)
+        lines = [" ".join(p.cmdline()) for p in children]
+        assert sum("fairhub serve" in line for line in lines) == 2, lines
+        assert sum("fairhub worker" in line for line in lines) == 2, lines
+        assert len([p for p in servers_of(data_dir) if p.name() == "valkey-server"]) == 6
+        assert "redis+cluster://" in dev.output()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRHUB_")}
+        env.update(FAIRHUB_DATA_DIR=str(data_dir), FAIRHUB_PORT=dev.base.rsplit(":", 1)[1])
+        day = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "fairhub", "simulate", "--scale", "0.02", "--speed", "0",
+             "--seed", "11", "--settle", "60"],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240, check=False,
+        )  # fmt: skip
+        assert day.returncode == 0, day.stdout[-4000:] + day.stderr[-4000:]
+        assert "figures agree" in day.stdout, day.stdout[-4000:]
+        dev.process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(dev.process.wait, SHUTDOWN_TIMEOUT)
+        assert code == 0, dev.output()
+        assert [p for p in children if alive(p)] == []
+        assert servers_of(data_dir) == []
