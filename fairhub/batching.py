@@ -1,13 +1,17 @@
-"""Group commit for Redis round trips: concurrent callers' items go out in one pipeline.
+"""Group commit: concurrent callers' items go out together, in one flush.
 
-While one flush is in flight, new items queue; when it returns, they all go out together.
-Under load a flush carries hundreds of items for the cost of one round trip; when quiet, an
-item goes out at once. The stream writer does the same for appends (with WAITAOF).
+While flushes are in flight, new items queue; when a flusher is free, it takes what has queued
+up (up to `limit`, counted by `weight`) and flushes it in one go. Under load a flush carries
+hundreds of items for the cost of one round trip; when quiet, an item goes out at once. One
+flusher gives strictly one flush at a time (the gate's seeker cards, presence); a few let the
+server work on one flush while the next is sent (the stream writer's appends with their
+WAITAOF, the worker's Postgres transactions).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -15,26 +19,76 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def _one(_: object) -> int:
+    return 1
+
+
 class Batcher(Generic[T, R]):
     """`flush(items)` answers each item, in order; an error fails every item of its flush."""
 
-    def __init__(self, flush: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+    def __init__(
+        self,
+        flush: Callable[[list[T]], Awaitable[list[R]]],
+        *,
+        flushers: int = 1,
+        limit: int = 0,
+        weight: Callable[[T], int] = _one,
+    ) -> None:
         self._flush = flush
+        self._flushers = flushers
+        self._limit = limit  # 0: everything queued goes in the next flush
+        self._weight = weight
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._queued = 0
+        self._running: set[asyncio.Task[None]] = set()
+        self._closed: BaseException | None = None
 
     async def submit(self, item: T) -> R:
         done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._run())
+        self._queued += self._weight(item)
+        if len(self._running) < self._flushers:
+            task = asyncio.create_task(self._run())
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         return await done
+
+    async def aclose(self, error: BaseException) -> None:
+        """Stop flushing; whoever still waits (queued or in a flush cut short) gets `error`."""
+        self._closed = error
+        for task in list(self._running):
+            task.cancel()
+        for task in list(self._running):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for _, done in self._queue:
+            if not done.done():
+                done.set_exception(error)
+        self._queue, self._queued = [], 0
+
+    def _take(self) -> list[tuple[T, asyncio.Future[R]]]:
+        """Whole items, up to about `limit` of weight (at least one item)."""
+        if not self._limit or self._queued <= self._limit:
+            batch, self._queue, self._queued = self._queue, [], 0
+            return batch
+        size = count = 0
+        while count < len(self._queue) and (count == 0 or size < self._limit):
+            size += self._weight(self._queue[count][0])
+            count += 1
+        batch, self._queue = self._queue[:count], self._queue[count:]
+        self._queued -= size
+        return batch
 
     async def _run(self) -> None:
         while self._queue:
-            batch, self._queue = self._queue, []
+            batch = self._take()
             try:
                 answers = await self._flush([item for item, _ in batch])
+            except asyncio.CancelledError:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(self._closed or RuntimeError("flush cancelled"))
+                raise
             except Exception as exc:  # every waiting caller fails the same way (a 503)
                 for _, done in batch:
                     if not done.done():

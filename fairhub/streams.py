@@ -11,14 +11,13 @@ so Redis parses one pipeline while another waits for its fsync.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prometheus_client import Counter
 
 from fairhub import keys
+from fairhub.batching import Batcher
 from fairhub.config import Settings
 from fairhub.redis import Op, Shards, script
 
@@ -118,7 +117,6 @@ Outcome = bool | ScanAnswer
 class _Append:
     fair: str
     entries: list[Entry]
-    done: asyncio.Future[list[Outcome]] = field(repr=False)
 
     def runs(self) -> list[list[Entry]]:
         """Consecutive entries of one kind go in one script call, in order."""
@@ -137,27 +135,15 @@ class StreamWriter:
     def __init__(self, shards: Shards, settings: Settings) -> None:
         self._shards = shards
         self._settings = settings
-        self._queue: list[_Append] = []
-        self._queued_events = 0
-        self._wakeup = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-
-    async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._run(), name=f"stream-writer-{n}")
-            for n in range(self._settings.writer_flushes)
-        ]
+        self._appends: Batcher[_Append, list[Outcome]] = Batcher(
+            self._flush_or_refuse,
+            flushers=settings.writer_flushes,
+            limit=settings.writer_flush_events,
+            weight=lambda item: len(item.entries),
+        )
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for item in self._queue:
-            if not item.done.done():
-                item.done.set_exception(NotDurableError("the gateway is shutting down"))
-        self._queue = []
+        await self._appends.aclose(NotDurableError("the gateway is shutting down"))
 
     async def append(self, fair: str, events: list[tuple[str, str]]) -> list[bool]:
         """Add events durably; True for each event added now, False for a known id."""
@@ -165,47 +151,18 @@ class StreamWriter:
 
     async def append_all(self, fair: str, entries: list[Entry]) -> list[Outcome]:
         """Add plain events and check-in scans durably and in order, in one flush."""
-        done: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Append(fair, entries, done))
-        self._queued_events += len(entries)
-        self._wakeup.set()
-        return await done
+        return await self._appends.submit(_Append(fair, entries))
 
-    def _take(self) -> list[_Append]:
-        """The next flush: queued appends up to about writer_flush_events events."""
-        limit = self._settings.writer_flush_events
-        if self._queued_events <= limit:
-            batch, self._queue, self._queued_events = self._queue, [], 0
-        else:
-            size = count = 0
-            while count < len(self._queue) and (count == 0 or size < limit):
-                size += len(self._queue[count].entries)
-                count += 1
-            batch, self._queue = self._queue[:count], self._queue[count:]
-            self._queued_events -= size
-        if not self._queue:
-            self._wakeup.clear()
-        return batch
-
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            batch = self._take()
-            if not batch:
-                continue
-            try:
-                outcomes = await self._flush(batch)
-            except Exception as exc:  # whatever it was, every waiting request gets its 503
-                NOT_DURABLE.inc()
-                log.warning("could not make %d appends durable: %r", len(batch), exc)
-                error = exc if isinstance(exc, NotDurableError) else NotDurableError(str(exc))
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_exception(error)
-                continue
-            for item, added in zip(batch, outcomes, strict=True):
-                if not item.done.done():
-                    item.done.set_result(added)
+    async def _flush_or_refuse(self, batch: list[_Append]) -> list[list[Outcome]]:
+        """A flush; whatever went wrong, every waiting request gets its 503."""
+        try:
+            return await self._flush(batch)
+        except Exception as exc:
+            NOT_DURABLE.inc()
+            log.warning("could not make %d appends durable: %r", len(batch), exc)
+            if isinstance(exc, NotDurableError):
+                raise
+            raise NotDurableError(str(exc)) from exc
 
     async def _flush(self, batch: list[_Append]) -> list[list[Outcome]]:
         settings = self._settings

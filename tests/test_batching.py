@@ -42,3 +42,44 @@ async def test_a_failed_flush_fails_its_callers_and_the_next_flush_goes_on() -> 
     with pytest.raises(ConnectionError):
         await first
     assert await later == "B"
+
+
+async def test_several_flushers_keep_flushes_in_flight_within_the_limit() -> None:
+    in_flight = peak = 0
+    flushes: list[list[list[int]]] = []
+
+    async def slow(items: list[list[int]]) -> list[int]:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        flushes.append(items)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        return [sum(item) for item in items]
+
+    batcher: Batcher[list[int], int] = Batcher(slow, flushers=3, limit=10, weight=len)
+    items = [[n] * 4 for n in range(30)]  # 120 "events" in items of 4
+    answers = await asyncio.gather(*(batcher.submit(item) for item in items))
+    assert answers == [4 * n for n in range(30)]
+    assert peak == 3  # three flushes at once, never more
+    # Each flush carries whole items up to about the limit (10 events: 3 items of 4).
+    assert all(sum(len(i) for i in flush) <= 12 for flush in flushes)
+    assert len(flushes) < 30
+
+
+async def test_closing_fails_who_still_waits() -> None:
+    release = asyncio.Event()
+
+    async def stuck(items: list[int]) -> list[int]:
+        await release.wait()
+        return items
+
+    batcher: Batcher[int, int] = Batcher(stuck)
+    first = asyncio.create_task(batcher.submit(1))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(batcher.submit(2))
+    await asyncio.sleep(0)
+    await batcher.aclose(ConnectionError("shutting down"))
+    for waiting in (first, second):  # one in a flush cut short, one queued
+        with pytest.raises(ConnectionError):
+            await waiting

@@ -89,6 +89,7 @@ class Replay:
         self.fairs = fairs
         self.acknowledged: dict[str, dict[str, dict[str, Any]]] = {f: {} for f, _ in fairs}
         self.retries = 0
+        self.rounds = 0
 
     async def send(self, fair: str, token: str, batch: list[dict[str, Any]]) -> None:
         url = f"/v1/fairs/{fair}/events"
@@ -104,9 +105,11 @@ class Replay:
             await asyncio.sleep(0.2)
         raise AssertionError(f"{url} never acknowledged")
 
-    async def play(self, rounds: int) -> None:
+    async def play(self, until: asyncio.Event) -> None:
+        """Rounds of batches, one per fair each, until told to stop."""
         seekers = itertools.count()
-        for n in range(rounds):
+        while not until.is_set():
+            n, self.rounds = self.rounds, self.rounds + 1
             sends = []
             for fair, token in self.fairs:
                 batch = [event("checkin", seeker_id=f"S{next(seekers) % 300}") for _ in range(20)]
@@ -136,7 +139,8 @@ async def test_a_replay_stays_exact_through_a_worker_kill_a_slot_move_and_a_fail
             fairs = await _fairs_on_every_primary(gateway, redis)
             fairs += [await gateway.create_fair() for _ in range(3)]
             replay = Replay(gateway, fairs)
-            playing = asyncio.create_task(replay.play(rounds=60))
+            enough = asyncio.Event()
+            playing = asyncio.create_task(replay.play(until=enough))
 
             await asyncio.sleep(2)
             os.kill(workers[0].pid, signal.SIGKILL)  # its partitions go to the other
@@ -156,6 +160,8 @@ async def test_a_replay_stays_exact_through_a_worker_kill_a_slot_move_and_a_fail
             [node] = [n for n in chaos_cluster.nodes if n.port == dead]
             await asyncio.to_thread(node.start)
             await asyncio.to_thread(chaos_cluster.wait_ready, 30)
+            await asyncio.sleep(2)  # and a while more of the shard with its replica again
+            enough.set()
             await asyncio.wait_for(playing, timeout=300)
 
             for fair, token in fairs:
@@ -181,7 +187,8 @@ async def test_a_replay_stays_exact_through_a_worker_kill_a_slot_move_and_a_fail
         assert dead == 0
         assert workers[0].poll() == -signal.SIGKILL and workers[1].poll() is None
         assert replay.retries > 0  # the failover was felt: 503s, retried, never a lost 202
-        assert sum(len(events) for events in replay.acknowledged.values()) == 60 * 20 * len(fairs)
+        sent = sum(len(events) for events in replay.acknowledged.values())
+        assert sent == replay.rounds * 20 * len(fairs)
     finally:
         for process in workers:
             if process.poll() is None:

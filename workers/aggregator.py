@@ -79,7 +79,6 @@ class Aggregator:
         """Consume until `stop` is set; the batches in hand are finished first."""
         log.info("worker %s consuming group %s", self.name, keys.GROUP)
         committer = Committer(self.settings, self.db, self.redis, stop)
-        committer.start()
         done = asyncio.Event()
         presence = Presence(self.shards, self.settings.live_presence_seconds)
         sampler = asyncio.create_task(sample_until(done, self.settings, self.db, presence))

@@ -10,11 +10,9 @@ redelivers entries that add nothing the second time (events are unique by (fair,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +21,7 @@ from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from fairhub import keys
+from fairhub.batching import Batcher
 from fairhub.config import Settings
 from fairhub.db import TRANSIENT_ERRORS
 from fairhub.redis import RedisClient
@@ -36,12 +35,6 @@ BATCHES = Counter("fairhub_worker_batches_total", "Postgres transactions of stre
 DEAD = Counter("fairhub_worker_dead_letters_total", "Entries given up after too many deliveries")
 
 
-@dataclass
-class _Handed:
-    entries: list[Entry]
-    done: asyncio.Future[bool] = field(repr=False)  # True: all settled; False: some left pending
-
-
 class Committer:
     """Group commit of stream entries into Postgres, with `worker_batches_in_flight` flushers."""
 
@@ -53,61 +46,24 @@ class Committer:
         self.redis = redis
         self.stop = stop
         self.batches = 0
-        self._queue: list[_Handed] = []
-        self._queued = 0
-        self._wakeup = asyncio.Event()
-        self._flushers: list[asyncio.Task[None]] = []
-
-    def start(self) -> None:
-        self._flushers = [
-            asyncio.create_task(self._run(), name=f"committer-{n}")
-            for n in range(self.settings.worker_batches_in_flight)
-        ]
+        self._handed: Batcher[list[Entry], bool] = Batcher(
+            self._handle_all,
+            flushers=settings.worker_batches_in_flight,
+            limit=settings.worker_batch_size,
+            weight=len,
+        )
 
     async def close(self) -> None:
-        """After the readers stopped (they wait for what they handed in): the flushers idle."""
-        for task in self._flushers:
-            task.cancel()
-        for task in self._flushers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """After the readers stopped (they wait for what they handed in): nothing is left."""
+        await self._handed.aclose(RuntimeError("the worker is stopping"))
 
     async def submit(self, entries: list[Entry]) -> bool:
         """Commit, ack and announce these entries; False if some stay pending (to read again)."""
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Handed(entries, done))
-        self._queued += len(entries)
-        self._wakeup.set()
-        return await done
+        return await self._handed.submit(entries)
 
-    def _take(self) -> list[_Handed]:
-        """Whole submissions, up to about a batch of entries."""
-        size, count = 0, 0
-        while count < len(self._queue) and (count == 0 or size < self.settings.worker_batch_size):
-            size += len(self._queue[count].entries)
-            count += 1
-        batch, self._queue = self._queue[:count], self._queue[count:]
-        self._queued -= size
-        if not self._queue:
-            self._wakeup.clear()
-        return batch
-
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            batch = self._take()
-            if not batch:
-                continue
-            try:
-                settled = await self._handle([e for item in batch for e in item.entries])
-            except Exception as exc:  # Redis away at ack: the readers back off and read again
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_exception(exc)
-                continue
-            for item in batch:
-                if not item.done.done():
-                    item.done.set_result(settled)
+    async def _handle_all(self, handed: list[list[Entry]]) -> list[bool]:
+        settled = await self._handle([entry for entries in handed for entry in entries])
+        return [settled] * len(handed)
 
     async def _handle(self, entries: list[Entry]) -> bool:
         skipped: list[Entry] = []  # events that are not stored (presence beats)

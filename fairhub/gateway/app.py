@@ -74,7 +74,6 @@ async def _db(app: web.Application) -> AsyncIterator[None]:
 
 async def _writer(app: web.Application) -> AsyncIterator[None]:
     writer = StreamWriter(app[keys.SHARDS], app[keys.SETTINGS])
-    await writer.start()
     app[keys.WRITER] = writer
     yield
     await writer.close()
