@@ -381,7 +381,20 @@ async def run_handover(stack: common.Stack, setup: Setup) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- orchestration
+async def phase(stack: common.Stack, setups: dict[str, Setup], args: Any, out: Any) -> None:
+    """Ingest on each setup given (in --only), then the drains on the last one."""
+    for setup in setups.values():  # as create_fairs' gateway recorded it in Redis (64)
+        keys.use_partitions(int(await setup.redis.hget(keys.LAYOUT, "partitions")))
+    for key, n in [(k, n) for k in setups if k in args.only for n in (1, 2)]:
+        print(f"ingest {LABELS[key]}, {n} gateway process(es) ...", flush=True)
+        out["ingest"][f"{key}{n}"] = await run_ingest(stack, setups[key], n, args)
+    for n in (1, 2) if "drain" in args.only else ():
+        print(f"drain {LABELS[key := list(setups)[-1]]}, {n} worker process(es) ...", flush=True)
+        out["drain"][f"{key}{n}"] = await run_drain(stack, setups[key], n, args)
+
+
 async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    """One node first, then the cluster (not running while the one node is measured)."""
     results: dict[str, Any] = {"ingest": {}, "drain": {}}
     async with common.local_stack() as stack:
         env = {**stack.server_env, "FAIRHUB_WAITAOF_REPLICAS": "0"}
@@ -392,6 +405,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 fairs = await common.create_fairs(stack.settings, args.fairs)
                 pids = {"redis": [stack.redis_pid]}
                 setups["a"] = Setup("a", make_redis(stack.settings), env, fairs, pids)
+                await phase(stack, {"a": setups["a"]}, args, results)
             if args.only & {"b", "c", "drain", "handover"}:
                 cluster.start()
                 settings = stack.settings.model_copy(update={"redis_url": cluster.url})
@@ -404,19 +418,10 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 setups["b"] = Setup("b", redis, env, fairs, pids)
                 env = {**env, "FAIRHUB_WAITAOF_REPLICAS": "1"}
                 setups["c"] = Setup("c", redis, env, fairs, pids)
-                slots = [
-                    cluster.primary_of_slot(redis.keyslot(keys.partition_stream(p)))
-                    for p in range(int(await redis.hget(keys.LAYOUT, "partitions")))
-                ]
-                results["partitions_per_primary"] = sorted(Counter(slots).values())
-            for setup in setups.values():  # recorded by create_fairs' gateway: 64 on both
-                keys.use_partitions(int(await setup.redis.hget(keys.LAYOUT, "partitions")))
-            for key, n in [(k, n) for k in "abc" if k in args.only for n in (1, 2)]:
-                print(f"ingest {LABELS[key]}, {n} gateway process(es) ...", flush=True)
-                results["ingest"][f"{key}{n}"] = await run_ingest(stack, setups[key], n, args)
-            for key, n in [(k, n) for k in "ac" if "drain" in args.only for n in (1, 2)]:
-                print(f"drain {LABELS[key]}, {n} worker process(es) ...", flush=True)
-                results["drain"][f"{key}{n}"] = await run_drain(stack, setups[key], n, args)
+                await phase(stack, {"b": setups["b"], "c": setups["c"]}, args, results)
+                slots = [redis.keyslot(keys.partition_stream(p)) for p in range(keys.partitions())]
+                nodes = Counter(cluster.primary_of_slot(slot) for slot in slots)
+                results["partitions_per_primary"] = sorted(nodes.values())
             if "handover" in args.only:
                 print("handover on (c): 2 worker processes, one SIGKILLed ...", flush=True)
                 results["handover"] = await run_handover(stack, setups["c"])

