@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +113,23 @@ async def open_redis(
 
 
 @dataclass(frozen=True)
+class Tail:
+    """What ends each node's pipeline, on the same connection as that node's ops (WAITAOF).
+
+    `alone`: in a round trip of its own, once the ops are answered. A WAITAOF that waits for
+    replicas must be: sent in the same batch as the writes, the server asks the replicas for
+    their fsync before they have even received those writes, and then waits for their next
+    unprompted report, up to a second later. `enough`: ask again, briefly, until it holds
+    (each WAITAOF asks the replicas afresh), for `patience` seconds at most.
+    """
+
+    args: tuple[Any, ...]
+    alone: bool = False
+    enough: Callable[[Any], bool] | None = None
+    patience: float = 0.0
+
+
+@dataclass(frozen=True)
 class Op:
     """One command for the node that holds `key` (a script's first key, a stream)."""
 
@@ -176,11 +194,7 @@ class Shards:
         self._nodes.clear()
 
     async def run(
-        self,
-        ops: Sequence[Op],
-        tail: tuple[Any, ...] | None = None,
-        attempts: int = 3,
-        tail_alone: bool = False,
+        self, ops: Sequence[Op], tail: Tail | None = None, attempts: int = 3
     ) -> tuple[list[Any], dict[str, Any]]:
         """Each op on the node holding its key: one pipeline per node, the nodes at once.
 
@@ -199,10 +213,7 @@ class Shards:
             for n in todo:
                 by_node[self.node_of(ops[n].key)].append(n)
             answers = await asyncio.gather(
-                *(
-                    self._pipeline(node, [ops[n] for n in ns], tail, tail_alone)
-                    for node, ns in by_node.items()
-                ),
+                *(self._pipeline(node, [ops[n] for n in ns], tail) for node, ns in by_node.items()),
                 return_exceptions=True,
             )
             todo, unreachable = [], None
@@ -230,27 +241,22 @@ class Shards:
             await self.refresh()
         return replies, tails
 
-    async def _pipeline(
-        self, node: str, ops: list[Op], tail: tuple[Any, ...] | None, tail_alone: bool
-    ) -> tuple[list[Any], Any]:
-        """The ops in one round trip on one connection, then the tail on that same connection.
-
-        `tail_alone`: the tail goes in a round trip of its own, once the ops are answered. A
-        WAITAOF that waits for replicas must: sent in the same batch as the writes, the server
-        asks the replicas for their fsync before they have even received those writes, and
-        then waits for their next unprompted report, up to a second later.
-        """
+    async def _pipeline(self, node: str, ops: list[Op], tail: Tail | None) -> tuple[list[Any], Any]:
+        """The ops in one round trip on one connection, then the tail on that same connection."""
         pool = self.node(node).connection_pool
         conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             commands = [op.args for op in ops]
-            if tail is not None and not tail_alone:
-                commands.append(tail)
+            if tail is not None and not tail.alone:
+                commands.append(tail.args)
             await conn.send_packed_command(conn.pack_commands(commands))
             replies = [await _reply(conn) for _ in commands]
-            if tail is not None and tail_alone:
-                await conn.send_packed_command(conn.pack_command(*tail))
-                replies.append(await _reply(conn))
+            if tail is not None and tail.alone:
+                replies.append(await _ask(conn, tail.args))
+            if tail is not None and tail.enough is not None:
+                deadline = time.monotonic() + tail.patience
+                while not tail.enough(replies[-1]) and time.monotonic() < deadline:
+                    replies[-1] = await _ask(conn, tail.args)
         except BaseException:
             await conn.disconnect()  # half a conversation: this connection is not reused as is
             raise
@@ -259,6 +265,11 @@ class Shards:
         if tail is None:
             return replies, None
         return replies[:-1], replies[-1]
+
+
+async def _ask(conn: Any, args: tuple[Any, ...]) -> Any:
+    await conn.send_packed_command(conn.pack_command(*args))
+    return await _reply(conn)
 
 
 async def _reply(conn: Any) -> Any:

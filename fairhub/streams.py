@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import Counter
 
 from fairhub import keys
 from fairhub.batching import Batcher
 from fairhub.config import Settings
-from fairhub.redis import Op, Shards, script
+from fairhub.redis import Op, Shards, Tail, script
 
 log = logging.getLogger(__name__)
+# With replicas, each WAITAOF waits this long at most before it is asked again.
+REPLICA_STEP_MS = 20
 FLUSHES = Counter("fairhub_writer_flushes_total", "Durable flushes (one per node they touched)")
 NOT_DURABLE = Counter(
     "fairhub_writer_not_durable_total",
@@ -141,6 +144,20 @@ class StreamWriter:
             limit=settings.writer_flush_events,
             weight=lambda item: len(item.entries),
         )
+        # Each node's WAITAOF covers every write its connection made before it: that node's
+        # share of the flush. A node that answers late or short fails the whole flush. With
+        # replicas, short WAITAOFs are asked again (each asks the replicas afresh) instead of
+        # one long one that may wait for a replica's once-a-second report.
+        local, replicas = settings.waitaof_local, settings.waitaof_replicas
+        if replicas:
+            self._wait = Tail(
+                ("WAITAOF", local, replicas, REPLICA_STEP_MS),
+                alone=True,
+                enough=lambda got: _confirmed(got, local, replicas),
+                patience=settings.durability_timeout_ms / 1000,
+            )
+        else:
+            self._wait = Tail(("WAITAOF", local, 0, settings.durability_timeout_ms))
 
     async def close(self) -> None:
         await self._appends.aclose(NotDurableError("the gateway is shutting down"))
@@ -173,13 +190,7 @@ class StreamWriter:
             for item, item_runs in zip(batch, runs, strict=True)
             for run in item_runs
         ]
-        # Each node's WAITAOF covers every write its connection made before it: that node's
-        # share of the flush. A node that answers late or short fails the whole flush.
-        wait = ("WAITAOF", settings.waitaof_local, settings.waitaof_replicas,
-                settings.durability_timeout_ms)  # fmt: skip
-        replies, waits = await self._shards.run(
-            ops, tail=wait, tail_alone=settings.waitaof_replicas > 0
-        )
+        replies, waits = await self._shards.run(ops, tail=self._wait)
         FLUSHES.inc(len(waits))
         for node, confirmed in waits.items():
             if isinstance(confirmed, Exception):
@@ -208,6 +219,10 @@ class StreamWriter:
                     outcomes.extend(flag == 1 for flag in reply)
             results.append(outcomes)
         return results
+
+
+def _confirmed(reply: Any, local: int, replicas: int) -> bool:
+    return isinstance(reply, list) and reply[0] >= local and reply[1] >= replicas
 
 
 def _op(fair: str, run: list[Entry], ttl: int) -> Op:
