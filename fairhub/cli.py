@@ -91,24 +91,44 @@ def worker_commands(
 
 
 def supervise(commands: list[tuple[list[str], dict[str, str]]]) -> int:
-    """Run the processes until one ends or we are told to stop; then stop them all.
+    """Run the processes until we are told to stop; one that dies is started again.
 
-    Ctrl-C and SIGTERM reach them as SIGTERM, so each finishes what it has in hand.
+    A process that keeps dying waits longer each time (up to 30 s; back to short once it has
+    run a minute). Ctrl-C and SIGTERM reach them all as SIGTERM, so each finishes what it has
+    in hand.
     """
-    children = [
-        subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent) for argv, env in commands
-    ]
-    code = 0
+
+    def start(n: int) -> subprocess.Popen[bytes]:
+        argv, env = commands[n]
+        return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
+
+    children = [start(n) for n in range(len(commands))]
+    started = [time.monotonic()] * len(children)
+    failures = [0] * len(children)
+    due: dict[int, float] = {}  # dead children: when to start them again
     try:
-        while all(child.poll() is None for child in children):
+        while True:
+            now = time.monotonic()
+            for n, child in enumerate(children):
+                if n in due:
+                    if now >= due[n]:
+                        del due[n]
+                        children[n], started[n] = start(n), now
+                    continue
+                if child.poll() is None:
+                    continue
+                failures[n] = 1 if now - started[n] > 60 else failures[n] + 1
+                delay = min(30.0, 0.5 * 2 ** (failures[n] - 1))
+                name = " ".join(commands[n][0][1:])
+                log.error("%s ended (exit %s): starting it again in %.1f s",
+                          name, child.returncode, delay)  # fmt: skip
+                due[n] = now + delay
             time.sleep(0.2)
-        code = next(child.returncode for child in children if child.returncode is not None)
-        log.error("a child process ended (exit %s): stopping the others", code)
     except KeyboardInterrupt:
         pass
     finally:
         _stop_all(children)
-    return code
+    return 0
 
 
 def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
@@ -192,9 +212,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
             env["FAIRHUB_WAITAOF_REPLICAS"] = env.get("FAIRHUB_WAITAOF_REPLICAS", "1")
             gateway = [sys.executable, "-m", "fairhub", "serve", "--reuse-port"]
             _banner(settings, cluster=True)
-            code = supervise([(gateway, env)] * 2 + worker_commands(settings, 2, env))
-            if code:
-                raise SystemExit(code)
+            supervise([(gateway, env)] * 2 + worker_commands(settings, 2, env))
             return
         worker = subprocess.Popen(
             [sys.executable, "-m", "fairhub", "worker"], env=env, preexec_fn=_die_with_parent

@@ -387,6 +387,22 @@ async def test_dev_cluster_plays_a_day_exactly_and_stops_cleanly(tmp_path: Path)
         )  # fmt: skip
         assert day.returncode == 0, day.stdout[-4000:] + day.stderr[-4000:]
         assert "figures agree" in day.stdout, day.stdout[-4000:]
+
+        # A worker that dies is started again (and its partitions taken over meanwhile).
+        [victim, *_] = [p for p in children if "fairhub worker" in " ".join(p.cmdline())]
+        victim.kill()
+
+        async def replaced() -> bool:
+            now = psutil.Process(dev.process.pid).children(recursive=True)
+            workers = [p for p in now if "fairhub worker" in " ".join(p.cmdline()) and alive(p)]
+            return len(workers) == 2 and victim.pid not in {p.pid for p in workers}
+
+        deadline = time.monotonic() + 20
+        while not await replaced():
+            assert time.monotonic() < deadline, dev.output()
+            await asyncio.sleep(0.2)
+        assert "fairhub worker ended (exit -9): starting it again" in dev.output()
+        children = psutil.Process(dev.process.pid).children(recursive=True)
         dev.process.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(dev.process.wait, SHUTDOWN_TIMEOUT)
         assert code == 0, dev.output()

@@ -89,7 +89,9 @@ class Aggregator:
                     await self._rebalance(committer, stop)
                     await self._register_known_fairs()
                     backoff = 0.1
-                    wait = self.settings.worker_lease_seconds / 3
+                    # Often enough that a worker joining gets its share within seconds;
+                    # leases are renewed well before they lapse.
+                    wait = min(1.0, self.settings.worker_lease_seconds / 3)
                 except (RedisError, OSError) as exc:
                     log.warning("redis unavailable, retrying in %.1fs: %s", backoff, exc)
                     wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
