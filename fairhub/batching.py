@@ -47,18 +47,19 @@ class Batcher(Generic[T, R]):
         done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, done))
         self._queued += self._weight(item)
+        # A flusher whose loop just ended is done before its done-callbacks run: counting it
+        # as running would leave this item queued with nobody to flush it.
+        self._running = {task for task in self._running if not task.done()}
         if len(self._running) < self._flushers:
-            task = asyncio.create_task(self._run())
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+            self._running.add(asyncio.create_task(self._run()))
         return await done
 
     async def aclose(self, error: BaseException) -> None:
         """Stop flushing; whoever still waits (queued or in a flush cut short) gets `error`."""
         self._closed = error
-        for task in list(self._running):
+        for task in self._running:
             task.cancel()
-        for task in list(self._running):
+        for task in self._running:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for _, done in self._queue:

@@ -83,3 +83,16 @@ async def test_closing_fails_who_still_waits() -> None:
     for waiting in (first, second):  # one in a flush cut short, one queued
         with pytest.raises(ConnectionError):
             await waiting
+
+
+async def test_an_item_arriving_as_the_last_flush_ends_is_flushed_too() -> None:
+    """A flusher whose loop has just ended, its done-callbacks not yet run, is not running."""
+
+    async def echo(items: list[int]) -> list[int]:
+        return items
+
+    batcher: Batcher[int, int] = Batcher(echo)
+    first = asyncio.create_task(batcher.submit(1))
+    await first  # the flusher's loop ended; its task is done
+    # Run the next item before anything else gets a turn (as another callback would).
+    assert await asyncio.wait_for(batcher.submit(2), timeout=2) == 2

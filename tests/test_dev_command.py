@@ -39,6 +39,14 @@ def alive(process: psutil.Process) -> bool:
         return False
 
 
+def command_of(process: psutil.Process) -> str:
+    """Its command line; "" for one that has just ended (a zombie has none)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def servers_of(data_dir: Path) -> list[psutil.Process]:
     """Live postgres and valkey-server processes working on data_dir (cmdline or cwd)."""
     root = str(data_dir.resolve())
@@ -389,12 +397,12 @@ async def test_dev_cluster_plays_a_day_exactly_and_stops_cleanly(tmp_path: Path)
         assert "figures agree" in day.stdout, day.stdout[-4000:]
 
         # A worker that dies is started again (and its partitions taken over meanwhile).
-        [victim, *_] = [p for p in children if "fairhub worker" in " ".join(p.cmdline())]
+        [victim, *_] = [p for p in children if "fairhub worker" in command_of(p)]
         victim.kill()
 
         async def replaced() -> bool:
             now = psutil.Process(dev.process.pid).children(recursive=True)
-            workers = [p for p in now if "fairhub worker" in " ".join(p.cmdline()) and alive(p)]
+            workers = [p for p in now if "fairhub worker" in command_of(p) and alive(p)]
             return len(workers) == 2 and victim.pid not in {p.pid for p in workers}
 
         deadline = time.monotonic() + 20

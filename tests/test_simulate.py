@@ -34,13 +34,26 @@ async def simulate(gateway: Gateway, *args: str) -> tuple[int, str]:
         "--token", ADMIN_TOKEN, "--speed", "0", "--seed", "7", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
+    assert process.stdout is not None
+    lines: list[bytes] = []
+
+    async def read() -> None:
+        assert process.stdout is not None
+        async for line in process.stdout:
+            lines.append(line)
+
+    reader = asyncio.create_task(read())
     try:
-        out, _ = await asyncio.wait_for(process.communicate(), timeout=120)
+        await asyncio.wait_for(process.wait(), timeout=120)
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise
-    return process.returncode or 0, out.decode()
+        await reader
+        raise AssertionError(
+            f"simulate ran over 120 s:\n{b''.join(lines).decode()[-6000:]}"
+        ) from None
+    await reader
+    return process.returncode or 0, b"".join(lines).decode()
 
 
 def _fair_of(output: str) -> tuple[str, str]:
