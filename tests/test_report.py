@@ -8,11 +8,15 @@ import io
 import json
 import os
 import sys
+import uuid
+from pathlib import Path
 from typing import Any
 
-from support import Gateway, WorkerTask, event, eventually
+import asyncpg
+from support import Gateway, WorkerTask, event, eventually, make_settings
 
 from fairhub.config import Settings
+from fairhub.migrate import migrate
 
 # A name with a comma and quotes: the CSV must quote it, Excel must show it whole.
 ODD_NAME = '武汉"光谷"科技, 有限公司'
@@ -199,3 +203,27 @@ async def _run(command: list[str], env: dict[str, str]) -> tuple[int, bytes, byt
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     return process.returncode or 0, out, err
+
+
+async def test_reports_read_the_replica_when_one_is_named(
+    database_url: str, servers: tuple[str, str], tmp_path: Path
+) -> None:
+    # A "replica" that lags without end: another database, migrated, that never saw the fair.
+    name = f"replica_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    replica = database_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        await migrate(replica)
+        settings = make_settings(database_url, servers[1], tmp_path, database_read_url=replica)
+        async with Gateway.running(settings) as gateway:
+            fair, token = await gateway.create_fair()
+            status, body = await gateway.request("GET", f"/v1/fairs/{fair}/report", token)
+            assert status == 404, body  # read where FAIRHUB_DATABASE_READ_URL points
+            status, body = await gateway.request("GET", f"/v1/fairs/{fair}/stats", token)
+            assert status == 200 and body["fair"] == fair  # /stats reads the primary
+            status, body = await gateway.request("GET", f"/v1/fairs/{fair}", token)
+            assert status == 200 and body["id"] == fair  # the registry reads its own writes
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
