@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
@@ -139,6 +140,7 @@ async def test_a_replay_stays_exact_through_a_worker_kill_a_slot_move_and_a_fail
             fairs = await _fairs_on_every_primary(gateway, redis)
             fairs += [await gateway.create_fair() for _ in range(3)]
             replay = Replay(gateway, fairs)
+            resent_before = REGISTRY.get_sample_value("fairhub_redis_retries_total") or 0
             enough = asyncio.Event()
             playing = asyncio.create_task(replay.play(until=enough))
 
@@ -186,7 +188,10 @@ async def test_a_replay_stays_exact_through_a_worker_kill_a_slot_move_and_a_fail
         )
         assert dead == 0
         assert workers[0].poll() == -signal.SIGKILL and workers[1].poll() is None
-        assert replay.retries > 0  # the failover was felt: 503s, retried, never a lost 202
+        # The failover was felt (flushes sent again once the replica had taken over, or 503s
+        # the replay retried), and still no 202 was lost.
+        resent = (REGISTRY.get_sample_value("fairhub_redis_retries_total") or 0) - resent_before
+        assert replay.retries + resent > 0
         sent = sum(len(events) for events in replay.acknowledged.values())
         assert sent == replay.rounds * 20 * len(fairs)
     finally:
