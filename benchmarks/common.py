@@ -76,7 +76,7 @@ def install_uvloop() -> None:
     with contextlib.suppress(ImportError):
         import uvloop
 
-        uvloop.install()
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 class Processes:

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
+from fairhub import loops
 from fairhub.config import Settings
 from fairhub.migrate import migrate
 
@@ -65,6 +66,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         port=settings.port,
         access_log=None,
         reuse_port=args.reuse_port or None,
+        loop=loops.new_loop(),
     )
 
 
@@ -74,7 +76,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     _require_urls(settings)
     if args.processes > 1:
         sys.exit(supervise(worker_commands(settings, args.processes, dict(os.environ))))
-    asyncio.run(run_worker(settings))
+    loops.run(run_worker(settings))
 
 
 def worker_commands(
@@ -225,6 +227,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
                 port=settings.port,
                 access_log=None,
                 print=None,
+                loop=loops.new_loop(),
             )
         finally:
             worker.terminate()
