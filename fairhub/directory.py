@@ -35,6 +35,11 @@ _CARD_SQL = (
 )
 
 
+def card_text(card: SeekerCard | None) -> str:
+    """A card as Redis keeps it (CHECKIN_SCRIPT reads it too); UNKNOWN for no such seeker."""
+    return json.dumps(asdict(card), ensure_ascii=False) if card else UNKNOWN.decode()
+
+
 class Directory:
     """Seeker cards per fair: Redis first, Postgres for what Redis does not have.
 
@@ -85,7 +90,7 @@ class Directory:
     async def remember(self, fair: str, cards: Iterable[SeekerCard]) -> None:
         """Copy cards into Redis (after the Postgres transaction that changed them)."""
         mapping: dict[bytes | bytearray | memoryview[int] | str | int | float, Any] = {
-            card.id: json.dumps(asdict(card), ensure_ascii=False) for card in cards
+            card.id: card_text(card) for card in cards
         }
         if mapping:
             await self._redis.hset(keys.seekers(fair), mapping=mapping)

@@ -18,7 +18,7 @@ from fairhub import badges
 from fairhub.directory import Directory, SeekerCard
 from fairhub.events import Checkin
 from fairhub.keyring import KeyRing
-from fairhub.streams import Scan
+from fairhub.streams import NO_SUCH_SEEKER, REPLACED, REVOKED, Scan
 
 Verdict = Literal["admitted", "reentry", "invalid_badge", "wrong_fair", "revoked"]
 VERDICTS: tuple[str, ...] = ("admitted", "reentry", "invalid_badge", "wrong_fair", "revoked")
@@ -33,39 +33,44 @@ class Identity:
     card: SeekerCard | None = None
     denied: Verdict | None = None
     reason: str | None = None
+    serial: int | None = None  # the badge's serial; None when no badge was scanned
 
 
 async def identify(
     keyring: KeyRing, directory: Directory, fair: str, who: Sequence[tuple[str | None, str | None]]
 ) -> list[Identity]:
-    """Resolve (badge, seeker_id) pairs, badges verified against the fair's public keys."""
-    claimed: list[Identity] = []
-    for badge, seeker_id in who:
-        claimed.append(await _claim(keyring, fair, badge) if badge else Identity(seeker_id))
+    """Resolve (badge, seeker_id) pairs, badges verified against the fair's public keys.
+
+    The gate's check-ins make the same card decisions inside CHECKIN_SCRIPT (streams.py), where
+    the card is read in the same round trip as the entry is decided; keep the two alike.
+    """
+    claimed = [await claim(keyring, fair, badge) if badge else Identity(sid) for badge, sid in who]
     cards = await directory.cards(
         fair, {i.seeker_id for i in claimed if i.seeker_id and not i.denied}
     )
     resolved = []
-    for (badge, _), identity in zip(who, claimed, strict=True):
+    for identity in claimed:
         if identity.denied or identity.seeker_id is None:
             resolved.append(identity)
             continue
         card = cards.get(identity.seeker_id)
+        badge = identity.serial is not None
         if card is None:
             # A signed badge for a seeker the registry does not know: deleted, or never issued.
             denied: Verdict | None = "invalid_badge" if badge else None
-            reason = "no such seeker in this fair" if badge else None
+            reason = NO_SUCH_SEEKER if badge else None
             resolved.append(Identity(identity.seeker_id, None, denied, reason))
         elif card.revoked:
-            resolved.append(Identity(card.id, card, "revoked", "this seeker's badge was revoked"))
-        elif badge and badges.read(badge).serial < card.serial:
-            resolved.append(Identity(card.id, card, "revoked", "this badge was replaced"))
+            resolved.append(Identity(card.id, card, "revoked", REVOKED))
+        elif identity.serial is not None and identity.serial < card.serial:
+            resolved.append(Identity(card.id, card, "revoked", REPLACED))
         else:
             resolved.append(Identity(card.id, card))
     return resolved
 
 
-async def _claim(keyring: KeyRing, fair: str, badge: str) -> Identity:
+async def claim(keyring: KeyRing, fair: str, badge: str) -> Identity:
+    """Who a badge names, if its signature is one of the fair's keys' (no card looked at)."""
     try:
         claims = badges.read(badge)
     except badges.BadBadge as exc:
@@ -82,21 +87,21 @@ async def _claim(keyring: KeyRing, fair: str, badge: str) -> Identity:
         badges.verify(badge, await keyring.public_keys(fair))
     except badges.BadBadge as exc:
         return Identity(None, denied="invalid_badge", reason=str(exc))
-    return Identity(claims.seeker_id)
+    return Identity(claims.seeker_id, serial=claims.serial)
 
 
 def scan(event: Checkin, identity: Identity, extra: dict[str, Any]) -> Scan:
-    """The stream entry of a check-in, in the versions Redis chooses from."""
+    """The stream entry of a check-in, whose verdict Redis decides with the seeker's card."""
     added = dict(extra)
     if identity.seeker_id and event.seeker_id != identity.seeker_id:
         added["seeker_id"] = identity.seeker_id
     occurred_at = event.occurred_at.isoformat()
     if identity.denied:
         added.update(verdict=identity.denied, reason=identity.reason)
-        return Scan(event.id, None, occurred_at, with_fields(event, added), decided=identity.denied)
-    admitted = with_fields(event, {**added, "verdict": "admitted"})
-    reentry = with_fields(event, {**added, "verdict": "reentry"})
-    return Scan(event.id, identity.seeker_id, occurred_at, admitted, reentry)
+        payload = with_fields(event, added)
+        return Scan(event.id, None, occurred_at, payload, identity.denied, identity.reason or "")
+    serial = "" if identity.serial is None else str(identity.serial)
+    return Scan(event.id, identity.seeker_id, occurred_at, with_fields(event, added), serial=serial)
 
 
 def with_fields(event: BaseModel, added: dict[str, Any]) -> str:

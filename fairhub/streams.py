@@ -47,36 +47,71 @@ end
 return added
 """
 
-# Check-in scans. KEYS: the stream, the fair's "entered" hash, then each scan's seen key.
-# ARGV: ttl, the fair, then five per scan: seeker id ('' when the verdict is already decided,
-# e.g. a forged badge), occurred_at, the payload if admitted (or the decided one), the payload
-# if a re-entry, the decided verdict. The seen key keeps the answer, so a kiosk's retry of the
-# same id gets the same verdict; HSETNX makes "first entry" atomic across gates and gateways.
+# Check-in scans. KEYS: the stream, the fair's "entered" hash, its seeker cards, then each
+# scan's seen key. ARGV: ttl, the fair, then seven per scan: the seeker id ('' when the verdict
+# is already decided, e.g. a forged badge), the badge's serial ('' for no badge), occurred_at,
+# the payload (complete when decided, else without its verdict), the decided verdict and its
+# reason, and the seeker's card ('' to read it here). The card decides revoked and replaced
+# badges as gate.identify() does; a first entry is HSETNX on "entered", atomic across gates and
+# gateways; the seen key keeps the answer, so a kiosk's retry of the same id gets the same
+# verdict. Three values per scan come back: 1 added / 0 seen before / -1 card unknown here
+# (nothing done: the gateway reads Postgres and sends it again with the card), the answer
+# "verdict|first entry|reason", and the seeker's name.
 CHECKIN_SCRIPT = """
 local out = {}
-for k = 3, #KEYS do
-  local a = 3 + (k - 3) * 5
+for k = 4, #KEYS do
+  local a = 3 + (k - 4) * 7
+  local seeker, serial, at, payload = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local verdict, reason, card = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   local prior = redis.call('GET', KEYS[k])
+  local name = ''
+  if seeker ~= '' and card == '' then card = redis.call('HGET', KEYS[3], seeker) end
+  if card and card ~= '' and card ~= '0' then
+    card = cjson.decode(card)
+    name = card.name
+  end
   if prior then
     out[#out + 1] = 0
     out[#out + 1] = prior
+  elseif not card then
+    out[#out + 1] = -1
+    out[#out + 1] = ''
   else
-    local answer, payload
-    if ARGV[a] == '' then
-      answer, payload = ARGV[a + 4] .. '|', ARGV[a + 2]
-    elseif redis.call('HSETNX', KEYS[2], ARGV[a], ARGV[a + 1]) == 1 then
-      answer, payload = 'admitted|' .. ARGV[a + 1], ARGV[a + 2]
-    else
-      answer, payload = 'reentry|' .. redis.call('HGET', KEYS[2], ARGV[a]), ARGV[a + 3]
+    local first = ''
+    if seeker ~= '' then
+      if card == '0' then
+        if serial ~= '' then verdict, reason = 'invalid_badge', "no such seeker in this fair" end
+      elseif card.revoked then
+        verdict, reason = 'revoked', "this seeker's badge was revoked"
+      elseif serial ~= '' and tonumber(serial) < card.serial then
+        verdict, reason = 'revoked', "this badge was replaced"
+      end
+      if verdict ~= '' then
+        payload = string.sub(payload, 1, -2) .. ',"verdict":"' .. verdict .. '","reason":'
+          .. cjson.encode(reason) .. '}'
+      else
+        if redis.call('HSETNX', KEYS[2], seeker, at) == 1 then
+          verdict, first = 'admitted', at
+        else
+          verdict, first = 'reentry', redis.call('HGET', KEYS[2], seeker)
+        end
+        payload = string.sub(payload, 1, -2) .. ',"verdict":"' .. verdict .. '"}'
+      end
     end
+    local answer = verdict .. '|' .. first .. '|' .. reason
     redis.call('SET', KEYS[k], answer, 'EX', ARGV[1])
     redis.call('XADD', KEYS[1], '*', 'f', ARGV[2], 'e', payload)
     out[#out + 1] = 1
     out[#out + 1] = answer
   end
+  out[#out + 1] = name
 end
 return out
 """
+# The reasons CHECKIN_SCRIPT gives, as gate.identify() gives them.
+NO_SUCH_SEEKER = "no such seeker in this fair"
+REVOKED = "this seeker's badge was revoked"
+REPLACED = "this badge was replaced"
 
 
 class NotDurableError(Exception):
@@ -90,9 +125,11 @@ class Scan:
     event_id: str
     seeker_id: str | None  # None: the verdict is already decided (denied)
     occurred_at: str
-    payload: str  # as admitted, or as decided
-    reentry_payload: str = ""
+    payload: str  # complete when decided, else without its verdict
     decided: str = ""  # the denied verdict
+    reason: str = ""  # why it was denied
+    serial: str = ""  # the badge's serial ('' for a scan without a badge)
+    card: str = ""  # the seeker's card as the directory keeps it, when Redis lacked it
 
 
 @dataclass(frozen=True)
@@ -100,14 +137,19 @@ class ScanAnswer:
     added: bool  # False: this id was seen before, and this is the first answer again
     verdict: str | None  # None: the id belongs to an event that was not a check-in
     first_seen_at: str | None
+    reason: str | None = None
+    name: str | None = None  # the seeker's, from their card
+    card_missing: bool = False  # Redis has no card for the seeker: nothing was done
 
 
-def _answer(added: int, raw: bytes | str) -> ScanAnswer:
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    verdict, sep, first = text.partition("|")
-    if not sep:
+def _answer(added: int, raw: bytes, name: bytes) -> ScanAnswer:
+    if added == -1:
+        return ScanAnswer(False, None, None, card_missing=True)
+    parts = raw.decode().split("|", 2)
+    if len(parts) < 2:  # the id belongs to an event that was not a check-in
         return ScanAnswer(added == 1, None, None)
-    return ScanAnswer(added == 1, verdict, first or None)
+    verdict, first, reason = (*parts, "")[:3]
+    return ScanAnswer(added == 1, verdict, first or None, reason or None, name.decode() or None)
 
 
 # An entry to append: a plain event (id, payload JSON), or a check-in scan.
@@ -213,7 +255,8 @@ class StreamWriter:
                 position += 1
                 if isinstance(run[0], Scan):
                     outcomes.extend(
-                        _answer(*pair) for pair in zip(reply[::2], reply[1::2], strict=True)
+                        _answer(*three)
+                        for three in zip(reply[::3], reply[1::3], reply[2::3], strict=True)
                     )
                 else:
                     outcomes.extend(flag == 1 for flag in reply)
@@ -230,7 +273,8 @@ def _op(fair: str, run: list[Entry], ttl: int) -> Op:
     stream, seen = keys.stream(fair), keys.seen_prefix(fair)
     scans = [entry for entry in run if isinstance(entry, Scan)]
     if scans:
-        scan_keys = [stream, keys.entered(fair), *(seen + scan.event_id for scan in scans)]
+        scan_keys = [stream, keys.entered(fair), keys.seekers(fair)]
+        scan_keys += [seen + scan.event_id for scan in scans]
         return script(CHECKIN_SCRIPT, scan_keys, [ttl, fair, *_args(scans)])
     plain = [entry for entry in run if not isinstance(entry, Scan)]
     event_keys = [stream, *(seen + event_id for event_id, _ in plain)]
@@ -238,9 +282,9 @@ def _op(fair: str, run: list[Entry], ttl: int) -> Op:
 
 
 def _args(scans: list[Scan]) -> list[str]:
-    """CHECKIN_SCRIPT's five arguments per scan, flat."""
+    """CHECKIN_SCRIPT's seven arguments per scan, flat."""
     args: list[str] = []
     for scan in scans:
-        args += [scan.seeker_id or "", scan.occurred_at, scan.payload]
-        args += [scan.reentry_payload, scan.decided]
+        args += [scan.seeker_id or "", scan.serial, scan.occurred_at, scan.payload]
+        args += [scan.decided, scan.reason, scan.card]
     return args

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 from support import Gateway, WorkerTask, event, eventually, make_settings, totals
 
-from fairhub import badges
+from fairhub import badges, keys
 from fairhub.embedded import EmbeddedPostgres
+from fairhub.keyring import signing_key
 from fairhub.migrate import migrate
+from fairhub.redis import RedisClient
 
 
 def scan_id() -> str:
@@ -202,6 +205,59 @@ async def test_the_gate_keeps_admitting_while_postgres_is_away(
         await asyncio.to_thread(postgres.stop)
 
 
+async def test_cards_redis_lacks_come_from_postgres_and_retired_keys_stop_at_once(
+    gateway: Gateway, worker: WorkerTask, redis: RedisClient, database_url: str
+) -> None:
+    fair, token = await gateway.create_fair()
+    ann = await gateway.create(fair, token, "seekers", name="王安")
+    bo = await gateway.create(fair, token, "seekers", name="李博")
+    assert (await checkin(gateway, fair, token, ann["badge"]))["verdict"] == "admitted"
+
+    # Redis lost the seeker cards (a restore, an eviction): the script says so, the gateway
+    # reads Postgres and sends the scan again with the card, and Redis has it from then on.
+    await redis.delete(keys.seekers(fair))
+    answer = await checkin(gateway, fair, token, bo["badge"])
+    assert (answer["verdict"], answer["seeker"]["name"]) == ("admitted", "李博")
+    assert (await checkin(gateway, fair, token, ann["badge"]))["verdict"] == "reentry"
+    assert await redis.hexists(keys.seekers(fair), bo["id"])
+
+    # A well-signed badge of a seeker the fair does not have: refused, and remembered so.
+    conn = await asyncpg.connect(database_url)
+    try:
+        key = await signing_key(conn, fair)
+    finally:
+        await conn.close()
+    ghost = badges.sign(key, fair, str(uuid.uuid4()), 1)
+    for _ in range(2):
+        answer = await checkin(gateway, fair, token, ghost)
+        assert answer == {
+            "verdict": "invalid_badge",
+            "reason": "no such seeker in this fair",
+            "duplicate": False,
+        }
+    # A retry of a refused scan gets the first answer, reason and all.
+    refused = await checkin(gateway, fair, token, forge(ann["badge"]), id="kiosk-9-0001")
+    retried = await checkin(gateway, fair, token, forge(ann["badge"]), id="kiosk-9-0001")
+    assert retried == {**refused, "duplicate": True} and "signature" in retried["reason"]
+
+    # ann's badge was verified (and remembered) above; its key is retired, and the next scan
+    # is refused on this gateway at once, although the signature was checked before.
+    status, rotated = await gateway.request("POST", f"/v1/fairs/{fair}/keys", token)
+    assert status == 201, rotated
+    status, gone = await gateway.request("DELETE", f"/v1/fairs/{fair}/keys/{key.kid}", token)
+    assert status == 200, gone
+    answer = await checkin(gateway, fair, token, ann["badge"])
+    assert answer["verdict"] == "invalid_badge" and "retired" in answer["reason"]
+
+    async def counted() -> bool:
+        got = totals(await gateway.stats(fair, token))
+        # Denied: the ghost twice, the forgery once (its retry is the same scan), the badge of
+        # the retired key; three different badges.
+        return got["checkins"] == (3, 2) and got["checkins_denied"] == (4, 3)
+
+    await eventually(counted)
+
+
 def test_badges_are_compact_and_verify_only_with_the_right_key() -> None:
     key, other = badges.new_key(), badges.new_key()
     fair, seeker = str(uuid.uuid4()), str(uuid.uuid4())
@@ -219,3 +275,12 @@ def test_badges_are_compact_and_verify_only_with_the_right_key() -> None:
         except badges.BadBadge:
             continue
         raise AssertionError(f"verified with the wrong key {keyring}")
+    # One badge has one spelling: the unused low bits of the last character must be zero.
+    spare = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".index(badge[-1]) | 1
+    respelled = badge[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[spare]
+    for damaged in (respelled, badge[:-1] + "1", badge + "A", badge[:-1]):
+        try:
+            badges.verify(damaged, {key.kid: key.public_key})
+        except badges.BadBadge:
+            continue
+        raise AssertionError(f"verified a damaged badge {damaged}")

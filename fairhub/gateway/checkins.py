@@ -58,12 +58,11 @@ async def post_checkin(request: web.Request) -> web.Response:
     verdict = result.get("verdict")
     if verdict is None:
         raise Conflict("this id was already used by an event that is not a check-in", fields=["id"])
-    identity = intake.identities.get(0)
     answer: dict[str, Any] = {"verdict": verdict, "duplicate": result["status"] == "duplicate"}
-    if identity is not None and identity.card is not None and verdict in ("admitted", "reentry"):
-        answer["seeker"] = {"id": identity.card.id, "name": identity.card.name}
-    elif identity is not None and identity.reason:
-        answer["reason"] = identity.reason
+    if "seeker" in result and verdict in ("admitted", "reentry"):
+        answer["seeker"] = result["seeker"]
+    elif result.get("reason"):
+        answer["reason"] = result["reason"]
     if result.get("first_seen_at"):
         answer["first_seen_at"] = result["first_seen_at"]
     return reply(answer)

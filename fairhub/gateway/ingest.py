@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from fairhub import gate, keys
 from fairhub.auth import Principal, event_forbidden
+from fairhub.directory import card_text
 from fairhub.events import (
     BoothVisit,
     Checkin,
@@ -27,7 +28,7 @@ from fairhub.gateway.bodies import read_json
 from fairhub.gateway.errors import Unprocessable
 from fairhub.gateway.fairs import require_fair
 from fairhub.live import Mark
-from fairhub.streams import Entry, Scan, ScanAnswer
+from fairhub.streams import Entry, Outcome, Scan, ScanAnswer
 
 EVENTS_TOTAL = MetricCounter("fairhub_ingest_events_total", "Events answered by ingest", ["status"])
 # Employer tokens speak for their own employer: these events get it filled in when left out.
@@ -120,16 +121,22 @@ async def admit(
 ) -> Intake:
     """Events already authorized: badges resolved, appended durably, presence recorded."""
     extra = extra or {}
-    # Badges are checked for the whole request at once: one Redis read for the seeker cards.
-    badged = [
-        (n, item)
-        for n, item in enumerate(items)
-        if isinstance(item, Checkin) or (isinstance(item, BoothVisit) and item.badge)
-    ]
+    keyring = app[keys.KEYRING]
+    # A check-in's badge is verified here and its seeker's card read by the check-in script, in
+    # the round trip that decides the entry. Other badges are resolved for the whole request at
+    # once: one Redis read for their seekers' cards.
+    visits = [(n, e) for n, e in enumerate(items) if isinstance(e, BoothVisit) and e.badge]
     found = await gate.identify(
-        app[keys.KEYRING], app[keys.DIRECTORY], fair, [(e.badge, e.seeker_id) for _, e in badged]
+        keyring, app[keys.DIRECTORY], fair, [(e.badge, e.seeker_id) for _, e in visits]
     )
-    identity_of = {n: identity for (n, _), identity in zip(badged, found, strict=True)}
+    identity_of = {n: identity for (n, _), identity in zip(visits, found, strict=True)}
+    for n, item in enumerate(items):
+        if isinstance(item, Checkin):
+            identity_of[n] = (
+                await gate.claim(keyring, fair, item.badge)
+                if item.badge
+                else gate.Identity(item.seeker_id)
+            )
 
     intake = Intake()
     for n, item in enumerate(items):
@@ -156,16 +163,18 @@ async def admit(
         intake.add((item.id, gate.with_fields(item, added)))
 
     if intake.entries:
-        outcomes = await app[keys.WRITER].append_all(fair, intake.entries)
+        outcomes = await _append(app, fair, intake.entries)
         for slot, outcome in zip(intake.slots, outcomes, strict=True):
             result = intake.results[slot]
             if isinstance(outcome, ScanAnswer):
                 result["verdict"] = outcome.verdict
                 if outcome.first_seen_at:
                     result["first_seen_at"] = outcome.first_seen_at
+                if outcome.reason:
+                    result["reason"] = outcome.reason
                 identity = intake.identities.get(slot)
-                if identity is not None and identity.card is not None:  # a kiosk shows the name
-                    result["seeker"] = {"id": identity.card.id, "name": identity.card.name}
+                if outcome.name and identity is not None:  # a kiosk shows the name
+                    result["seeker"] = {"id": identity.seeker_id, "name": outcome.name}
                 outcome = outcome.added
             if not outcome:
                 result["status"] = "duplicate"
@@ -174,6 +183,27 @@ async def admit(
     for status, count in Counter(r["status"] for r in intake.results).items():
         EVENTS_TOTAL.labels(status).inc(count)
     return intake
+
+
+async def _append(app: web.Application, fair: str, entries: list[Entry]) -> list[Outcome]:
+    """Append durably; check-ins whose seeker card Redis lacked go again with it from Postgres."""
+    writer = app[keys.WRITER]
+    outcomes = await writer.append_all(fair, entries)
+    missing = [
+        (n, entry)
+        for n, (entry, outcome) in enumerate(zip(entries, outcomes, strict=True))
+        if isinstance(entry, Scan) and isinstance(outcome, ScanAnswer) and outcome.card_missing
+    ]
+    if not missing:
+        return outcomes
+    wanted = {scan.seeker_id for _, scan in missing if scan.seeker_id}
+    cards = await app[keys.DIRECTORY].cards(fair, wanted)
+    again: list[Entry] = [
+        replace(scan, card=card_text(cards.get(scan.seeker_id or ""))) for _, scan in missing
+    ]
+    for (n, _), outcome in zip(missing, await writer.append_all(fair, again), strict=True):
+        outcomes[n] = outcome
+    return outcomes
 
 
 async def post_events(request: web.Request) -> web.Response:
