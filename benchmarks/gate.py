@@ -186,12 +186,20 @@ class Dev:
         return int((self.tmp / "data/postgres/postmaster.pid").read_text().split()[0])
 
     def groups(self) -> dict[str, tuple[list[int], bool]]:
-        """pids (and whether to add their children) of each part of the dev process tree."""
+        """pids (and whether to add their children) of each part of the dev process tree.
+
+        With one gateway it is `fairhub dev` itself; with several (the default on a machine
+        with more than one core) they are its `fairhub serve` children, each counted apart.
+        """
         kids = psutil.Process(self.proc.pid).children()
         worker = [p.pid for p in kids if "worker" in p.cmdline()]
-        valkey = [p.pid for p in kids if p.pid not in worker]
-        return {"gateway": ([self.proc.pid], False), "worker": (worker, True),
-                "valkey": (valkey, True), "postgres": ([self.postgres_pid], True)}  # fmt: skip
+        serve = [p.pid for p in kids if "serve" in p.cmdline()]
+        valkey = [p.pid for p in kids if p.pid not in worker + serve]
+        gateways = {f"gateway {n + 1}": ([pid], False) for n, pid in enumerate(serve)}
+        if not serve:
+            gateways = {"gateway 1": ([self.proc.pid], False)}
+        return {**gateways, "worker": (worker, True), "valkey": (valkey, True),
+                "postgres": ([self.postgres_pid], True)}  # fmt: skip
 
 
 def launch(argv: list[str], tmp: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -201,13 +209,15 @@ def launch(argv: list[str], tmp: Path, env: dict[str, str]) -> subprocess.Popen[
                                 stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
 
 
-async def start_dev(procs: Processes, tmp: Path) -> Dev:
+async def start_dev(procs: Processes, tmp: Path, gateways: int | None) -> Dev:
     """`python -m fairhub dev` as a user starts it: a fresh data dir, no server URLs."""
     env = {k: v for k, v in os.environ.items()
            if k.removeprefix("FAIRHUB_") not in SERVERS_OF_ITS_OWN}  # fmt: skip
     port = free_port()
     env |= {"FAIRHUB_DATA_DIR": str(tmp / "data"), "FAIRHUB_PORT": str(port)}
-    dev = Dev(launch([sys.executable, "-m", "fairhub", "dev"], tmp, env), tmp,
+    argv = [sys.executable, "-m", "fairhub", "dev"]
+    argv += ["--processes", str(gateways)] if gateways else []
+    dev = Dev(launch(argv, tmp, env), tmp,
               f"http://127.0.0.1:{port}")  # fmt: skip
     await wait_ready(procs, dev.proc, "dev", port)
     found = re.search(r"Postgres:\s+(\S+)", (tmp / "dev.log").read_text())
@@ -376,10 +386,15 @@ def print_phase(key: str, r: dict[str, Any]) -> None:
           f"{r['p90_ms']:.1f}  p99 {r['p99_ms']:.1f}  max {r['max_ms']:.1f} ms  "
           f"{answers}")  # fmt: skip
     c = r["cpu_percent"]
-    tree = sum(c[k] for k in ("gateway", "worker", "valkey", "postgres"))
-    print(f"    cpu % of one core: dev tree {tree:.0f} (gateway {c['gateway']:.0f}, worker "
-          f"{c['worker']:.0f}, valkey {c['valkey']:.0f}, postgres {c['postgres']:.0f}), "
-          f"loadgen {c['loadgen']:.0f}, other {c['other']:.0f}")  # fmt: skip
+    gateways = {k: v for k, v in c.items() if k.startswith("gateway")}
+    each = " + ".join(f"{v:.0f}" for v in gateways.values())
+    tree = sum(gateways.values()) + sum(c[k] for k in ("worker", "valkey", "postgres"))
+    print(f"    cpu % of one core: dev tree {tree:.0f} ({len(gateways)} gateway(s) {each}, "
+          f"worker {c['worker']:.0f}, valkey {c['valkey']:.0f}, postgres {c['postgres']:.0f}), "
+          f"loadgen {c['loadgen']:.0f}, other {c['other']:.0f}; "
+          f"per process: {r['requests_per_s'] / len(gateways):,.0f} req/s a gateway, "
+          f"{sum(gateways.values()) * 10 / max(r['requests_per_s'], 1):.3f} ms of gateway CPU "
+          f"a scan")  # fmt: skip
     wrong = {k: v for k, v in r["all_answers"].items() if k != verdict}
     print(f"    {r['sent']:,} scans sent in all (warm-up included), "
           f"{f'every answer {verdict}' if not wrong else f'UNEXPECTED answers {wrong}'}; in "
@@ -391,7 +406,7 @@ def print_phase(key: str, r: dict[str, Any]) -> None:
 
 async def benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     procs, started = Processes(tmp), time.perf_counter()
-    dev = await start_dev(procs, tmp)
+    dev = await start_dev(procs, tmp, args.gateways)
     print(f"fairhub dev answered /healthz {time.perf_counter() - started:.1f} s after start "
           f"({dev.base}; banner: Postgres {dev.postgres_url})", flush=True)  # fmt: skip
     document: dict[str, Any] = {"phases": {}}
@@ -475,6 +490,7 @@ def main() -> None:
     parser.add_argument("--kiosks", type=int, default=32, help="kiosks, each a closed loop")
     parser.add_argument("--seekers", type=int, help=f"to import (default {SEEKER_RATE:,}/s of 1)")
     parser.add_argument("--only", default="1,2,3,4", help="phases: 1,2,3,4 or first,second,...")
+    parser.add_argument("--gateways", type=int, help="fairhub dev --processes (default: its own)")
     parser.add_argument("--settle-timeout", type=float, default=120.0, help="wait for /stats")
     args = parser.parse_args()
     names = {name: key for key, (name, _) in PHASES.items()}

@@ -181,9 +181,8 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _banner(settings: Settings, cluster: bool) -> None:
+def _banner(settings: Settings, shape: str) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    shape = "  Processes:  2 gateways on one port, 2 workers\n" if cluster else ""
     print(
         "\nFairHub is running (Ctrl-C stops everything)\n"
         f"  API:        {base}/v1/fairs   (OpenAPI: {base}/openapi.json)\n"
@@ -191,10 +190,15 @@ def _banner(settings: Settings, cluster: bool) -> None:
         f"  Admin token: {settings.resolved_admin_token()}\n"
         f"  Postgres:   {settings.database_url}\n"
         f"  Redis:      {settings.redis_url}\n"
-        f"{shape}"
+        f"  Processes:  {shape}\n"
         f"  Data:       {settings.data_dir.resolve()}\n",
         flush=True,
     )
+
+
+def dev_gateways(requested: int | None) -> int:
+    """Gateway processes for `fairhub dev`: as asked, else one per core (at most 4)."""
+    return requested or max(1, min(4, os.cpu_count() or 1))
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
@@ -202,6 +206,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
 
     from fairhub.gateway.app import create_app
 
+    gateways = dev_gateways(args.processes)
     with _embedded(settings, cluster=args.cluster) as settings:
         asyncio.run(migrate(str(settings.database_url)))
         env = {
@@ -212,15 +217,20 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
         if args.cluster:
             # Each primary has a replica: a 202 waits for the replica's fsync too.
             env["FAIRHUB_WAITAOF_REPLICAS"] = env.get("FAIRHUB_WAITAOF_REPLICAS", "1")
+            gateways, workers = max(2, gateways), 2
+        else:
+            workers = 1
+        if gateways > 1 or args.cluster:
+            # The gateways share the port (SO_REUSEPORT): the kernel spreads connections.
             gateway = [sys.executable, "-m", "fairhub", "serve", "--reuse-port"]
-            _banner(settings, cluster=True)
-            supervise([(gateway, env)] * 2 + worker_commands(settings, 2, env))
+            _banner(settings, f"{gateways} gateways on one port, {workers} worker(s)")
+            supervise([(gateway, env)] * gateways + worker_commands(settings, workers, env))
             return
         worker = subprocess.Popen(
             [sys.executable, "-m", "fairhub", "worker"], env=env, preexec_fn=_die_with_parent
         )
         try:
-            _banner(settings, cluster=False)
+            _banner(settings, "1 gateway (this process), 1 worker")
             web.run_app(
                 create_app(settings),
                 host=settings.host,
@@ -282,18 +292,37 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
 Command = Callable[[Settings, argparse.Namespace], None]
 
 
+def _at_least_one(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return number
+
+
 def _serve_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--processes", type=int, default=1, metavar="N", help="N gateway processes on one port"
+        "--processes",
+        type=_at_least_one,
+        default=1,
+        metavar="N",
+        help="N gateway processes on one port",
     )
     parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
 
 def _worker_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--processes", type=int, default=1, metavar="N", help="N worker processes")
+    parser.add_argument(
+        "--processes", type=_at_least_one, default=1, metavar="N", help="N worker processes"
+    )
 
 
 def _dev_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--processes",
+        type=_at_least_one,
+        metavar="N",
+        help="N gateway processes on one port (default: one per core, at most 4)",
+    )
     parser.add_argument(
         "--cluster",
         action="store_true",

@@ -7,11 +7,11 @@ or a re-entry is decided later, atomically in Redis, as the scan is appended (st
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel
 
 from fairhub import badges
@@ -109,4 +109,4 @@ def with_fields(event: BaseModel, added: dict[str, Any]) -> str:
     body = event.model_dump_json(exclude_none=True)
     if not added:
         return body
-    return body[:-1] + "," + json.dumps(added, ensure_ascii=False, separators=(",", ":"))[1:]
+    return body[:-1] + "," + orjson.dumps(added).decode()[1:]

@@ -163,16 +163,6 @@ class _Append:
     fair: str
     entries: list[Entry]
 
-    def runs(self) -> list[list[Entry]]:
-        """Consecutive entries of one kind go in one script call, in order."""
-        runs: list[list[Entry]] = []
-        for entry in self.entries:
-            if runs and isinstance(runs[-1][0], Scan) == isinstance(entry, Scan):
-                runs[-1].append(entry)
-            else:
-                runs.append([entry])
-        return runs
-
 
 class StreamWriter:
     """Appends events to fair streams with a shared durability wait."""
@@ -209,7 +199,7 @@ class StreamWriter:
         return [bool(outcome) for outcome in await self.append_all(fair, list(events))]
 
     async def append_all(self, fair: str, entries: list[Entry]) -> list[Outcome]:
-        """Add plain events and check-in scans durably and in order, in one flush."""
+        """Add plain events and check-in scans durably, in one flush (in order per kind)."""
         return await self._appends.submit(_Append(fair, entries))
 
     async def _flush_or_refuse(self, batch: list[_Append]) -> list[list[Outcome]]:
@@ -225,13 +215,20 @@ class StreamWriter:
 
     async def _flush(self, batch: list[_Append]) -> list[list[Outcome]]:
         settings = self._settings
-        runs = [item.runs() for item in batch]
+        # One script call per fair and kind for the whole flush, whatever the number of
+        # requests in it: Redis runs one script, not one per request. Order is kept per kind.
+        calls: dict[tuple[str, bool], list[Entry]] = {}
+        spots: list[list[tuple[tuple[str, bool], int]]] = []  # each item's (call, position)
+        for item in batch:
+            mine = []
+            for entry in item.entries:
+                call = (item.fair, isinstance(entry, Scan))
+                entries = calls.setdefault(call, [])
+                mine.append((call, len(entries)))
+                entries.append(entry)
+            spots.append(mine)
         ttl = settings.dedupe_ttl_seconds
-        ops = [
-            _op(item.fair, run, ttl)
-            for item, item_runs in zip(batch, runs, strict=True)
-            for run in item_runs
-        ]
+        ops = [_op(fair, entries, ttl) for (fair, _), entries in calls.items()]
         replies, waits = await self._shards.run(ops, tail=self._wait)
         FLUSHES.inc(len(waits))
         for node, confirmed in waits.items():
@@ -246,22 +243,17 @@ class StreamWriter:
         for reply in replies:
             if isinstance(reply, Exception):
                 raise NotDurableError(f"an append failed: {reply}")
-        results: list[list[Outcome]] = []
-        position = 0
-        for item_runs in runs:
-            outcomes: list[Outcome] = []
-            for run in item_runs:
-                reply = replies[position]
-                position += 1
-                if isinstance(run[0], Scan):
-                    outcomes.extend(
-                        _answer(*three)
-                        for three in zip(reply[::3], reply[1::3], reply[2::3], strict=True)
-                    )
-                else:
-                    outcomes.extend(flag == 1 for flag in reply)
-            results.append(outcomes)
-        return results
+        outcomes = {
+            call: _outcomes(call[1], reply) for call, reply in zip(calls, replies, strict=True)
+        }
+        return [[outcomes[call][n] for call, n in mine] for mine in spots]
+
+
+def _outcomes(scans: bool, reply: list[Any]) -> list[Outcome]:
+    """A script call's reply, one outcome per entry: three values per scan, one per event."""
+    if scans:
+        return [_answer(*three) for three in zip(reply[::3], reply[1::3], reply[2::3], strict=True)]
+    return [flag == 1 for flag in reply]
 
 
 def _confirmed(reply: Any, local: int, replicas: int) -> bool:
@@ -269,7 +261,7 @@ def _confirmed(reply: Any, local: int, replicas: int) -> bool:
 
 
 def _op(fair: str, run: list[Entry], ttl: int) -> Op:
-    """One script call: a run of plain events, or of check-in scans, of one fair."""
+    """One script call: plain events, or check-in scans, of one fair."""
     stream, seen = keys.stream(fair), keys.seen_prefix(fair)
     scans = [entry for entry in run if isinstance(entry, Scan)]
     if scans:

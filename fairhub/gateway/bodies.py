@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
@@ -19,8 +19,8 @@ M = TypeVar("M", bound=BaseModel)
 async def read_json(request: web.Request) -> Any:
     """The parsed body, or 400 saying why it is not JSON."""
     try:
-        return json.loads(await request.read())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
         raise BadRequest(
             f"the body is not JSON: {exc}", fields=["body"], code="invalid_json"
         ) from None
@@ -58,6 +58,7 @@ def json_default(value: object) -> str:
 
 
 def reply(data: Any, status: int = 200) -> web.Response:
-    """A JSON answer; timestamps as RFC 3339, Chinese text as itself."""
-    text = json.dumps(data, ensure_ascii=False, default=json_default)
-    return web.json_response(text=text, status=status)
+    """A JSON answer; timestamps as RFC 3339, Chinese text as itself (orjson: the gate's
+    answers are many and small, and the standard encoder showed in its profile)."""
+    body = orjson.dumps(data, default=json_default, option=orjson.OPT_NON_STR_KEYS)
+    return web.Response(body=body, status=status, content_type="application/json")

@@ -24,7 +24,7 @@ from fairhub.events import (
     event_adapter,
 )
 from fairhub.gateway.access import fair_caller
-from fairhub.gateway.bodies import read_json
+from fairhub.gateway.bodies import read_json, reply
 from fairhub.gateway.errors import Unprocessable
 from fairhub.gateway.fairs import require_fair
 from fairhub.live import Mark
@@ -226,11 +226,11 @@ async def post_events(request: web.Request) -> web.Response:
     if all(r["status"] == "rejected" for r in intake.results):
         first = str(intake.results[0]["reason"])
         detail = first if not is_batch else f"every event was rejected; first: {first}"
-        return web.json_response(
+        return reply(
             {"error": "invalid_event", "detail": detail, "fields": _fields(first), **answer},
             status=422,
         )
-    return web.json_response(answer, status=202)
+    return reply(answer, status=202)
 
 
 def _fields(reason: str) -> list[str]:
