@@ -226,6 +226,7 @@ async def run_drain(
     conn = await asyncpg.connect(str(settings.database_url))
     redis = make_redis(settings)
     try:
+        written0 = await rows_written(conn)
         pg_cpu0, machine0 = cpu_seconds([postgres_pid]), busy_seconds()
         started = time.perf_counter()
         worker = procs.start("worker", ["-m", "fairhub", "worker"], env)
@@ -245,6 +246,8 @@ async def run_drain(
         other = busy_seconds() - machine0 - worker_cpu - pg_cpu
         procs.stop(worker)
         count = await conn.fetchval("SELECT count(*) FROM events WHERE fair_id = $1", fair)
+        # The worker's sessions have ended, so their statistics have reached pg_stat.
+        written = {t: n - written0.get(t, 0) for t, n in (await rows_written(conn)).items()}
         rows = await conn.fetch(
             "SELECT metric, total, uniq FROM counters WHERE fair_id = $1 AND dim = 'fair'", fair
         )
@@ -256,8 +259,15 @@ async def run_drain(
     return {"events": count, "seconds": elapsed, "events_per_s": count / elapsed,
             "seconds_after_first_commit": elapsed - (first - started) if first else None,
             "exact": got == expected and count == len(payloads), "expected": expected,
-            "counters": got,
+            "counters": got, "rows_written": written,
+            "rows_per_event": sum(written.values()) / max(count, 1),
             "cpu_percent": {k: 100 * v / elapsed for k, v in cpu.items()}}  # fmt: skip
+
+
+async def rows_written(conn: asyncpg.Connection) -> dict[str, int]:
+    """Rows inserted or updated so far, per table (what each event costs Postgres to write)."""
+    rows = await conn.fetch("SELECT relname, n_tup_ins + n_tup_upd AS n FROM pg_stat_user_tables")
+    return {r["relname"]: r["n"] for r in rows if r["n"]}
 
 
 async def register_seekers(settings: Settings, fairs: list[str]) -> None:
@@ -356,6 +366,9 @@ def report(results: dict[str, Any]) -> list[dict[str, Any]]:
             f"fair counters exact: {'ok' if d['exact'] else 'FAIL'}\n"
             "    (done when the group has acknowledged every entry; counted once at the end)"
         )
+        per_table = ", ".join(f"{t} {n / max(d['events'], 1):.2f}"
+                              for t, n in sorted(d["rows_written"].items()))  # fmt: skip
+        print(f"    rows written per event: {d['rows_per_event']:.2f} ({per_table})")
         if not d["exact"]:
             print(f"    expected {d['expected']}\n    got      {d['counters']}")
     rows = []
