@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import fcntl
 import os
+import pty
+import re
 import sqlite3
+import struct
 import sys
+import termios
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -247,3 +252,86 @@ async def _pipe(
         pass
     finally:
         writer.transport.abort()
+
+
+_ESCAPES = re.compile(rb"\x1b(\[[0-9;?]*[ -/]*[@-~]|\][^\x07]*\x07|[()][A-Z0-9]|[=>78])")
+
+
+class ScreenKiosk:
+    """`fairhub kiosk` on a pseudo-terminal (stdin, stdout and stderr), as on a kiosk's screen.
+
+    What it draws is kept with the escape codes stripped, so a test can look for the words
+    a person would read.
+    """
+
+    ROWS, COLUMNS = 30, 100
+
+    def __init__(self, process: asyncio.subprocess.Process, master: int) -> None:
+        self.process = process
+        self._master = master
+        self._raw = b""
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(
+        cls, url: str, token: str, db: Path, *args: str, **env: str
+    ) -> AsyncIterator[ScreenKiosk]:
+        master, slave = pty.openpty()
+        size = struct.pack("HHHH", cls.ROWS, cls.COLUMNS, 0, 0)
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, size)
+        os.set_blocking(master, False)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                *("-m", "fairhub", "kiosk", "--url", url, "--token", token, "--db", str(db)),
+                *args,
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env={**os.environ, "TERM": "xterm-256color", **FAST, **env},
+            )
+        finally:
+            os.close(slave)
+        kiosk = cls(process, master)
+        try:
+            yield kiosk
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    async with asyncio.timeout(10):
+                        await process.wait()
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+            await kiosk._drain()
+            os.close(master)
+
+    @property
+    def text(self) -> str:
+        """Everything drawn so far, escape codes removed."""
+        return _ESCAPES.sub(b"", self._raw).decode("utf-8", "replace")
+
+    async def scan(self, code: str) -> None:
+        os.write(self._master, code.encode() + b"\r")  # the scanner's Enter
+
+    async def until(self, words: str, timeout: float = 15.0) -> None:
+        """Until the screen has shown `words`."""
+        deadline = time.monotonic() + timeout
+        while words not in self.text:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{words!r} never shown; the screen showed:\n{self.text}")
+            await asyncio.sleep(0.05)
+            await self._drain()
+
+    async def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._master, 65536)
+            except BlockingIOError:
+                return
+            except OSError:  # the other side has closed (EIO on Linux)
+                return
+            if not chunk:
+                return
+            self._raw += chunk

@@ -7,12 +7,20 @@ read line by line; the gateway and the worker run in this event loop, so nothing
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from pathlib import Path
 
 import asyncpg
-from kiosk_support import KioskProcess, Proxy, by_verdict, forge, logged
+from kiosk_support import KioskProcess, Proxy, ScreenKiosk, by_verdict, forge, logged
+from rich.cells import cell_len
+from rich.color import Color
+from rich.console import Console
 from support import Gateway, WorkerTask, eventually, totals
+
+from fairhub.kiosk.fullscreen import RichScreen
+from fairhub.kiosk.queue import Store
+from fairhub.kiosk.words import WORDS
 
 
 async def _settled(
@@ -154,8 +162,13 @@ async def test_two_kiosks_offline_admit_one_visitor_once(
         assert list(await asyncio.gather(one.verdict(), two.verdict())) == [provisional] * 2
         proxy.restore()
         await asyncio.gather(one.idle(), two.idle())
+        # The server's answers: one kiosk's admission stands, the other's is a re-entry, and
+        # both now name the seeker they had shown by id.
         changed = [line for line in one.lines + two.lines if line.startswith("CHANGED")]
-        assert len(changed) == 1 and changed[0].endswith(f"ADMITTED -> REENTRY #{ann['id'][:8]}")
+        assert sorted(line.split(" ", 2)[2] for line in changed) == [
+            "ADMITTED -> ADMITTED 王安",
+            "ADMITTED -> REENTRY 王安",
+        ]
 
     await _settled(gateway, fair, token, (2, 1), admitted=1, reentry=1)
     final = sorted(r["verdict"] for path in paths for r in logged(path))
@@ -245,3 +258,96 @@ async def test_a_booth_kiosk_records_leads_online_and_offline(
     status, leads = await gateway.request("GET", f"/v1/fairs/{fair}/leads", token)
     assert status == 200, leads
     assert sorted(lead["seeker_name"] for lead in leads["items"]) == ["李博", "王安"]
+
+
+async def test_an_offline_admission_shows_the_name_once_the_server_answers(
+    gateway: Gateway, worker: WorkerTask, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair()
+    device = await gateway.create(fair, token, "devices", label="东门 3", gate="东门")
+    ann = await gateway.create(fair, token, "seekers", name="王安")
+    path = tmp_path / "gate.sqlite3"
+    async with (
+        Proxy.running(gateway.base) as proxy,
+        KioskProcess.running(proxy.url, device["token"], path) as kiosk,
+    ):
+        proxy.cut()  # this kiosk has never seen 王安: offline, only the badge's id is known
+        await kiosk.scan(ann["badge"])
+        assert await kiosk.verdict() == f"ADMITTED #{ann['id'][:8]} (provisional)"
+        proxy.restore()
+        changed = await kiosk.until(lambda line: line.startswith("CHANGED"))
+        assert changed.endswith("ADMITTED -> ADMITTED 王安"), changed
+        await kiosk.idle()
+        # Known by name from now on, offline too.
+        proxy.cut()
+        await asyncio.sleep(2.1)  # past the double-tap window
+        await kiosk.scan(ann["badge"])
+        assert await kiosk.verdict() == "REENTRY 王安 (provisional)"
+        proxy.restore()
+        await kiosk.idle()
+    [first, again] = logged(path)
+    assert (first["verdict"], first["name"], first["provisional"]) == ("admitted", "王安", 0)
+    assert (again["verdict"], again["name"], again["provisional"]) == ("reentry", "王安", 0)
+
+
+async def test_the_full_screen_speaks_chinese_and_keeps_its_log_in_a_file(
+    gateway: Gateway, worker: WorkerTask, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair()
+    device = await gateway.create(fair, token, "devices", label="东门 4", gate="东门")
+    ann = await gateway.create(fair, token, "seekers", name="王安")
+    path = tmp_path / "gate.sqlite3"
+    info = {"FAIRHUB_LOG_LEVEL": "INFO"}
+    async with ScreenKiosk.running(gateway.base, device["token"], path, **info) as kiosk:
+        await kiosk.until("请扫描胸卡二维码".replace("", " ").strip())
+        await kiosk.scan(ann["badge"])
+        await kiosk.until("请 进")
+        await kiosk.until("王安")
+        await kiosk.scan(forge(ann["badge"]))
+        await kiosk.until("无 效 胸 卡")
+        await kiosk.until("胸卡签名无效")  # the gateway's reason, in Chinese
+    assert kiosk.process.returncode == 0
+    assert "ADMITTED" not in kiosk.text and "signature" not in kiosk.text
+    # Log lines went to a file next to the kiosk's data, none over the layout.
+    log = path.with_suffix(".log").read_text()
+    assert f"INFO fairhub.kiosk: ready: fair {fair}, gate 东门" in log
+    assert "INFO fairhub" not in kiosk.text
+    assert path.with_suffix(".log").stat().st_mode & 0o077 == 0
+
+
+async def test_the_full_screen_speaks_english_when_asked(
+    gateway: Gateway, worker: WorkerTask, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair()
+    device = await gateway.create(fair, token, "devices", label="West", gate="West")
+    ann = await gateway.create(fair, token, "seekers", name="Ann Lee")
+    path = tmp_path / "gate.sqlite3"
+    async with ScreenKiosk.running(gateway.base, device["token"], path, "--lang", "en") as kiosk:
+        await kiosk.scan(ann["badge"])
+        await kiosk.until("A D M I T T E D")
+        await kiosk.until("Ann Lee")
+        await kiosk.scan(forge(ann["badge"]))
+        await kiosk.until("I N V A L I D   B A D G E")
+        await kiosk.until("the badge's signature is not valid")
+    assert "请" not in kiosk.text and "胸卡" not in kiosk.text
+
+
+def test_the_verdict_is_a_block_as_wide_as_the_screen(tmp_path: Path) -> None:
+    console = Console(file=io.StringIO(), width=60, height=30, force_terminal=True)
+    screen = RichScreen("Asia/Shanghai", WORDS["zh"], console)
+    store = Store(tmp_path / "k.sqlite3")
+    try:
+        scan = store.add("checkin", "FH1X", "f", "东门", None)
+        screen.show(store.decide(scan.id, "admitted", provisional=False, name="王安"))
+        lines = console.render_lines(screen.render(), console.options, pad=True)
+    finally:
+        store.close()
+    green = [
+        line
+        for line in lines
+        if all(s.style is not None and s.style.bgcolor == Color.parse("green4") for s in line)
+    ]
+    assert len(green) >= 12, "the admitted block fills the width and most of the height"
+    assert all(sum(cell_len(s.text) for s in line) == 60 for line in green)
+    text = "".join(s.text for line in green for s in line)
+    assert "请 进" in text and "王安" in text

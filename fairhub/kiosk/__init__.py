@@ -11,9 +11,10 @@ times when the link returns. A terminal gets a full-screen display; a pipe gets 
     queue.py     the SQLite file: queue, log and memory
     offline.py   verdicts without a link
     link.py      the gateway's calls, and what "offline" means
-    screen.py    the full screen, or plain lines
-    terminal.py  standard input
-    settings.py  FAIRHUB_KIOSK_*
+    screen.py    plain lines, and what every screen is told
+    fullscreen.py  the full screen on a terminal
+    words.py     its texts, in Chinese or English
+    terminal.py  standard input; logs to a file under the full screen
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ import sys
 
 from fairhub.config import KioskSettings, Settings
 from fairhub.kiosk.core import Kiosk
+from fairhub.kiosk.fullscreen import RichScreen
 from fairhub.kiosk.link import Link
-from fairhub.kiosk.screen import PlainScreen, RichScreen, Screen
+from fairhub.kiosk.screen import PlainScreen, Screen
 from fairhub.kiosk.start import CannotStart, begin
-from fairhub.kiosk.terminal import quiet, read_lines
+from fairhub.kiosk.terminal import logs_to_file, quiet, read_lines
+from fairhub.kiosk.words import LANGUAGES, WORDS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="the SQLite file (default: ~/.fairhub/kiosk-<device>.sqlite3)")
     parser.add_argument(
         "--plain", action="store_true", help="plain lines even on a terminal (logs, scripts)"
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default="zh",
+        help="the full screen's language: zh (Chinese, the default) or en (English)",
     )
 
 
@@ -66,7 +75,7 @@ async def _main(
         try:
             terminal = sys.stdin.isatty() and sys.stdout.isatty() and not args.plain
             screen: Screen = (
-                RichScreen(settings.timezone)
+                RichScreen(settings.timezone, WORDS[args.lang])
                 if terminal
                 else PlainScreen(kiosk_settings.status_seconds)
             )
@@ -75,13 +84,14 @@ async def _main(
             for signum in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C still stops it
                     loop.add_signal_handler(signum, kiosk.stop.set)
-            with quiet(terminal):
+            # Under the full screen, a log line would scroll the layout: they go to a file.
+            logs = store.path.with_suffix(".log") if terminal else None
+            with quiet(terminal), logs_to_file(logs):
                 screen.start()
                 try:
-                    if not terminal:
-                        screen.note(
-                            f"ready: fair {post.fair}, {post.mode} {post.place}, db {store.path}"
-                        )
+                    screen.note(
+                        f"ready: fair {post.fair}, {post.mode} {post.place}, db {store.path}"
+                    )
                     kiosk.refresh()
                     read_lines(loop, kiosk.on_line)
                     await kiosk.run()

@@ -269,12 +269,20 @@ class Kiosk:
                 verdict = str(result.get("verdict") or scan.verdict)
             else:  # a booth visit the server took: a lead, new or not as this booth knew it
                 verdict = scan.verdict if scan.verdict in offline.LEADS else "new_lead"
-            got = Local(verdict, scan.seeker_id, scan.name, reason)
+            # A seeker this kiosk had never seen was shown by id: the answer names them.
+            seeker_id, name = offline.seeker_of(result)
+            got = Local(verdict, seeker_id or scan.seeker_id, name or scan.name, reason)
             offline.learn(self.store, scan.fair_id, scan.kind, scan.employer_id, scan.code, got)
             done = self.store.decide(
-                scan.id, verdict, provisional=False, reason=reason, answered=True
+                scan.id,
+                verdict,
+                provisional=False,
+                seeker_id=got.seeker_id,
+                name=got.name,
+                reason=reason,
+                answered=True,
             )
-            if verdict != scan.verdict:
+            if verdict != scan.verdict or done.name != scan.name:
                 self.screen.changed(done, scan.verdict)
 
     async def refresh_keys(self) -> None:

@@ -1,14 +1,19 @@
-"""Standard input, where the USB scanner types: read in a thread, quiet on a full screen."""
+"""Standard input, where the USB scanner types: read in a thread, quiet on a full screen.
+
+Under the full screen, log lines go to a file instead of printing over the layout.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import re
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 
 def read_lines(loop: asyncio.AbstractEventLoop, on_line: Callable[[str | None], None]) -> None:
@@ -63,3 +68,33 @@ def quiet(terminal: bool) -> Iterator[None]:
         yield
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+@contextlib.contextmanager
+def logs_to_file(path: Path | None) -> Iterator[None]:
+    """Log records and anything written to stderr go to `path` (None: left where they were).
+
+    Standard error is redirected at the descriptor, so a library's warning or a thread's
+    traceback lands in the file too instead of tearing the full-screen layout.
+    """
+    if path is None:
+        yield
+        return
+    path.touch(mode=0o600, exist_ok=True)  # like the kiosk's file: scans name people
+    stream = path.open("a", encoding="utf-8")
+    root = logging.getLogger()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved_handlers = root.handlers[:]
+    root.handlers = [handler]
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    os.dup2(stream.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        root.handlers = saved_handlers
+        stream.close()
