@@ -356,3 +356,177 @@ async def test_pages_and_static_files_are_served_safely(gateway: Gateway) -> Non
     for bad in ("nope.js", "..%2Fdashboard.py", "%2E%2E%2Fapp.py", "dashboard.py", ".."):
         async with gateway.session.get(f"{gateway.base}/static/{bad}") as response:
             assert response.status == 404, bad
+
+
+# A day as a municipal fair has it: employers with their full names, positions, schools, a
+# livestream beside the hall, thousands of page views.
+BIG_EMPLOYERS = (
+    "华为技术有限公司",
+    "比亚迪股份有限公司",
+    "腾讯科技（武汉）有限公司",
+    "中国建筑第三工程局有限公司",
+    "东风汽车集团有限公司",
+    "长江存储科技有限责任公司",
+    "武汉华星光电技术有限公司",
+    "中国工商银行股份有限公司湖北省分行",
+    "小米科技（武汉）有限公司",
+    "顺丰速运有限公司",
+    "武汉高德红外股份有限公司",
+    "湖北省交通投资集团有限公司",
+)
+BIG_SCHOOLS = (
+    "武汉大学",
+    "华中科技大学",
+    "武汉理工大学",
+    "华中师范大学",
+    "中南财经政法大学",
+    "湖北大学",
+    "武汉科技大学",
+    "湖北工业大学",
+    "武汉纺织大学",
+    "江汉大学",
+    "武汉职业技术学院",
+)
+
+
+async def _a_busy_fair(gateway: Gateway, token: str, fair: str) -> dict[str, int]:
+    """Registry and a morning's events; what the leaderboard's note should count."""
+    status, _ = await gateway.request(
+        "PATCH", f"/v1/fairs/{fair}", token, json={"venue": "武汉国际博览中心 A 馆"}
+    )
+    assert status == 200
+    employers = [
+        (await gateway.create(fair, token, "employers", name=n, booth=f"A{k:02}"))["id"]
+        for k, n in enumerate(BIG_EMPLOYERS, 1)
+    ]
+    for k, employer in enumerate(employers):
+        for title in ("软件开发工程师", "销售代表", "财务专员"):
+            await gateway.create(
+                fair,
+                token,
+                "positions",
+                employer_id=employer,
+                title=title,
+                job_type=title[:2],
+                headcount=k + 2,
+            )
+    seekers = [
+        (await gateway.create(fair, token, "seekers", name=f"学生{n}", school=school))["id"]
+        for n, school in enumerate(BIG_SCHOOLS * 6)
+    ]
+    active = employers[:9]  # three employers have not scanned or received anything yet
+    events: list[dict[str, Any]] = []
+    for n, seeker in enumerate(seekers):
+        events.append(event("checkin", seeker_id=seeker, occurred_at=ago(50 - n % 45)))
+    for n in range(3000):
+        events.append(
+            event(
+                "qr_scan",
+                target="employer",
+                target_id=active[n % 9],
+                visitor_id=f"phone-{n % 700}",
+                occurred_at=ago(48 - n % 45),
+            )
+        )
+    for n, seeker in enumerate(seekers):
+        employer = active[n % 9]
+        at = ago(30 - n % 25)
+        events.append(event("booth_visit", employer_id=employer, seeker_id=seeker, occurred_at=at))
+        channel = ("onsite", "online", "live")[n % 3]
+        events.append(
+            event(
+                "resume_submitted",
+                seeker_id=seeker,
+                employer_id=employer,
+                channel=channel,
+                occurred_at=at,
+            )
+        )
+        who = {"seeker_id": seeker, "employer_id": employer, "occurred_at": ago(n % 20)}
+        if n % 4 == 0:
+            events.append(event("resume_downloaded", **who))
+        if n % 9 == 0:
+            events.append(event("intent_agreed", **who))
+        if n % 5 == 0:
+            events.append(event("consultation", **who))
+    for viewer in range(40):
+        joined = {"viewer_id": f"v{viewer}", "occurred_at": ago(9)}
+        events.append(event("live_join", session_id="直播带岗专场", **joined))
+    for start in range(0, len(events), 500):
+        results = await gateway.post(fair, token, events[start : start + 500])
+        assert {r["status"] for r in results} == {"accepted"}, results[:3]
+    return {"registered": len(employers), "active": len(active), "seekers": len(seekers)}
+
+
+async def test_the_dashboard_fits_a_projector_without_scrolling(
+    gateway: Gateway, worker: WorkerTask, page: Page, console: Console, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair("2026 武汉市秋季高校毕业生就业双选会（综合专场）")
+    counts = await _a_busy_fair(gateway, token, fair)
+    await page.set_viewport_size({"width": 1920, "height": 1080})
+    for lang, note in (
+        ("zh", f"登记 {counts['registered']} 家 · 活跃 {counts['active']} 家"),
+        ("en", f"{counts['registered']} registered · {counts['active']} active"),
+    ):
+        query = "?lang=en" if lang == "en" else ""
+        await page.goto(f"{gateway.base}/dashboard/{fair}{query}#token={token}")
+        await figure(page, "checkins", "unique", str(counts["seekers"]))
+        await figure(page, "qr_scans", "total", "3,000")
+        await figure(page, "live_views", "unique", "40")
+        await expect(page.locator("#leaders-note")).to_have_text(note)
+        await expect(page.locator("#leaders-rows tr")).to_have_count(9)
+        await expect(page.locator("#schools li")).to_have_count(10)
+        await expect(page.locator("#sessions-panel")).to_be_visible()
+        await page.screenshot(
+            path=tmp_path / f"projector-{lang}.png", full_page=True, animations="disabled"
+        )
+        await expect(page.locator("#leaders-rows tr:visible")).to_have_count(9)
+        assert await page.locator("#schools li:visible").count() >= 5
+        size = await page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        assert size[0] <= 1920 and size[1] <= 1080, f"{lang}: the page is {size[0]}×{size[1]}"
+        # Every panel is whole on the screen, and every row shown is whole in its panel.
+        bottoms = await page.evaluate(
+            "[...document.querySelectorAll('.board > *:not([hidden])')]"
+            ".map((e) => e.getBoundingClientRect().bottom)"
+        )
+        assert max(bottoms) <= 1080, f"{lang}: a panel ends at {max(bottoms)} px"
+        cut = await page.evaluate(
+            "[...document.querySelectorAll('#leaders-rows tr, #schools li, #sessions-rows tr')]"
+            ".filter((e) => e.checkVisibility() && e.getBoundingClientRect().bottom"
+            " > e.closest('.panel').getBoundingClientRect().bottom).map((e) => e.textContent)"
+        )
+        assert cut == [], f"{lang}: rows cut off at the bottom of their panel"
+    assert console.problems() == []
+
+
+async def test_the_registry_counts_are_the_organizers(gateway: Gateway) -> None:
+    fair, token = await gateway.create_fair()
+    _, other_token = await gateway.create_fair()
+    employers = [(await gateway.create(fair, token, "employers", name=n))["id"] for n in EMPLOYERS]
+    for employer, headcount in zip(employers, (3, 5, 0), strict=True):
+        await gateway.create(
+            fair,
+            token,
+            "positions",
+            employer_id=employer,
+            title="会计",
+            job_type="财务" if headcount else "行政",
+            headcount=headcount,
+        )
+    device = await gateway.create(fair, token, "devices", label="东门")
+    spare = await gateway.create(fair, token, "employers", name="已退出的企业")
+    status, _ = await gateway.request("DELETE", f"/v1/fairs/{fair}/employers/{spare['id']}", token)
+    assert status in (200, 204)
+
+    path = f"/v1/fairs/{fair}/registry/counts"
+    expected = {"employers": 3, "positions": 3, "headcount": 8, "job_types": 2}
+    assert await gateway.request("GET", path, token) == (200, expected)
+    assert await gateway.request("GET", path, ADMIN_TOKEN) == (200, expected)
+    assert (await gateway.request("GET", path, other_token))[0] == 403
+    assert (await gateway.request("GET", path, device["token"]))[0] == 403
+    assert (await gateway.request("GET", path, None))[0] == 401
+    missing = "/v1/fairs/00000000-0000-4000-8000-000000000000/registry/counts"
+    assert (await gateway.request("GET", missing, ADMIN_TOKEN))[0] == 404
+    assert (await gateway.request("GET", "/v1/fairs/nope/registry/counts", token))[0] == 404

@@ -197,6 +197,17 @@ function cell(text, className, title) {
   return td;
 }
 
+/* What the registry holds (GET …/registry/counts): employers that have not shown any activity
+ * yet are still the fair's; the stream only counts those that have. */
+let registered = null;
+
+function leadersNote(active) {
+  if (registered) {
+    return fill(L.leaders_note, {n: fmt(registered.employers), a: fmt(active)});
+  }
+  return active ? fill(L.leaders_active, {a: fmt(active)}) : "";
+}
+
 function leaders(rows) {
   const list = rows.map((row) => ({
     id: row.employer_id,
@@ -208,7 +219,8 @@ function leaders(rows) {
   }));
   list.sort((a, b) => b.received - a.received || b.leads - a.leads || b.intents - a.intents
     || a.name.localeCompare(b.name, locale));
-  $("leaders-note").textContent = list.length ? fill(L.leaders_note, {n: fmt(list.length)}) : "";
+  $("leaders-note").textContent = leadersNote(list.length);
+  $("leaders-note").dataset.active = String(list.length);
   $("leaders-empty").hidden = list.length > 0;
   $("leaders-rows").replaceChildren(...list.slice(0, 15).map((e, i) => {
     const tr = el("tr");
@@ -270,6 +282,20 @@ function sessions(rows) {
   }));
 }
 
+/* A list in a panel of fixed height (a projector) keeps the ranks that fit, best first; a
+ * panel as tall as its content (a phone, a laptop) keeps them all. */
+function fit(list) {
+  const panel = list.closest(".panel"), rows = [...list.children];
+  for (const row of rows) row.hidden = false;
+  for (let i = rows.length - 1; i > 0 && panel.scrollHeight > panel.clientHeight + 1; i--) {
+    rows[i].hidden = true;
+  }
+}
+
+function fitLists() {
+  for (const id of ["leaders-rows", "schools", "sessions-rows"]) fit($(id));
+}
+
 function render(doc) {
   doc.totals = doc.totals || {};
   for (const node of document.querySelectorAll("[data-metric]")) {
@@ -286,6 +312,15 @@ function render(doc) {
   leaders(doc.by_employer || []);
   schools(doc.by_school || []);
   sessions(doc.by_session || []);
+  fitLists();
+}
+
+let fairMeta = [];
+
+function showMeta() {
+  const offered = registered && registered.positions
+    ? fill(L.positions_note, {p: fmt(registered.positions), h: fmt(registered.headcount)}) : "";
+  $("fair-meta").textContent = [...fairMeta, offered].filter(Boolean).join(" · ");
 }
 
 function showFair(fair) {
@@ -294,7 +329,15 @@ function showFair(fair) {
   const start = new Date(fair.starts_at), end = new Date(fair.ends_at);
   const sameDay = start.toDateString() === end.toDateString();
   const when = `${day.format(start)} – ${sameDay ? hhmm.format(end) : day.format(end)}`;
-  $("fair-meta").textContent = [fair.venue, when].filter(Boolean).join(" · ");
+  fairMeta = [fair.venue, when];
+  showMeta();
+}
+
+function showRegistered(counts) {
+  registered = counts;
+  showMeta();
+  const note = $("leaders-note");
+  if (note.dataset.active !== undefined) note.textContent = leadersNote(Number(note.dataset.active));
 }
 
 /* ---------- The live link ---------- */
@@ -365,6 +408,19 @@ function dashboard() {
     }
   }
 
+  /* The registry's counts: now, then every minute (employers may be added during the day). */
+  async function loadCounts(gen) {
+    while (gen === run) {
+      try {
+        const r = await fetch(`/v1/fairs/${fair}/registry/counts`,
+          {headers: bearer(token), cache: "no-store"});
+        if (gen !== run) return;
+        if (r.ok) showRegistered(await r.json());
+      } catch (e) { /* offline: the stream's reconnection says so; try again later */ }
+      await sleep(60000);
+    }
+  }
+
   async function streamOnce(gen, link) {
     const control = new AbortController();
     abort = control;
@@ -422,6 +478,7 @@ function dashboard() {
     const gen = run;
     setLink("connecting");
     loadFair(gen);
+    loadCounts(gen);
     streamLoop(gen);
   }
 
@@ -437,6 +494,7 @@ function dashboard() {
   });
   $("sign-out").addEventListener("click", () => askToken(""));
   new ResizeObserver(() => { if (latest) drawChart(latest); }).observe($("chart"));
+  new ResizeObserver(() => { if (latest) fitLists(); }).observe($("board"));
   $("updated").textContent = L.waiting;
   drawChart(null);
   if (token) start(); else askToken("");
