@@ -249,7 +249,11 @@ async def test_a_booth_kiosk_records_leads_online_and_offline(
             await kiosk.scan(ann["badge"])
             assert await kiosk.verdict() == "KNOWN_LEAD 王安 (provisional)"
             proxy.restore()
+            # The upload's answer does not name booth visitors: the kiosk asks, once.
+            changed = await kiosk.until(lambda line: line.startswith("CHANGED"))
+            assert changed.endswith("NEW_LEAD -> NEW_LEAD 李博"), changed
             await kiosk.idle()
+    assert [r["name"] for r in logged(path)] == ["王安", "李博", None, "王安"]
 
     async def counted() -> bool:
         return totals(await gateway.stats(fair, token))["booth_visits"] == (3, 2)
@@ -258,6 +262,10 @@ async def test_a_booth_kiosk_records_leads_online_and_offline(
     status, leads = await gateway.request("GET", f"/v1/fairs/{fair}/leads", token)
     assert status == 200, leads
     assert sorted(lead["seeker_name"] for lead in leads["items"]) == ["李博", "王安"]
+
+    # Asking for 李博's name sent the scan's id again: a duplicate, not a second scan.
+    scans = {lead["seeker_name"]: lead["scans"] for lead in leads["items"]}
+    assert scans["李博"] == 1
 
 
 async def test_an_offline_admission_shows_the_name_once_the_server_answers(

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from fairhub.config import KioskSettings
 from fairhub.kiosk import offline
 from fairhub.kiosk.link import Link, LinkDown
+from fairhub.kiosk.naming import name_leads
 from fairhub.kiosk.offline import Local
 from fairhub.kiosk.queue import Scan, Store
 from fairhub.kiosk.screen import RECENT_ROWS, Screen, Status
@@ -247,6 +248,9 @@ class Kiosk:
             if batch:
                 self._apply(batch, results)
                 self._answered.set()
+                done = [self.store.get(s.id) for s in batch]
+                for scan in await name_leads(self.link, self.store, done):
+                    self.screen.changed(scan, scan.verdict)
             if returned:
                 self.screen.note("online again")
             if returned or time.monotonic() - self._keys_at >= self.settings.keys_refresh_seconds:
