@@ -498,6 +498,18 @@ async def test_the_dashboard_fits_a_projector_without_scrolling(
             " > e.closest('.panel').getBoundingClientRect().bottom).map((e) => e.textContent)"
         )
         assert cut == [], f"{lang}: rows cut off at the bottom of their panel"
+    # Smaller projectors (720p, WXGA, 4:3) get the same one-screen board.
+    for width, height in ((1280, 720), (1280, 800), (1600, 1200), (2560, 1440)):
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.wait_for_timeout(300)  # the resize reaches the lists' fitting
+        await page.screenshot(
+            path=tmp_path / f"projector-{width}x{height}.png", full_page=True, animations="disabled"
+        )
+        size = await page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+        )
+        assert size == [width, height], f"{width}×{height}: the page is {size[0]}×{size[1]}"
+        await expect(page.locator("#leaders-rows tr:visible").first).to_be_visible()
     assert console.problems() == []
 
 

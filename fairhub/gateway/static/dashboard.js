@@ -98,7 +98,7 @@ function lastActive(data) {
  * the hundred, résumés by the handful, and one shared axis would flatten the small ones. */
 function drawChart(doc) {
   const box = $("chart");
-  const width = Math.max(240, box.clientWidth), height = Math.max(180, box.clientHeight);
+  const width = Math.max(240, box.clientWidth), height = Math.max(120, box.clientHeight);
   const root = svg("svg", {viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": L.chart});
   const data = doc ? minutes(doc) : null;
   if (!data) {
