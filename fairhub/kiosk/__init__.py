@@ -6,15 +6,16 @@ offline, the kiosk verifies the badge with the fair's cached public keys and dec
 own memory, marks the verdict provisional, and uploads the queue with the original ids and
 times when the link returns. A terminal gets a full-screen display; a pipe gets plain lines.
 
-    start.py     the file, the fair, a gate or a booth, the keys
-    core.py      the loop: queue, decide, upload, count
-    queue.py     the SQLite file: queue, log and memory
-    offline.py   verdicts without a link
-    link.py      the gateway's calls, and what "offline" means
-    screen.py    plain lines, and what every screen is told
+    start.py       the file, the fair, a gate or a booth, the keys
+    core.py        the loop: queue, decide, upload, count
+    queue.py       the SQLite file: queue, log and memory
+    offline.py     verdicts without a link
+    naming.py      names for booth scans uploaded offline
+    link.py        the gateway's calls, and what "offline" means
+    screen.py      plain lines, and what every screen is told
     fullscreen.py  the full screen on a terminal
-    words.py     its texts, in Chinese or English
-    terminal.py  standard input; logs to a file under the full screen
+    words.py       its texts, in Chinese (the default) or English
+    terminal.py    standard input; logs to a file under the full screen
 """
 
 from __future__ import annotations
