@@ -111,6 +111,7 @@ def _endpoints(a: Fair) -> list[tuple[str, str, tuple[str, ...], dict[str, Any]]
         ("GET", f"{f}/keys", ALL, {}),
         ("POST", f"{f}/keys", (ORG,), {}),
         ("GET", f"{f}/stats", (ORG,), {}),
+        ("GET", f"{f}/registry/counts", (ORG,), {}),
         ("GET", f"{f}/report", (ORG,), {}),
         ("GET", f"{f}/report.csv", (ORG,), {}),
         ("GET", f"{f}/report.html", (ORG,), {}),
