@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from playwright.async_api import Page
 from support import Gateway, WorkerTask, eventually, make_settings, totals
 
 from fairhub import keys, viewer_ids
@@ -23,6 +24,7 @@ from fairhub.config import Settings
 from fairhub.gateway.app import create_app
 from fairhub.limits import resume_upload_limits
 
+pytest_plugins = ["browser"]  # Chromium fixtures: phone, phone_console
 NEW_VIEWERS, NEW_VIEWERS_SECONDS = 100, 10.0  # the defaults: 100 new viewers per 10 s
 
 
@@ -221,6 +223,44 @@ async def test_a_returning_viewer_keeps_its_id_and_a_forged_one_is_refused(
         return bool((await _figures(gateway, live))["views"] == 1)
 
     await eventually(one_view)
+
+
+async def test_the_viewer_page_replaces_an_old_unsigned_id_and_keeps_a_signed_one(
+    gateway: Gateway, worker: WorkerTask, phone: Page, settings: Settings
+) -> None:
+    live = await _session(gateway)
+    old = "0b6c0f0e-2d8e-4c1a-9a51-3f1f2c9d7e11"  # what the page kept before ids were signed
+    await phone.add_init_script(
+        "if (!sessionStorage.getItem('seeded')) {"
+        f"localStorage.setItem('fairhub.live.viewer', '{old}');"
+        "sessionStorage.setItem('seeded', '1'); }"
+    )
+    await phone.goto(f"{gateway.base}/live/{live['session']}")
+
+    async def kept() -> str:
+        return str(await phone.evaluate("localStorage.getItem('fairhub.live.viewer')") or "")
+
+    async def replaced() -> bool:
+        return (await kept()) not in ("", old)
+
+    await eventually(replaced, timeout=10)
+    viewer = await kept()
+    assert viewer_ids.genuine(viewer_ids.key_of(settings), live["fair"], viewer), viewer
+
+    async def watching() -> bool:
+        return bool((await _figures(gateway, live))["viewers_now"] == 1)
+
+    await eventually(watching, timeout=10)
+    # Back on the page: the kept id is checked, found genuine and kept (one viewer still).
+    await phone.reload()
+    await phone.wait_for_function("document.querySelector('#title').textContent === '春招直播'")
+
+    async def two_views() -> bool:
+        return bool((await _figures(gateway, live))["views"] == 2)
+
+    await eventually(two_views, timeout=10)
+    assert await kept() == viewer
+    assert (await _figures(gateway, live))["unique_viewers"] == 1
 
 
 async def test_joins_and_questions_past_their_limits_are_refused_and_not_counted(
