@@ -13,16 +13,18 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 from playwright.async_api import Page
 from support import Gateway, WorkerTask, eventually, make_settings, totals
 
 from fairhub import keys, viewer_ids
 from fairhub.config import Settings
 from fairhub.gateway.app import create_app
-from fairhub.limits import resume_upload_limits
+from fairhub.limits import client_address, resume_upload_limits
 
 pytest_plugins = ["browser"]  # Chromium fixtures: phone, phone_console
 NEW_VIEWERS, NEW_VIEWERS_SECONDS = 100, 10.0  # the defaults: 100 new viewers per 10 s
@@ -385,3 +387,33 @@ def test_limit_keys_stay_in_their_fairs_partition() -> None:
         tag = keys.tag(keys.partition(fair))
         for key in (keys.bucket(fair, "new-viewer", "10.0.0.1"), keys.throttled(fair)):
             assert tag in key and key.startswith("fh:" + tag), key
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("127.0.0.1", "203.0.113.5", "203.0.113.5"),  # through the trusted proxy
+        ("127.0.0.1", "6.6.6.6, 203.0.113.5", "203.0.113.5"),  # a forged hop before ours
+        ("127.0.0.1", "203.0.113.5, 10.1.2.3", "203.0.113.5"),  # two proxies of ours
+        ("127.0.0.1", "not an address", "127.0.0.1"),  # garbled: the proxy is what we know
+        ("127.0.0.1", None, "127.0.0.1"),
+        ("198.51.100.1", "203.0.113.5", "198.51.100.1"),  # not a proxy of ours: ignored
+    ],
+)
+def test_the_client_address_trusts_only_configured_proxies(
+    tmp_path: Path, peer: str, forwarded: str | None, client: str
+) -> None:
+    app = web.Application()
+    app[keys.SETTINGS] = Settings(data_dir=tmp_path, trusted_proxies="127.0.0.1, 10.0.0.0/8")
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (
+        (peer, 40000) if name == "peername" else default
+    )
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    request = make_mocked_request("GET", "/", headers=headers, app=app, transport=transport)
+    assert client_address(request) == client
+
+
+def test_a_wrong_trusted_proxy_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not an address or network"):
+        Settings(data_dir=tmp_path, trusted_proxies="127.0.0.1,proxy.local")
