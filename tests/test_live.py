@@ -483,6 +483,8 @@ async def test_presence_from_many_phones_at_once_is_exact(
     live = await _stream(gateway, employers=1)
     session = live["session"]
     viewers = [f"crowd-{n}" for n in range(300)]
+    # Their ids first: within the presence window, only presence.
+    await asyncio.gather(*(_viewer(gateway, session, v) for v in viewers))
     await asyncio.gather(*(_presence(gateway, session, v, "join", id=f"j-{v}") for v in viewers))
     await asyncio.gather(*(_presence(gateway, session, v, "beat") for v in viewers))
     await asyncio.gather(*(_presence(gateway, session, v, "leave") for v in viewers[:100]))
