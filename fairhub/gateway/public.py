@@ -225,7 +225,9 @@ async def page(request: web.Request) -> web.Response:
     wait = await _count(request, view, visitor)
     # Past the limit the person still sees the page; the status tells machines it was not
     # counted and when to come back.
-    response = phone_page(render_page(view, LABELS[lang], lang), status=429 if wait else 200)
+    response = phone_page(
+        render_page(view, LABELS[lang], lang), status=200 if wait is None else 429
+    )
     if wait is not None:
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
     if new:
