@@ -94,7 +94,7 @@ from common import (
 )
 from redis.asyncio import Redis
 
-from fairhub import keys
+from fairhub import keys, viewer_ids
 from fairhub.config import Settings
 from fairhub.embedded import free_port
 from fairhub.redis import make_redis
@@ -115,6 +115,7 @@ PROBES = {  # kind -> clients
     "presence_join": 64,
     "batch_join": 8,
 }
+VIEWER_SECRET = "benchmark-viewer-key"  # the gateways' (FAIRHUB_VIEWER_SECRET) and ours
 TABLES = ("events", "counters", "uniques", "live_questions", "live_samples")
 DEFAULTS = {"viewers": 100_000, "join_seconds": 60.0, "beat_seconds": 30.0, "minutes": 3.0,
             "resumes": 5000, "consultations": 2000, "probe_seconds": 10.0}  # fmt: skip
@@ -249,6 +250,11 @@ def resume_batch(cfg: dict[str, Any], b: int) -> range:
     return range(min(n, math.ceil(b * per)), min(n, math.ceil((b + 1) * per)))
 
 
+def viewer_id(cfg: dict[str, Any], name: str) -> str:
+    """The id the gateways would have issued to viewer `name`: signed with their key."""
+    return viewer_ids.sign(VIEWER_SECRET.encode(), cfg["fair"], name)
+
+
 def question_viewer(cfg: dict[str, Any], j: int, due: float) -> int:
     """A viewer who joined at least a second before the question."""
     joined = int(cfg["viewers"] * min(1.0, max(0.0, due - 1) / cfg["join_seconds"]))
@@ -318,12 +324,15 @@ async def audience(cfg: dict[str, Any]) -> dict[str, Any]:
 
     def body(kind: int, i: int, due: float) -> bytes:
         if kind in (JOIN, BEAT):
-            return b'{"viewer_id":"viewer-%d","kind":"%s"}' % (i, b"join" if kind == 0 else b"beat")
+            return b'{"viewer_id":"%s","kind":"%s"}' % (
+                viewer_id(cfg, f"viewer-{i}").encode(),
+                b"join" if kind == 0 else b"beat",
+            )
         now = datetime.now(UTC).isoformat()
         if kind == QUESTION:
             employer = positions[(i % EMPLOYERS) * POSITIONS_EACH][1]
-            return json.dumps({"id": f"ask-{cfg['run']}-{i}",
-                               "viewer_id": f"viewer-{question_viewer(cfg, i, due)}",
+            asker = viewer_id(cfg, f"viewer-{question_viewer(cfg, i, due)}")
+            return json.dumps({"id": f"ask-{cfg['run']}-{i}", "viewer_id": asker,
                                "employer_id": employer,
                                "question": f"第{i}个问题: 实习转正吗?"}).encode()  # fmt: skip
         items = []
@@ -409,7 +418,7 @@ async def probe(cfg: dict[str, Any]) -> dict[str, Any]:
 
     def body(c: int, n: int) -> bytes:
         if not batched:
-            viewer = f"p{run}-{c}-{n if event_type == 'live_join' else n % 200}"
+            viewer = viewer_id(cfg, f"p{run}-{c}-{n if event_type == 'live_join' else n % 200}")
             return json.dumps(
                 {"viewer_id": viewer, "kind": kind.removeprefix("presence_")}
             ).encode()
@@ -629,6 +638,12 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         env = dict(stack.server_env)
         if "FAIRHUB_LIVE_BEAT_SECONDS" not in os.environ:  # tell the pages the beat we send
             env["FAIRHUB_LIVE_BEAT_SECONDS"] = str(args.beat_seconds)
+        # The generators hold the gateways' viewer key and sign their viewers' ids themselves
+        # (a gateway issues 100 new viewers per 10 s to one address), and every question comes
+        # from this one machine: the run measures capacity, not the limits on public traffic.
+        env["FAIRHUB_VIEWER_SECRET"] = VIEWER_SECRET
+        for name in ("FAIRHUB_LIVE_QUESTIONS_PER_ADDRESS", "FAIRHUB_LIVE_QUESTIONS_PER_VIEWER"):
+            env.setdefault(name, "1000000000")
         ports = [free_port() for _ in range(args.gateways)]
         gateways = [
             stack.procs.start(f"gateway-{k}", ["-m", "fairhub", "serve"],
@@ -857,7 +872,7 @@ def commit_lags(
     for row in rows:
         committed, worker = row["committed"] - start, row["committed"] - row["added"]
         if row["type"] == "live_join":
-            join_rows[int(row["viewer"].removeprefix("viewer-"))].append(
+            join_rows[int(row["viewer"].partition(".")[0].removeprefix("viewer-"))].append(
                 (row["occurred"], committed, worker)
             )
         elif row["type"] == "resume_submitted":

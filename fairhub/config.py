@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
+import os
 import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -82,6 +85,31 @@ class Settings(BaseSettings):
     sms_sender: str = "log"
     sms_webhook_url: str | None = None
 
+    # Public traffic (no login: viewer pages, phone pages, sign-up). Each limit is a token
+    # bucket: up to N at once, refilled at N per period, per client address or per viewer or
+    # seeker; past it a 429 with Retry-After, and the try is counted as throttled, not as a
+    # figure. A campus or a carrier NAT puts thousands of phones behind one address: the
+    # per-address limits are generous, the per-viewer and per-seeker ones are not.
+    live_new_viewers_per_address: int = Field(default=100, ge=1)
+    live_new_viewers_seconds: float = Field(default=10.0, gt=0)
+    live_joins_per_viewer: int = Field(default=10, ge=1)
+    live_joins_seconds: float = Field(default=600.0, gt=0)
+    live_questions_per_viewer: int = Field(default=5, ge=1)
+    live_questions_per_address: int = Field(default=200, ge=1)
+    live_questions_seconds: float = Field(default=60.0, gt=0)
+    page_landings_per_address: int = Field(default=6000, ge=1)
+    page_landings_seconds: float = Field(default=60.0, gt=0)
+    resumes_per_seeker: int = Field(default=20, ge=1)
+    resumes_seconds: float = Field(default=3600.0, gt=0)
+    # Viewer ids are issued by the server and signed with this key (HMAC-SHA256), so a script
+    # cannot invent viewers. Unset: generated once and kept in the data dir (every gateway of
+    # one deployment must share it: set it when gateways do not share a data dir).
+    viewer_secret: str | None = None
+    # Proxies whose X-Forwarded-For / X-Real-IP name the client (addresses or networks,
+    # comma-separated, e.g. "127.0.0.1,10.0.0.0/8"). Unset: the socket's peer is the client,
+    # and those headers are ignored (anyone could write them).
+    trusted_proxies: str = ""
+
     # Workers.
     worker_batch_size: int = Field(default=1000, ge=1)
     worker_block_ms: int = Field(default=1000, ge=1)
@@ -109,6 +137,35 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Shanghai") from exc
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"not an address or network: {part!r}") from exc
+        return value
+
+    def resolved_viewer_secret(self) -> str:
+        """The viewer-id key: configured, or generated once and kept in the data dir.
+
+        Several gateway processes may start at once on one data dir: the first to link its
+        file in place wins and the others read that one, so all sign alike.
+        """
+        if self.viewer_secret:
+            return self.viewer_secret
+        path = self.data_dir / "viewer_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".viewer_secret.{secrets.token_hex(8)}")
+            draft.write_text(secrets.token_urlsafe(32) + "\n")
+            draft.chmod(0o600)
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
+        return path.read_text().strip()
 
     def resolved_admin_token(self) -> str:
         """The admin token: configured, or generated once and kept in the data dir."""

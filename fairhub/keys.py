@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from fairhub.gateway.feeds import StatsFeeds
     from fairhub.gateway.viewers import SessionFeeds
     from fairhub.keyring import KeyRing
+    from fairhub.limits import Limiter
     from fairhub.live import Presence
     from fairhub.otp import Codes
     from fairhub.redis import RedisClient, Shards
@@ -147,6 +148,19 @@ def limit(fair: str, name: str, subject: str) -> str:
     return f"{_of(fair)}:limit:{fair}:{name}:{subject}"
 
 
+# Limits on public traffic (fairhub.limits): token buckets and what they turned away.
+
+
+def bucket(fair: str, name: str, subject: str) -> str:
+    """Hash {tokens, at}: the token bucket of `name` for `subject` (an address, a viewer)."""
+    return f"{_of(fair)}:bucket:{fair}:{name}:{subject}"
+
+
+def throttled(fair: str) -> str:
+    """Hash limit name -> tries refused by it: public traffic the fair's figures left out."""
+    return f"{_of(fair)}:throttled:{fair}"
+
+
 def tokens(digest: str) -> str:
     """Hash token digest -> principal JSON, of the digests of one partition (spread by digest):
     ingest authorizes without Postgres in one round trip."""
@@ -178,3 +192,5 @@ CODES: web.AppKey[Codes] = web.AppKey("codes")
 VIEWER_VIEWS: web.AppKey[dict[str, tuple[float, dict[str, Any]]]] = web.AppKey("viewer_views")
 # Live session id -> its fair, as learned once per gateway (a session never changes fairs).
 SESSION_FAIRS: web.AppKey[dict[str, str]] = web.AppKey("session_fairs")
+# Limits on public traffic: the token buckets' group-committed checks (fairhub.limits).
+LIMITER: web.AppKey[Limiter] = web.AppKey("limiter")

@@ -27,7 +27,14 @@ from fairhub.redis import RedisClient, open_redis
 
 # The core of counting, on a cluster too, in every run (CI's included).
 CLUSTER_TOO = frozenset(
-    {"test_ingest", "test_exactly_once", "test_checkins", "test_live", "test_stats_stream"}
+    {
+        "test_ingest",
+        "test_exactly_once",
+        "test_checkins",
+        "test_live",
+        "test_stats_stream",
+        "test_limits",
+    }
 )
 
 

@@ -33,6 +33,7 @@ def settings(database_url: str, servers: tuple[str, str], tmp_path: Path) -> Set
         tmp_path,
         live_presence_seconds=WINDOW,
         live_sample_seconds=0.2,
+        live_new_viewers_per_address=10_000,  # a crowd from one test machine (test_limits)
     )
 
 
@@ -68,11 +69,22 @@ async def _stream(gateway: Gateway, employers: int = 2) -> dict[str, Any]:
     }
 
 
+_issued: dict[tuple[str, str], str] = {}
+
+
+async def _viewer(gateway: Gateway, session: str, name: str) -> str:
+    """The server-issued viewer id that stands for the test's viewer `name` in this session."""
+    if (session, name) not in _issued:
+        status, body = await gateway.request("POST", f"/live/{session}/viewer", None, json={})
+        assert status == 201, body
+        _issued[(session, name)] = body["viewer_id"]
+    return _issued[(session, name)]
+
+
 async def _presence(gateway: Gateway, session: str, viewer: str, kind: str, **extra: str) -> None:
-    status, body = await gateway.request(
-        "POST", f"/live/{session}/presence", None, json={"viewer_id": viewer, "kind": kind, **extra}
-    )
-    assert status == 200, body
+    body = {"viewer_id": await _viewer(gateway, session, viewer), "kind": kind, **extra}
+    status, answer = await gateway.request("POST", f"/live/{session}/presence", None, json=body)
+    assert status == 200, answer
 
 
 async def _figures(gateway: Gateway, live: dict[str, Any]) -> dict[str, Any]:
@@ -236,7 +248,8 @@ async def test_what_a_viewer_chose_counts_for_it_and_the_pin_keeps_what_happened
     for n, (employer, position) in enumerate(((emp1, theirs), (emp0, pinned))):
         status, body = await gateway.request(
             "POST", f"/live/{session}/questions", None,
-            json={"id": f"question-{n}-{session[:8]}", "viewer_id": f"viewer-{n}",
+            json={"id": f"question-{n}-{session[:8]}",
+                  "viewer_id": await _viewer(gateway, session, f"viewer-{n}"),
                   "employer_id": employer, "position_id": position, "question": "加班多吗？"},
         )  # fmt: skip
         assert status == 202, body
@@ -314,7 +327,8 @@ async def test_questions_queue_and_who_may_answer(gateway: Gateway, worker: Work
     for n, employer in enumerate((emp0, emp1, emp0)):
         status, body = await gateway.request(
             "POST", f"/live/{session}/questions", None,
-            json={"id": f"question-{n}-{session[:8]}", "viewer_id": f"viewer-{n}",
+            json={"id": f"question-{n}-{session[:8]}",
+                  "viewer_id": await _viewer(gateway, session, f"viewer-{n}"),
                   "employer_id": employer, "question": f"问题{n}：实习生吗？"},
         )  # fmt: skip
         assert status == 202 and body["status"] == "accepted", body
@@ -469,6 +483,8 @@ async def test_presence_from_many_phones_at_once_is_exact(
     live = await _stream(gateway, employers=1)
     session = live["session"]
     viewers = [f"crowd-{n}" for n in range(300)]
+    # Their ids first: within the presence window, only presence.
+    await asyncio.gather(*(_viewer(gateway, session, v) for v in viewers))
     await asyncio.gather(*(_presence(gateway, session, v, "join", id=f"j-{v}") for v in viewers))
     await asyncio.gather(*(_presence(gateway, session, v, "beat") for v in viewers))
     await asyncio.gather(*(_presence(gateway, session, v, "leave") for v in viewers[:100]))

@@ -1,6 +1,9 @@
 """What a livestream's viewer page calls, without a login: the session, presence, questions.
 
-A viewer is a random id their browser keeps. Presence goes through the same intake as every
+A viewer is an id the server issued and signed (fairhub.viewer_ids) and their browser keeps;
+presence and questions refuse any other, and issuing is limited per client address, so one
+machine cannot mint an audience. Joins and questions have their own limits (fairhub.limits):
+past one, a 429 and nothing counted. Presence goes through the same intake as every
 event (joins and leaves into the stream, beats into Redis only); a question becomes a
 `consultation` event for the session, which the workers put into the host's queue.
 """
@@ -13,19 +16,31 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fairhub import gate, keys
+from fairhub import gate, keys, limits, viewer_ids
 from fairhub.events import Badge, Consultation, EventId, LiveJoin, LiveLeave, Ref
 from fairhub.gateway.bodies import read_model, reply
-from fairhub.gateway.errors import NotFound, Unprocessable
+from fairhub.gateway.errors import Forbidden, NotFound, Unprocessable
 from fairhub.gateway.ingest import admit
 from fairhub.gateway.live import load_session, session_parts, status_of
+from fairhub.limits import Limit, client_address, enforce
 from fairhub.live import Mark
 
 # The viewer page of a popular stream is asked for thousands of times a second: each gateway
 # reads a session from Postgres at most once per this many seconds.
 CACHE_SECONDS = 1.0
+
+
+class ViewerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    viewer_id: Annotated[str, StringConstraints(max_length=64)] | None = None  # kept, to check
+
+
+class ViewerOut(BaseModel):
+    viewer_id: Ref = Field(description="Signed by the server; send it with presence and questions.")
+    issued: bool = Field(description="True when new (the one sent was missing or not genuine).")
 
 
 class PresenceIn(BaseModel):
@@ -112,11 +127,54 @@ async def get_view(request: web.Request) -> web.Response:
     return reply(await viewer_view(request.app, request.match_info["session"]))
 
 
+async def post_viewer(request: web.Request) -> web.Response:
+    """The viewer id a page keeps: the one it sent if genuine (200), else a new one (201),
+    at most `live_new_viewers_per_address` per period from one address (429 past that)."""
+    view = await viewer_view(request.app, request.match_info["session"])
+    body = await read_model(request, ViewerIn)
+    fair, key = view["fair_id"], viewer_ids.key_of(request.app[keys.SETTINGS])
+    if body.viewer_id is not None and viewer_ids.genuine(key, fair, body.viewer_id):
+        return reply(ViewerOut(viewer_id=body.viewer_id, issued=False).model_dump())
+    settings = request.app[keys.SETTINGS]
+    per_address = Limit(
+        "new-viewer",
+        client_address(request),
+        settings.live_new_viewers_per_address,
+        settings.live_new_viewers_seconds,
+    )
+    await enforce(request, fair, "new_viewer", [per_address])
+    answer = ViewerOut(viewer_id=viewer_ids.issue(key, fair), issued=True)
+    return reply(answer.model_dump(), status=201)
+
+
+def _genuine(request: web.Request, fair: str, viewer_id: str) -> None:
+    """403 naming viewer_id unless the server issued it for this fair."""
+    if not viewer_ids.genuine(viewer_ids.key_of(request.app[keys.SETTINGS]), fair, viewer_id):
+        raise Forbidden(
+            "viewer_id was not issued by this server for this fair:"
+            " ask POST /live/{session}/viewer for one",
+            fields=["viewer_id"],
+            code="viewer_id_not_issued",
+        )
+
+
 async def post_presence(request: web.Request) -> web.Response:
     """join (a view), beat (still watching), leave; answers what is pinned now."""
     session = request.match_info["session"]
     view = await viewer_view(request.app, session)
     body = await read_model(request, PresenceIn)
+    _genuine(request, view["fair_id"], body.viewer_id)
+    if body.kind == "join" and view["status"] != "ended":
+        # A join is a view: one viewer reloading in a loop must not make a crowd of views.
+        # Beats and leaves need no limit: they cannot add a viewer the server did not issue.
+        settings = request.app[keys.SETTINGS]
+        joins = Limit(
+            "join-viewer",
+            body.viewer_id,
+            settings.live_joins_per_viewer,
+            settings.live_joins_seconds,
+        )
+        await enforce(request, view["fair_id"], "live_join", [joins])
     # After the end, joins and beats no longer count; a leave still clears the viewer.
     if body.kind == "beat" and view["status"] != "ended":
         # The hot path (every viewer, every 30 s): presence only, no event, no model.
@@ -161,6 +219,23 @@ async def post_question(request: web.Request) -> web.Response:
             "that position is not one of this employer's in the session", fields=["position_id"]
         )
     fair = view["fair_id"]
+    _genuine(request, fair, body.viewer_id)
+    settings = request.app[keys.SETTINGS]
+    per = settings.live_questions_seconds
+    await enforce(
+        request,
+        fair,
+        "question",
+        [
+            Limit("question-viewer", body.viewer_id, settings.live_questions_per_viewer, per),
+            Limit(
+                "question-address",
+                client_address(request),
+                settings.live_questions_per_address,
+                per,
+            ),
+        ],
+    )
     seeker_id = None
     if body.badge:
         [identity] = await gate.identify(
@@ -187,6 +262,8 @@ async def post_question(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The public calls of a session's viewer page (the page itself is in live_pages)."""
+    limits.install(app)
     app.router.add_get("/live/{session}.json", get_view)
+    app.router.add_post("/live/{session}/viewer", post_viewer)
     app.router.add_post("/live/{session}/presence", post_presence)
     app.router.add_post("/live/{session}/questions", post_question)

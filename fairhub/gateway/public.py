@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import secrets
 import uuid
@@ -21,14 +22,16 @@ from aiohttp import web
 from prometheus_client import Counter as MetricCounter
 from redis.exceptions import RedisError
 
-from fairhub import keys
+from fairhub import keys, limits
 from fairhub.events import QrScan
-from fairhub.gateway.access import fair_id
+from fairhub.gateway.access import fair_caller, fair_id
 from fairhub.gateway.bodies import reply
-from fairhub.gateway.errors import NotFound
+from fairhub.gateway.errors import NotFound, RateLimited
+from fairhub.gateway.fairs import require_fair
 from fairhub.gateway.pages import PAGE_HEADERS
 from fairhub.gateway.phone_labels import LABELS
 from fairhub.gateway.public_page import View, not_found_page, render_page
+from fairhub.limits import Limit, client_address
 from fairhub.streams import NotDurableError
 
 log = logging.getLogger(__name__)
@@ -142,10 +145,28 @@ async def count_landing(
     visitor: str,
     target_id: str | None = None,
     employer_id: str | None = None,
-) -> None:
-    """Append a landing as a qr_scan; a page for the seeker beats a count Redis cannot take."""
+) -> float | None:
+    """Append a landing as a qr_scan; a page for the seeker beats a count Redis cannot take.
+
+    None, or the seconds to wait when this address passed its limit of landings counted
+    (then nothing is counted but the throttled try)."""
     if not _landing(request):
-        return
+        return None
+    settings = request.app[keys.SETTINGS]
+    per_address = Limit(
+        "landing-address",
+        client_address(request),
+        settings.page_landings_per_address,
+        settings.page_landings_seconds,
+    )
+    try:
+        wait = await request.app[keys.LIMITER].wait(fair, "landing", [per_address])
+    except RedisError as exc:
+        UNCOUNTED.inc()
+        log.warning("page view of %s %s not counted: %s", target, target_id, exc)
+        return None
+    if wait is not None:
+        return wait
     scan = QrScan(
         id=uuid.uuid4().hex,
         type="qr_scan",
@@ -163,15 +184,15 @@ async def count_landing(
     except (NotDurableError, RedisError) as exc:
         UNCOUNTED.inc()
         log.warning("page view of %s %s not counted: %s", target, target_id, exc)
+    return None
 
 
-async def _count(request: web.Request, view: View, visitor: str) -> None:
+async def _count(request: web.Request, view: View, visitor: str) -> float | None:
     if view.position is not None:
-        await count_landing(
+        return await count_landing(
             request, view.fair["id"], "position", visitor, view.position["id"], view.employer["id"]
         )
-    else:
-        await count_landing(request, view.fair["id"], "employer", visitor, view.employer["id"])
+    return await count_landing(request, view.fair["id"], "employer", visitor, view.employer["id"])
 
 
 def remember_visitor(request: web.Request, response: web.StreamResponse, visitor: str) -> None:
@@ -201,8 +222,14 @@ async def page(request: web.Request) -> web.Response:
     except NotFound:
         return phone_page(not_found_page(LABELS[lang], lang), status=404)
     visitor, new = visitor_of(request)
-    await _count(request, view, visitor)
-    response = phone_page(render_page(view, LABELS[lang], lang))
+    wait = await _count(request, view, visitor)
+    # Past the limit the person still sees the page; the status tells machines it was not
+    # counted and when to come back.
+    response = phone_page(
+        render_page(view, LABELS[lang], lang), status=200 if wait is None else 429
+    )
+    if wait is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
     if new:
         remember_visitor(request, response, visitor)
     return response
@@ -212,7 +239,14 @@ async def page_json(request: web.Request) -> web.Response:
     """The same page as data, for the fair's app; a landing counts as a visit all the same."""
     view = await load(request)
     visitor, new = visitor_of(request)
-    await _count(request, view, visitor)
+    wait = await _count(request, view, visitor)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise RateLimited(
+            f"too many page visits from here: try again in {seconds} s",
+            retry_after=seconds,
+            extra={"limit": "landing"},
+        )
     answer: dict[str, Any] = {
         "fair": view.fair,
         "employer": view.employer,
@@ -228,8 +262,21 @@ async def page_json(request: web.Request) -> web.Response:
     return response
 
 
+async def get_throttled(request: web.Request) -> web.Response:
+    """The organizer's view of public traffic refused by a limit (none of it in the figures):
+    tries by kind (new_viewer, live_join, question, landing, signup, code, resume)."""
+    fair, principal = await fair_caller(request, "organizer")
+    if principal.role == "admin":
+        await require_fair(request.app, fair)
+    counts = await request.app[keys.LIMITER].throttled(fair)
+    return reply({"fair": fair, "throttled": counts, "total": sum(counts.values())})
+
+
 def add_routes(app: web.Application) -> None:
-    """Register the public pages; the id excludes dots so that .json is its own route."""
+    """Register the public pages; the id excludes dots so that .json is its own route.
+    Also the organizer's count of what the limits on public traffic refused."""
+    limits.install(app)
+    app.router.add_get("/v1/fairs/{fair}/throttled", get_throttled)
     base = "/p/{fair}/{kind:employers|positions}/{id:[^/.]+}"
     app.router.add_get(base + ".json", page_json)
     app.router.add_get(base, page)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from fairhub import badges, keys, registry
+from fairhub import badges, keys, limits, registry
 from fairhub.auth import issue, mirror
 from fairhub.directory import SeekerCard
 from fairhub.gateway.access import fair_id
@@ -23,13 +23,12 @@ from fairhub.gateway.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    RateLimited,
     Unauthorized,
     Unavailable,
     Unprocessable,
 )
 from fairhub.keyring import signing_key
-from fairhub.limits import Limit, wait_needed
+from fairhub.limits import Limit, client_address, enforce
 
 SEEKER_COOKIE = "fh_seeker"
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
@@ -81,8 +80,8 @@ class SignedUp(BaseModel):
 
 
 def address(request: web.Request) -> str:
-    """The client's address, as limits count it."""
-    return request.remote or "unknown"
+    """The client's address, as limits count it (a proxy's header only when it is trusted)."""
+    return client_address(request)
 
 
 async def _fields(request: web.Request) -> Any:
@@ -147,12 +146,6 @@ async def seeker_id(request: web.Request, fair: str) -> str:
     return principal.subject_id
 
 
-async def _limited(request: web.Request, fair: str, limits: list[Limit], what: str) -> None:
-    wait = await wait_needed(request.app[keys.REDIS], fair, limits)
-    if wait is not None:
-        raise RateLimited(f"too many {what}: try again in {wait} s", retry_after=wait)
-
-
 async def signup(request: web.Request) -> web.Response:
     """Sign up (201), or sign in a registered phone with its code (200); a token either way."""
     fair = fair_id(request)
@@ -161,7 +154,7 @@ async def signup(request: web.Request) -> web.Response:
     body = validated(SignupIn, await _fields(request))
     phone_key = registry.phone_key(body.phone)
     per_address = Limit("signup", address(request), settings.signups_per_address_hour, 3600)
-    await _limited(request, fair, [per_address], "sign-ups from this address")
+    await enforce(request, fair, "signup", [per_address])
     async with app[keys.DB].acquire() as conn, conn.transaction():
         row = await registry.lock_fair(conn, fair)
         if row is None:
@@ -233,13 +226,13 @@ async def send_code(request: web.Request) -> web.Response:
     settings = app[keys.SETTINGS]
     body = validated(CodeIn, await _fields(request))
     phone_key = registry.phone_key(body.phone)
-    limits = [
+    per = [
         Limit("code-phone", phone_key, settings.signup_codes_per_phone_hour, 3600),
         Limit("code-address", address(request), settings.signup_codes_per_address_hour, 3600),
     ]
     if settings.signup_code_interval_seconds:
-        limits.append(Limit("code-wait", phone_key, 1, settings.signup_code_interval_seconds))
-    await _limited(request, fair, limits, "codes")
+        per.append(Limit("code-wait", phone_key, 1, settings.signup_code_interval_seconds))
+    await enforce(request, fair, "code", per)
     name = await app[keys.DB].fetchval("SELECT name FROM fairs WHERE id = $1", fair)
     if name is None:
         raise NotFound(f"no fair {fair}", fields=["fair"])
@@ -252,5 +245,6 @@ async def send_code(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Sign-up and the codes that sign a registered phone in."""
+    limits.install(app)
     app.router.add_post("/p/{fair}/signup", signup)
     app.router.add_post("/p/{fair}/signup/code", send_code)

@@ -90,7 +90,8 @@ class Api:
                 await asyncio.sleep(0.5 * (attempt + 1))
                 continue
             answer = _decode(raw)
-            if status == 503 and attempt + 1 < ATTEMPTS:
+            # 503: an outage; 429: a limit on public traffic, whose refused try counted nothing.
+            if status in (429, 503) and attempt + 1 < ATTEMPTS:
                 await asyncio.sleep(min(float(retry_after or 1), 5.0))
                 continue
             if status not in expect:
@@ -99,15 +100,25 @@ class Api:
         raise AssertionError("unreachable")
 
     async def page(self, path: str, cookie: str | None, method: str = "GET") -> Page:
-        """A phone opening a public page: one request, never retried (a retry is a new visit)."""
+        """A phone opening a public page: one request, never retried (a retry is a new visit),
+        but after a 429 (a limit on landings: that visit was not counted) once it has waited."""
         headers = {"Cookie": f"fh_visitor={cookie}"} if cookie else {}
-        async with self.gate, self.session.request(method, self.base + path, headers=headers) as r:
-            self.requests += 1
-            raw = await r.read()
-            morsel = r.cookies.get("fh_visitor")
-            if r.status != 200:
-                raise ApiError(method, path, r.status, _decode(raw))
-            return Page(r.status, morsel.value if morsel else None, len(raw))
+        for attempt in range(ATTEMPTS):
+            async with (
+                self.gate,
+                self.session.request(method, self.base + path, headers=headers) as r,
+            ):
+                self.requests += 1
+                raw = await r.read()
+                morsel = r.cookies.get("fh_visitor")
+                status, retry_after = r.status, r.headers.get("Retry-After", "1")
+            if status == 429 and attempt + 1 < ATTEMPTS:
+                await asyncio.sleep(min(float(retry_after or 1), 5.0))
+                continue
+            if status != 200:
+                raise ApiError(method, path, status, _decode(raw))
+            return Page(status, morsel.value if morsel else None, len(raw))
+        raise AssertionError("unreachable")
 
     async def raw(self, path: str, token: str) -> bytes:
         """A file's bytes (a résumé an employer downloads)."""

@@ -42,6 +42,7 @@ class Stream:
         self.base = f"/live/{session.id}"
         self.host_path = ctx.path(f"live-sessions/{session.id}")
         self._asked = 0
+        self._viewer_ids: dict[str, str] = {}  # a simulated viewer -> the id the server issued
 
     def _figures(self, pin: Position | None, metric: str) -> list[str]:
         """The session's own figures an event adds to: the session, its pin."""
@@ -139,6 +140,17 @@ class Stream:
             return send_resume(ctx, resume, after)
         return ctx.day.add(act.at, LANE, self._viewer(act, pin), after)
 
+    async def _viewer_id(self, name: str) -> str:
+        """The server's signed id of the simulated viewer `name`, asked for once as the viewer
+        page does (a viewer's acts run one after another, so never twice at once)."""
+        known = self._viewer_ids.get(name)
+        if known is None:
+            _, answer = await self.ctx.api.call(
+                "POST", self.base + "/viewer", json_body={}, expect=(201,)
+            )
+            known = self._viewer_ids[name] = str(answer["viewer_id"])
+        return known
+
     def _viewer(self, act: Act, pin: Position | None) -> Action:
         ctx, viewer = self.ctx, f"viewer-{self.session.id[:8]}-{act.viewer:06d}"
         title = self.title
@@ -146,7 +158,8 @@ class Stream:
             return self._ask(act, pin, viewer)
 
         async def presence() -> None:
-            body: dict[str, Any] = {"viewer_id": viewer, "kind": act.kind}
+            viewer_id = await self._viewer_id(viewer)
+            body: dict[str, Any] = {"viewer_id": viewer_id, "kind": act.kind}
             if act.kind == "join":
                 await ctx.api.call("GET", self.base + ".json")  # the viewer page loads first
                 body["id"] = act.data["id"]
@@ -156,7 +169,7 @@ class Stream:
                 ctx.ledger.add(
                     "live_views",
                     act.data["id"],
-                    f"v:{viewer}",
+                    f"v:{viewer_id}",
                     [*self._figures(pin, "live_views"), f"live_session.{title}.views"],
                     [f"session.{title}.live_views.unique", f"live_session.{title}.unique_viewers"],
                 )
@@ -171,7 +184,6 @@ class Stream:
         self._asked += 1
         body = {
             "id": f"ask-{self.session.id[:8]}-{self._asked:06d}",
-            "viewer_id": viewer,
             "employer_id": employer_id,
             "question": ctx.rng.choice(QUESTIONS),
         }
@@ -179,10 +191,11 @@ class Stream:
         if with_badge:
             assert seeker is not None
             body["badge"] = seeker.badge
-        subject = f"s:{seeker.id}" if with_badge and seeker else f"v:{viewer}"
         retry = ctx.chance(ctx.profile.retry_share)
 
         async def ask() -> None:
+            body["viewer_id"] = await self._viewer_id(viewer)
+            subject = f"s:{seeker.id}" if with_badge and seeker else f"v:{body['viewer_id']}"
             for again in (False, True) if retry else (False,):
                 _, answer = await ctx.api.call(
                     "POST", self.base + "/questions", json_body=body, expect=(202,)

@@ -1,8 +1,10 @@
 /* FairHub livestream, the viewer's phone page: the position on show, the session's positions,
  * apply in one tap, ask an employer about a position.
  *
- * No login to watch: a random viewer id kept in this browser says who is watching (join on
- * load, a beat while the page is visible, leave on the way out). The session arrives over
+ * No login to watch: a viewer id the server issued and signed, kept in this browser, says who
+ * is watching (join on load, a beat while the page is visible, leave on the way out); a kept
+ * id is checked with the server once per page load, and one it does not know (an old random
+ * id, another fair's) is replaced. The session arrives over
  * Server-Sent Events, so a host's start, pin and stop show within a moment; a beat's answer
  * names the pinned position too, the fallback where the stream cannot stay open. Applying
  * uses the seeker's sign-up on this fair (a cookie of the fair's pages) and the résumé kept
@@ -20,17 +22,37 @@ const hex = (bytes) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)),
   (x) => x.toString(16).padStart(2, "0")).join("");
 const newId = (prefix) => prefix + hex(16);
 
-function viewerId() {  // random, kept: the same phone is the same viewer all day
-  const key = "fairhub.live.viewer";
-  let id = store.get(key);
-  if (!/^[\w.:@-]{8,64}$/.test(id)) {
-    id = typeof crypto.randomUUID === "function" ? crypto.randomUUID() : newId("v");
-    store.set(key, id);
+const viewerKey = "fairhub.live.viewer";
+let viewer = null;  // the server's id for this phone, once checked on this page load
+
+async function ensureViewer() {  // the kept id if the server issued it, else a new one
+  if (viewer) return true;
+  const kept = store.get(viewerKey);
+  const body = /^[\w.:@-]{8,64}$/.test(kept) ? {viewer_id: kept} : {};
+  try {
+    const r = await fetch(base + "/viewer", {
+      method: "POST", cache: "no-store", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(body),
+    });
+    if (!r.ok) return false;  // 429: too many new viewers from this network; the next beat
+    viewer = (await r.json()).viewer_id;
+    store.set(viewerKey, viewer);
+    return true;
+  } catch (e) {
+    return false;
   }
-  return id;
 }
 
-const viewer = viewerId();
+async function refusedViewer(r) {  // the server no longer takes our id: get another next time
+  if (r.status !== 403) return false;
+  let j = null;
+  try { j = await r.clone().json(); } catch (e) { return false; }
+  if (!j || !(j.fields || []).includes("viewer_id")) return false;
+  viewer = null;
+  store.set(viewerKey, "");
+  return true;
+}
+
 let doc = null;  // the session's public JSON
 let shown;  // the pinned position on screen: undefined before the first render, null for none
 let beatMs = 30000, timer = 0, beating = false, gone = false;
@@ -206,6 +228,7 @@ async function load() {
 let joinId = newId("join-"), joined = false;
 
 async function presence(kind) {
+  if (!(await ensureViewer())) return null;
   const body = {viewer_id: viewer, kind};
   if (kind === "join") body.id = joinId;
   try {
@@ -214,6 +237,7 @@ async function presence(kind) {
       body: JSON.stringify(body),
     });
     $("offline").hidden = true;
+    if (await refusedViewer(r)) joined = false;  // a new id joins afresh
     return r.ok ? await r.json() : null;
   } catch (e) {
     $("offline").hidden = false;
@@ -245,6 +269,7 @@ async function beat(kind) {
 }
 
 function leave() {
+  if (!viewer) return;
   const body = new Blob([JSON.stringify({viewer_id: viewer, kind: "leave"})],
     {type: "application/json"});
   if (!navigator.sendBeacon || !navigator.sendBeacon(base + "/presence", body)) {
@@ -423,9 +448,17 @@ async function sendResume(ev) {
 }
 
 async function postQuestion(body) {
-  const r = await fetch(base + "/questions", {
-    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
+  await ensureViewer();
+  let r = await fetch(base + "/questions", {
+    method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({...body, viewer_id: viewer || ""}),
   });
+  if (await refusedViewer(r) && await ensureViewer()) {  // a stale id: once more with a new one
+    r = await fetch(base + "/questions", {
+      method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({...body, viewer_id: viewer}),
+    });
+  }
   let j = null;
   try { j = await r.json(); } catch (e) { /* not JSON */ }
   return {r, j};
@@ -438,7 +471,7 @@ async function sendQuestion(ev) {
   if (!question) return say(out, L.need_question, false);
   askPending = askPending || newId("q");
   const employer = askForm.elements.employer_id.value;
-  const body = {id: askPending, viewer_id: viewer, employer_id: employer, question};
+  const body = {id: askPending, employer_id: employer, question};  // viewer_id: postQuestion
   if (askAbout && askAbout.employer_id === employer) body.position_id = askAbout.id;
   const badge = store.get(badgeKey());
   button.disabled = true;
