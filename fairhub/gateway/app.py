@@ -38,7 +38,7 @@ from fairhub.gateway import (
 from fairhub.gateway.errors import error_middleware
 from fairhub.gateway.feeds import stats_feeds
 from fairhub.gateway.viewers import session_feeds
-from fairhub.keyring import KeyRing
+from fairhub.keyring import KeyRing, sealed_keys
 from fairhub.layout import ensure_layout
 from fairhub.live import Presence
 from fairhub.migrate import check_current
@@ -123,6 +123,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.VIEWER_VIEWS] = {}
     app[keys.SESSION_FAIRS] = {}
     app.cleanup_ctx.extend([_redis, _db, _writer, _auth, _codes, _feeds])
+    app.cleanup_ctx.append(sealed_keys)  # the master key; plaintext badge keys sealed
     app.on_shutdown.append(_end_streams)
     app.router.add_post("/v1/fairs", fairs.create_fair)
     app.router.add_get("/v1/fairs", fairs.list_fairs)
