@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import io
 import os
 import subprocess
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
-from support import Gateway
+from support import DAY, Gateway, WorkerTask, eventually, totals
 
-from fairhub import badges, masterkey
+from fairhub import badges, masterkey, retention
 from fairhub.config import Settings
+from fairhub.db import open_pool
 from fairhub.keyring import signing_key
 from fairhub.masterkey import MasterKey, SecretKeyError
+from fairhub.retention import Purge, purge_expired
 
 
 async def _key_row(db: asyncpg.Connection, fair: str) -> Any:
@@ -164,3 +171,205 @@ def test_serve_refuses_to_start_without_a_master_key(settings: Settings) -> None
     assert "FAIRHUB_SECRET_KEY is not set" in done.stderr
     done = _fairhub(settings, "rotate-secret", "--generate")
     assert done.returncode == 0 and MasterKey.parse(done.stdout.strip())
+
+
+# Résumé retention ------------------------------------------------------------------------
+
+
+def _pdf() -> bytes:
+    """A résumé of its own: files are shared by content, across fairs and tests."""
+    return b"%PDF-1.7\n" + f"resume {uuid.uuid4()} ".encode() * 20
+
+
+async def _send(gateway: Gateway, fair: str, badge: str, employer: str, data: bytes) -> str:
+    body = aiohttp.FormData(quote_fields=False)
+    body.add_field("badge", badge)
+    body.add_field("employer_id", employer)
+    body.add_field("file", io.BytesIO(data), filename="张三.pdf", content_type="application/pdf")
+    status, answer = await gateway.request("POST", f"/v1/fairs/{fair}/resumes", None, data=body)
+    assert status == 201, answer
+    return str(answer["id"])
+
+
+async def _people(gateway: Gateway, fair: str, token: str) -> tuple[dict[str, Any], ...]:
+    a = await gateway.create(fair, token, "employers", name="华为")
+    b = await gateway.create(fair, token, "employers", name="腾讯")
+    seeker = await gateway.create(fair, token, "seekers", name="张三", phone="13800000001")
+    return a, b, seeker
+
+
+def _figures(stats: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in stats.items() if k != "as_of"}
+
+
+async def test_retention_purges_files_and_keeps_figures(
+    gateway: Gateway, worker: WorkerTask, settings: Settings, db: asyncpg.Connection
+) -> None:
+    fair, token = await gateway.create_fair()
+    a, b, seeker = await _people(gateway, fair, token)
+    data, kept = _pdf(), _pdf()
+    resume = await _send(gateway, fair, seeker["badge"], a["id"], data)
+    status, _ = await gateway.request("GET", f"/v1/resumes/{resume}/file", a["token"])
+    assert status == 200
+    # The seeker's résumé kept for one-tap applications goes too.
+    digest, kept_digest = hashlib.sha256(data).hexdigest(), hashlib.sha256(kept).hexdigest()
+    await db.execute(
+        "INSERT INTO resume_files (sha256, content_type, size, content)"
+        " VALUES ($1, 'application/pdf', $2, $3)",
+        kept_digest,
+        len(kept),
+        kept,
+    )
+    await db.execute(
+        "UPDATE seekers SET resume_sha256 = $3, resume_filename = 'cv.pdf', resume_at = now()"
+        " WHERE fair_id = $1 AND id = $2",
+        fair,
+        seeker["id"],
+        kept_digest,
+    )
+    # The same file sent in another fair, still within its retention, must stay.
+    other, other_token = await gateway.create_fair("秋季招聘会")
+    oa, _, other_seeker = await _people(gateway, other, other_token)
+    other_resume = await _send(gateway, other, other_seeker["badge"], oa["id"], data)
+
+    async def counted() -> bool:
+        figures = totals(await gateway.stats(fair, token))
+        return figures["resumes_downloaded"] == (1, 1)
+
+    await eventually(counted)
+    before = _figures(await gateway.stats(fair, token))
+    assert before["totals"]["resumes_submitted"] == {"total": 1, "unique": 1}
+
+    status, body = await gateway.request(
+        "PATCH", f"/v1/fairs/{fair}", token, json={"resume_retention_days": None}
+    )
+    assert (status, body["fields"]) == (422, ["resume_retention_days"]), body
+    status, body = await gateway.request(
+        "PATCH", f"/v1/fairs/{fair}", token, json={"resume_retention_days": 2}
+    )
+    assert (status, body["resume_retention_days"]) == (200, 2), body
+
+    async with open_pool(settings) as pool:
+        # A day after the fair ended: within its two days, nothing goes.
+        assert await purge_expired(pool, DAY + timedelta(days=1)) == Purge(0, 0, 0, 0)
+        done = await purge_expired(pool, DAY + timedelta(days=3))
+        assert done is not None and (done.resumes, done.kept, done.files) == (1, 1, 1)
+        assert done.bytes == len(kept)  # the shared file stayed; the kept one went
+        assert await purge_expired(pool, DAY + timedelta(days=3)) == Purge(0, 0, 0, 0)
+
+    row = await db.fetchrow("SELECT sha256, filename, purged_at FROM resumes WHERE id = $1", resume)
+    assert (row["sha256"], row["filename"]) == (None, "") and row["purged_at"] is not None
+    gone = "SELECT count(*) FROM resume_files WHERE sha256 = $1"
+    assert (await db.fetchval(gone, kept_digest), await db.fetchval(gone, digest)) == (0, 1)
+    for who in (a["token"], token):
+        status, body = await gateway.request("GET", f"/v1/resumes/{resume}/file", who)
+        assert (status, body["error"]) == (410, "purged"), body
+        assert "2 days after it ends" in body["detail"]
+    # To anyone who could not read it, it still does not exist.
+    status, body = await gateway.request("GET", f"/v1/resumes/{resume}/file", b["token"])
+    assert status == 404, body
+    status, _ = await gateway.request("GET", f"/v1/resumes/{other_resume}/file", other_token)
+    assert status == 200
+    # The figures are as they were.
+    assert _figures(await gateway.stats(fair, token)) == before
+    left = "SELECT resume_sha256 FROM seekers WHERE fair_id = $1 AND id = $2"
+    assert await db.fetchval(left, fair, seeker["id"]) is None
+
+
+async def test_the_worker_purges_on_its_own(
+    gateway: Gateway, settings: Settings, db: asyncpg.Connection
+) -> None:
+    day = {"starts_at": DAY.isoformat(), "ends_at": (DAY + timedelta(hours=8)).isoformat()}
+    body = {"name": "当日清理", "kind": "onsite", "resume_retention_days": 0, **day}
+    status, made = await gateway.request("POST", "/v1/fairs", json=body)
+    assert status == 201, made
+    fair, token = made["id"], made["organizer_token"]
+    status, shown = await gateway.request("GET", f"/v1/fairs/{fair}", token)
+    assert shown["resume_retention_days"] == 0
+    a, _, seeker = await _people(gateway, fair, token)
+    resume = await _send(gateway, fair, seeker["badge"], a["id"], _pdf())
+    fast = settings.model_copy(update={"retention_interval_seconds": 0.2})
+    stop = asyncio.Event()
+
+    async def purged() -> bool:
+        found = await db.fetchval("SELECT purged_at FROM resumes WHERE id = $1", resume)
+        return found is not None
+
+    async with open_pool(fast) as pool, retention.purging(fast, pool, stop):
+        await eventually(purged, timeout=20)
+    status, _ = await gateway.request("GET", f"/v1/resumes/{resume}/file", a["token"])
+    assert status == 410
+
+
+# The audit log ---------------------------------------------------------------------------
+
+
+async def test_personal_data_reads_are_in_the_audit_log(gateway: Gateway) -> None:
+    fair, token = await gateway.create_fair()
+    a, _, seeker = await _people(gateway, fair, token)
+    resume = await _send(gateway, fair, seeker["badge"], a["id"], _pdf())
+    reads = [
+        ("GET", f"/v1/resumes/{resume}/file", a["token"]),
+        ("GET", f"/v1/fairs/{fair}/resumes", a["token"]),
+        ("GET", f"/v1/fairs/{fair}/resumes", token),
+        ("GET", f"/v1/fairs/{fair}/seekers", token),
+        ("GET", f"/v1/fairs/{fair}/seekers/{seeker['id']}", token),
+        ("GET", f"/v1/fairs/{fair}/leads", a["token"]),
+        ("GET", f"/v1/fairs/{fair}/intents", a["token"]),
+    ]
+    for method, path, who in reads:
+        status, body = await gateway.request(method, path, who)
+        assert status == 200, (path, body)
+    # Reading other things (the fair, its employers) is not a personal-data read.
+    for path in (f"/v1/fairs/{fair}", f"/v1/fairs/{fair}/employers"):
+        assert (await gateway.request("GET", path, token))[0] == 200
+
+    status, log = await gateway.request("GET", f"/v1/fairs/{fair}/audit", token)
+    assert status == 200, log
+    assert log["next"] is None
+    actions = [item["action"] for item in log["items"]]
+    assert actions == [
+        "intents_listed",
+        "leads_listed",
+        "seeker_read",
+        "seekers_listed",
+        "resumes_listed",
+        "resumes_listed",
+        "resume_downloaded",
+    ]
+    download = log["items"][-1]
+    assert download["subject"] == resume
+    assert (download["actor_role"], download["actor_id"]) == ("employer", a["id"])
+    assert download["token_ref"] == hashlib.sha256(a["token"].encode()).hexdigest()[:16]
+    assert download["address"] == "127.0.0.1" and download["at"]
+    organizer_read = log["items"][2]
+    assert (organizer_read["actor_role"], organizer_read["subject"]) == ("organizer", seeker["id"])
+    assert organizer_read["token_ref"] == hashlib.sha256(token.encode()).hexdigest()[:16]
+    assert a["token"] not in str(log) and token not in str(log)
+
+    # Pages, newest first, and a filter by action.
+    seen, cursor = [], ""
+    while True:
+        status, page = await gateway.request(
+            "GET", f"/v1/fairs/{fair}/audit?limit=3{cursor}", token
+        )
+        assert status == 200 and len(page["items"]) <= 3
+        seen += [item["id"] for item in page["items"]]
+        if page["next"] is None:
+            break
+        cursor = f"&before={page['next']}"
+    assert seen == [item["id"] for item in log["items"]]
+    status, only = await gateway.request(
+        "GET", f"/v1/fairs/{fair}/audit?action=resume_downloaded", token
+    )
+    assert [item["id"] for item in only["items"]] == [download["id"]]
+
+    # Only the organizer (or the admin) reads it; bad parameters are named.
+    assert (await gateway.request("GET", f"/v1/fairs/{fair}/audit", a["token"]))[0] == 403
+    assert (await gateway.request("GET", f"/v1/fairs/{fair}/audit"))[0] == 200
+    _, other_token = await gateway.create_fair()
+    assert (await gateway.request("GET", f"/v1/fairs/{fair}/audit", other_token))[0] == 403
+    for query, field in (("before=x", "before"), ("before=99999999999999999999", "before"),
+                         ("action=nope", "action"), ("limit=0", "limit")):  # fmt: skip
+        status, body = await gateway.request("GET", f"/v1/fairs/{fair}/audit?{query}", token)
+        assert (status, body["fields"]) == (422, [field]), (query, body)

@@ -25,6 +25,7 @@ from fairhub.gateway import (
     live_public,
     live_questions,
     mine,
+    privacy,
     public,
     qr,
     registry,
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
         live_pages,
     ):
         module.add_routes(app)
+    privacy.add_routes(app)  # the audit log of personal-data reads
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", health.metrics)
