@@ -303,6 +303,30 @@ def _rotate_args(parser: argparse.ArgumentParser) -> None:
     rotate_args(parser)
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
+    from fairhub.backup import cmd_backup as run
+
+    run(settings, args)
+
+
+def _backup_args(parser: argparse.ArgumentParser) -> None:
+    from fairhub.backup import backup_args
+
+    backup_args(parser)
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> None:
+    from fairhub.restore import cmd_restore as run
+
+    run(settings, args)
+
+
+def _restore_args(parser: argparse.ArgumentParser) -> None:
+    from fairhub.restore import restore_args
+
+    restore_args(parser)
+
+
 Command = Callable[[Settings, argparse.Namespace], None]
 
 
@@ -357,6 +381,8 @@ COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None
     "kiosk": (cmd_kiosk, "a gate or booth kiosk: USB scanner in, offline-safe", _kiosk_args),
     "simulate": (cmd_simulate, "build a fair and play a whole day against it", _simulate_args),
     "rotate-secret": (cmd_rotate_secret, "re-seal badge keys under a new master key", _rotate_args),
+    "backup": (cmd_backup, "back up Postgres and Redis (embedded or configured)", _backup_args),
+    "restore": (cmd_restore, "restore a backup into empty servers", _restore_args),
 }
 
 

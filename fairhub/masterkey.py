@@ -106,8 +106,11 @@ def load(settings: Settings, create: bool = False) -> MasterKey:
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     text = generate()
-    # Created private: the key must never be readable by others, even for an instant.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        # Created private: the key must never be readable by others, even for an instant.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of the same start made it first
+        return MasterKey.parse(path.read_text())
     with os.fdopen(fd, "w") as file:
         file.write(text + "\n")
     return MasterKey.parse(text)

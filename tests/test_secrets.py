@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from pydantic import SecretStr
 from support import DAY, Gateway, WorkerTask, eventually, totals
 
 from fairhub import badges, masterkey, retention
@@ -373,3 +374,17 @@ async def test_personal_data_reads_are_in_the_audit_log(gateway: Gateway) -> Non
                          ("action=nope", "action"), ("limit=0", "limit")):  # fmt: skip
         status, body = await gateway.request("GET", f"/v1/fairs/{fair}/audit?{query}", token)
         assert (status, body["fields"]) == (422, [field]), (query, body)
+
+
+def test_the_dev_key_is_made_once_and_kept_private(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", secret_key=None)
+    with pytest.raises(SecretKeyError, match="FAIRHUB_SECRET_KEY is not set"):
+        masterkey.load(settings)
+    made = masterkey.load(settings, create=True)
+    path = masterkey.key_file(settings)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert masterkey.load(settings, create=True) == made == masterkey.load(settings)
+    # The environment's key wins over the file's.
+    given = masterkey.generate()
+    chosen = masterkey.load(settings.model_copy(update={"secret_key": SecretStr(given)}))
+    assert chosen == MasterKey.parse(given) != made
