@@ -321,6 +321,8 @@ async def test_personal_data_reads_are_in_the_audit_log(gateway: Gateway) -> Non
     for method, path, who in reads:
         status, body = await gateway.request(method, path, who)
         assert status == 200, (path, body)
+    sheet = f"/v1/fairs/{fair}/badges.html?from=1&to=50&access_token={token}"
+    assert (await gateway.request("GET", sheet, None))[0] == 200
     # Reading other things (the fair, its employers) is not a personal-data read.
     for path in (f"/v1/fairs/{fair}", f"/v1/fairs/{fair}/employers"):
         assert (await gateway.request("GET", path, token))[0] == 200
@@ -330,6 +332,7 @@ async def test_personal_data_reads_are_in_the_audit_log(gateway: Gateway) -> Non
     assert log["next"] is None
     actions = [item["action"] for item in log["items"]]
     assert actions == [
+        "badges_printed",
         "intents_listed",
         "leads_listed",
         "seeker_read",
@@ -343,7 +346,10 @@ async def test_personal_data_reads_are_in_the_audit_log(gateway: Gateway) -> Non
     assert (download["actor_role"], download["actor_id"]) == ("employer", a["id"])
     assert download["token_ref"] == hashlib.sha256(a["token"].encode()).hexdigest()[:16]
     assert download["address"] == "127.0.0.1" and download["at"]
-    organizer_read = log["items"][2]
+    printed = log["items"][0]
+    assert (printed["subject"], printed["actor_role"]) == ("1-50", "organizer")
+    assert printed["token_ref"] == hashlib.sha256(token.encode()).hexdigest()[:16]
+    organizer_read = log["items"][3]
     assert (organizer_read["actor_role"], organizer_read["subject"]) == ("organizer", seeker["id"])
     assert organizer_read["token_ref"] == hashlib.sha256(token.encode()).hexdigest()[:16]
     assert a["token"] not in str(log) and token not in str(log)

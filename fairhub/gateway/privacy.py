@@ -1,9 +1,9 @@
 """Personal data: the audit log of who read it, and the answer for a résumé past retention.
 
 Every résumé download and every read of seekers' personal data (lists of résumés, leads and
-intents, seeker records) leaves a row: which role and which employer or device, which token
-(a prefix of its hash, never the token), from which address, what, when. The fair's organizer
-reads the log through GET /v1/fairs/{fair}/audit, newest first.
+intents, seeker records, badge sheets) leaves a row: which role and which employer or device,
+which token (a prefix of its hash, never the token), from which address, what, when. The fair's
+organizer reads the log through GET /v1/fairs/{fair}/audit, newest first.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ Action = Literal[
     "seeker_read",
     "leads_listed",
     "intents_listed",
+    "badges_printed",
 ]
 ACTIONS: frozenset[str] = frozenset(get_args(Action))
 
@@ -38,6 +39,9 @@ def token_ref(request: web.Request) -> str | None:
     """The first 16 hex digits of the bearer token's SHA-256: names the token, reveals nothing."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        # Printable pages opened in a browser carry the token in the query (gateway/qr.py).
+        token = request.query.get("access_token", "")
+    if not token.strip():
         return None
     return hashlib.sha256(token.strip().encode()).hexdigest()[:16]
 
