@@ -86,6 +86,14 @@ async def test_a_wrong_master_key_fails_clearly(
         )  # fmt: skip
     with pytest.raises(SecretKeyError, match="URL-safe base64"):
         MasterKey.parse("too-short")
+    # A gateway started with another key answers a clear 503 where it needs the fair's key.
+    other = settings.model_copy(update={"secret_key": SecretStr(masterkey.generate())})
+    async with Gateway.running(other) as misconfigured:
+        status, body = await misconfigured.request(
+            "POST", f"/v1/fairs/{fair}/seekers", json={"name": "王五"}
+        )
+        assert (status, body["error"]) == (503, "secret_key_mismatch"), body
+        assert "FAIRHUB_SECRET_KEY" in body["detail"] and right.fingerprint not in body["detail"]
 
 
 async def test_plaintext_keys_are_sealed_at_start(
