@@ -57,7 +57,7 @@ def say(text: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 
 
-def _running_redis_url(redis: EmbeddedRedis) -> str | None:
+def running_redis_url(redis: EmbeddedRedis) -> str | None:
     """The URL of the valkey server `fairhub dev` runs on this data dir, if one does."""
     if not redis.is_running():
         return None
@@ -70,7 +70,7 @@ def _running_redis_url(redis: EmbeddedRedis) -> str | None:
     return None
 
 
-def _running_postgres_url(postgres: EmbeddedPostgres) -> str | None:
+def running_postgres_url(postgres: EmbeddedPostgres) -> str | None:
     """The URL of the postgres `fairhub dev` runs on this data dir, if one does."""
     if not postgres.is_running():
         return None
@@ -87,7 +87,7 @@ def servers(settings: Settings, running_ok: bool) -> Iterator[tuple[str, str]]:
         database_url, redis_url = settings.database_url, settings.redis_url
         if not database_url:
             postgres = EmbeddedPostgres(data_dir / "postgres")
-            database_url = _running_postgres_url(postgres)
+            database_url = running_postgres_url(postgres)
             if database_url and not running_ok:
                 raise BackupError("stop `fairhub dev` first: restore replaces its data")
             if not database_url:
@@ -97,7 +97,7 @@ def servers(settings: Settings, running_ok: bool) -> Iterator[tuple[str, str]]:
                 database_url = postgres.url
         if not redis_url:
             redis = EmbeddedRedis(data_dir / "redis")
-            redis_url = _running_redis_url(redis)
+            redis_url = running_redis_url(redis)
             if redis_url and not running_ok:
                 raise BackupError("stop `fairhub dev` first: restore replaces its data")
             if not redis_url:

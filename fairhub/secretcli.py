@@ -18,20 +18,25 @@ from pathlib import Path
 import asyncpg
 
 from fairhub import masterkey
+from fairhub.backup import running_postgres_url
 from fairhub.config import Settings
+from fairhub.embedded import EmbeddedPostgres
 from fairhub.keyring import foreign_seals, seal_keys
 from fairhub.masterkey import MasterKey, SecretKeyError
 
 
 @contextlib.contextmanager
 def database(settings: Settings) -> Iterator[str]:
-    """FAIRHUB_DATABASE_URL, or the embedded Postgres of the data dir (started, then stopped)."""
+    """FAIRHUB_DATABASE_URL, or the embedded Postgres of the data dir: the one `fairhub dev`
+    runs, else started for the job and stopped after."""
     if settings.database_url:
         yield settings.database_url
         return
-    from fairhub.embedded import EmbeddedPostgres
-
     postgres = EmbeddedPostgres(settings.data_dir / "postgres")
+    running = running_postgres_url(postgres)
+    if running:
+        yield running
+        return
     postgres.start()
     try:
         yield postgres.url

@@ -152,7 +152,16 @@ async def test_backup_then_restore_into_a_fresh_data_dir(
         assert done.returncode == 0, done.stderr
         assert "starting the embedded" not in done.stderr
         assert (tmp_path / "while-running" / "postgres.dump").stat().st_size > 0
+        # So does a rotation of the master key (it must not restart dev's postgres).
+        backed_up_key = (fresh / masterkey.KEY_FILE).read_text()
+        done = _fairhub(fresh, "rotate-secret")
+        assert done.returncode == 0, done.stderr
+        assert "re-sealed" in done.stdout and servers.postgres.is_running()
 
+    # The backup wants the key it was made under, not the rotated one.
+    refused = _fairhub(fresh, "restore", "--replace", str(backup))
+    assert refused.returncode != 0 and manifest["master_key"] in refused.stderr
+    (fresh / masterkey.KEY_FILE).write_text(backed_up_key)
     # Servers that hold data are replaced only when asked to.
     refused = _fairhub(fresh, "restore", str(backup))
     assert refused.returncode != 0 and "--replace" in refused.stderr
