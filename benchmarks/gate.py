@@ -58,6 +58,7 @@ from common import (
 from fairhub import badges
 from fairhub.embedded import free_port
 from fairhub.keyring import signing_key
+from fairhub.masterkey import MasterKey
 
 WARMUP_SECONDS = 2.0
 START_DELAY = 2.0  # for the load generators to start and read their scans
@@ -296,7 +297,10 @@ async def build_fair(s: aiohttp.ClientSession, dev: Dev, seekers: int, kiosks: i
         devices.append((made["token"], body["gate"]))
     conn = await asyncpg.connect(dev.postgres_url)
     try:
-        key = await signing_key(conn, fair)
+        # Sealed under the master key fairhub dev keeps in its data dir.
+        key = await signing_key(
+            conn, fair, MasterKey.parse((dev.tmp / "data/secret_key").read_text())
+        )
     finally:
         await conn.close()
     started = time.perf_counter()

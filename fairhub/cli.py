@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 
-from fairhub import loops
+from fairhub import loops, masterkey
 from fairhub.config import Settings
 from fairhub.migrate import migrate
 
@@ -55,6 +55,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from fairhub.gateway.app import create_app  # here: the kiosk and report start faster
 
     _require_urls(settings)
+    masterkey.required(settings)  # refuse to start without FAIRHUB_SECRET_KEY
     if args.processes > 1:
         # One port, N processes: each binds it with SO_REUSEPORT and the kernel shares out
         # the connections, so one machine's cores all answer.
@@ -154,6 +155,7 @@ def _embedded(settings: Settings, cluster: bool = False) -> Iterator[Settings]:
 
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    masterkey.load(settings, create=True)  # generated once, kept in the data dir
     with contextlib.ExitStack() as stack:
         update: dict[str, str] = {}
         if not settings.database_url:
@@ -289,6 +291,42 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
 
 
+def cmd_rotate_secret(settings: Settings, args: argparse.Namespace) -> None:
+    from fairhub.secretcli import cmd_rotate_secret as rotate
+
+    rotate(settings, args)
+
+
+def _rotate_args(parser: argparse.ArgumentParser) -> None:
+    from fairhub.secretcli import rotate_args
+
+    rotate_args(parser)
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> None:
+    from fairhub.backup import cmd_backup as run
+
+    run(settings, args)
+
+
+def _backup_args(parser: argparse.ArgumentParser) -> None:
+    from fairhub.backup import backup_args
+
+    backup_args(parser)
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> None:
+    from fairhub.restore import cmd_restore as run
+
+    run(settings, args)
+
+
+def _restore_args(parser: argparse.ArgumentParser) -> None:
+    from fairhub.restore import restore_args
+
+    restore_args(parser)
+
+
 Command = Callable[[Settings, argparse.Namespace], None]
 
 
@@ -342,6 +380,9 @@ COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None
     "report": (cmd_report, "a fair's report: text, JSON, CSV (Excel) or A4 HTML", _report_args),
     "kiosk": (cmd_kiosk, "a gate or booth kiosk: USB scanner in, offline-safe", _kiosk_args),
     "simulate": (cmd_simulate, "build a fair and play a whole day against it", _simulate_args),
+    "rotate-secret": (cmd_rotate_secret, "re-seal badge keys under a new master key", _rotate_args),
+    "backup": (cmd_backup, "back up Postgres and Redis (embedded or configured)", _backup_args),
+    "restore": (cmd_restore, "restore a backup into empty servers", _restore_args),
 }
 
 

@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     admin_token: str | None = None
+    # Seals badge-signing private keys at rest (AES-GCM; fairhub/masterkey.py). Unset: the
+    # key `fairhub dev` keeps in data_dir; `fairhub serve` refuses to start without one.
+    secret_key: SecretStr | None = None
+    # Résumé files are purged this often by the worker (each fair sets how long it keeps them).
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)
     log_level: str = "INFO"
     # Where phones reach FairHub: QR codes of employers and positions open pages under it.
     # Unset: the address the request came in on.

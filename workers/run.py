@@ -9,6 +9,7 @@ import signal
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
+from fairhub import retention
 from fairhub.config import Settings
 from fairhub.db import open_pool
 from fairhub.layout import ensure_layout
@@ -34,6 +35,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         async with (
             open_pool(settings) as db,
             open_redis(settings, connections=connections) as redis,
+            retention.purging(settings, db, stop),  # résumé files past their fair's retention
         ):
             await _layout(redis, settings, stop)
             await Aggregator(settings, db, redis).run(stop)

@@ -25,6 +25,7 @@ from fairhub.gateway import (
     live_public,
     live_questions,
     mine,
+    privacy,
     public,
     qr,
     registry,
@@ -38,7 +39,7 @@ from fairhub.gateway import (
 from fairhub.gateway.errors import error_middleware
 from fairhub.gateway.feeds import stats_feeds
 from fairhub.gateway.viewers import session_feeds
-from fairhub.keyring import KeyRing
+from fairhub.keyring import KeyRing, sealed_keys
 from fairhub.layout import ensure_layout
 from fairhub.live import Presence
 from fairhub.migrate import check_current
@@ -123,6 +124,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.VIEWER_VIEWS] = {}
     app[keys.SESSION_FAIRS] = {}
     app.cleanup_ctx.extend([_redis, _db, _writer, _auth, _codes, _feeds])
+    app.cleanup_ctx.append(sealed_keys)  # the master key; plaintext badge keys sealed
     app.on_shutdown.append(_end_streams)
     app.router.add_post("/v1/fairs", fairs.create_fair)
     app.router.add_get("/v1/fairs", fairs.list_fairs)
@@ -157,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
         live_pages,
     ):
         module.add_routes(app)
+    privacy.add_routes(app)  # the audit log of personal-data reads
     app.router.add_get("/healthz", health.healthz)
     app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/metrics", health.metrics)

@@ -10,6 +10,7 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from fairhub.db import TRANSIENT_ERRORS
+from fairhub.masterkey import SecretKeyError
 from fairhub.streams import NotDurableError
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,10 @@ def error_middleware(retry_after: int) -> Any:
                 "Postgres is unavailable, retry shortly",
                 headers=unavailable_headers,
             )
+        except SecretKeyError as exc:  # the operator's to fix: the log says which key is wanted
+            log.error("%s %s: %s", request.method, request.path, exc)
+            detail = "this server's FAIRHUB_SECRET_KEY does not open the fair's badge key"
+            return error_response(503, "secret_key_mismatch", detail)
         except Exception:
             log.exception("unhandled error in %s %s", request.method, request.path)
             return error_response(500, "internal", "internal error; it has been logged")

@@ -40,6 +40,12 @@ class FairIn(BaseModel):
     venue: Name | None = None
     signup_open: bool = Field(default=True, description="Seekers may sign up on their phones.")
     signup_cap: int | None = Field(default=None, ge=0, description="At most this many sign-ups.")
+    resume_retention_days: int = Field(
+        default=180,
+        ge=0,
+        le=36500,
+        description="Résumé files are deleted this many days after the fair ends (figures stay).",
+    )
 
     @model_validator(mode="after")
     def _order(self) -> FairIn:
@@ -57,8 +63,9 @@ class FairPatch(BaseModel):
     venue: Name | None = None
     signup_open: bool | None = None
     signup_cap: int | None = Field(default=None, ge=0)
+    resume_retention_days: int | None = Field(default=None, ge=0, le=36500)
 
-    @field_validator("name", "signup_open")
+    @field_validator("name", "signup_open", "resume_retention_days")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:  # runs only when sent: defaults are not validated
@@ -80,11 +87,13 @@ class FairOut(BaseModel):
     venue: str | None
     signup_open: bool
     signup_cap: int | None
+    resume_retention_days: int
     signups: int = Field(description="Seekers who signed up on their phones.")
 
 
 _FAIR_COLUMNS = (
     "id::text, name, kind, starts_at, ends_at, venue, signup_open, signup_cap,"
+    " resume_retention_days,"
     " (SELECT count(*) FROM seekers s WHERE s.fair_id = fairs.id"
     " AND s.signed_up_at IS NOT NULL) AS signups"
 )
@@ -104,7 +113,7 @@ async def create_fair(request: web.Request) -> web.Response:
     async with request.app[keys.DB].acquire() as conn, conn.transaction():
         await conn.execute(
             "INSERT INTO fairs (id, name, kind, starts_at, ends_at, venue, signup_open,"
-            " signup_cap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            " signup_cap, resume_retention_days) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             fair,
             body.name,
             body.kind,
@@ -113,6 +122,7 @@ async def create_fair(request: web.Request) -> web.Response:
             body.venue,
             body.signup_open,
             body.signup_cap,
+            body.resume_retention_days,
         )
         issued = await issue(conn, "organizer", fair)
         await create_key(conn, fair)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from fairhub import keys, registry
 from fairhub.events import Badge, EventId, IntentAgreed, Ref
+from fairhub.gateway import privacy
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import read_model, reply
 from fairhub.gateway.dealings import check_target, emit, listed_employer, page, seeker_of
@@ -93,6 +94,7 @@ async def list_intents(request: web.Request) -> web.Response:
     """The organizer sees every intent (or one employer's); an employer sees its own."""
     fair, principal = await fair_caller(request, "organizer", "employer")
     employer = listed_employer(request, principal)
+    await privacy.record(request, principal, fair, "intents_listed", employer)
     return reply(await page(request, _LIST_SQL, "i", fair, employer))
 
 

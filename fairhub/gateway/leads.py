@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from fairhub import gate, keys
 from fairhub.auth import Principal
 from fairhub.events import Badge, BoothVisit, EventId, Ref
+from fairhub.gateway import privacy
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import page_limit, read_model, reply
 from fairhub.gateway.dealings import listed_employer
@@ -151,6 +152,7 @@ async def list_leads(request: web.Request) -> web.Response:
     """An employer's leads, newest first (organizers may ask for any employer's)."""
     fair, principal = await fair_caller(request, "organizer", "employer")
     employer = listed_employer(request, principal)
+    await privacy.record(request, principal, fair, "leads_listed", employer)
     limit = page_limit(request.query)
     try:
         after = request.query.get("after")

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from fairhub import badges, keys
 from fairhub.auth import Principal
+from fairhub.gateway import privacy
 from fairhub.gateway.access import fair_caller, fair_id
 from fairhub.gateway.errors import Forbidden, NotFound, Unauthorized, Unprocessable
 from fairhub.gateway.public import page_url, public_base
@@ -180,11 +181,12 @@ def render_sheet(fair_name: str, seekers: list[dict[str, Any]], key: badges.KeyP
 
 async def badge_sheet(request: web.Request) -> web.Response:
     """Badges of seekers numbered from..to, to print on A4 and cut along the dashed lines."""
-    fair, _ = await browser_caller(request, "organizer")
+    fair, principal = await browser_caller(request, "organizer")
     first = _bounded_int(request, "from", 1, 1, 2**31 - 1)
     last = _bounded_int(request, "to", 2**31 - 1, 1, 2**31 - 1)
     if first > last:
         raise Unprocessable("from must not be greater than to", fields=["from", "to"])
+    await privacy.record(request, principal, fair, "badges_printed", f"{first}-{last}")
     async with request.app[keys.DB].acquire() as conn, conn.transaction():
         fair_name = await conn.fetchval("SELECT name FROM fairs WHERE id = $1", fair)
         if fair_name is None:

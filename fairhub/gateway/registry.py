@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from fairhub import badges, keys, registry
 from fairhub.auth import Principal, issue, mirror, revoke
 from fairhub.directory import SeekerCard
+from fairhub.gateway import privacy
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import page_limit, read_model, reply
 from fairhub.gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -188,6 +189,8 @@ async def list_items(request: web.Request) -> web.Response:
             where.append(f"{field} = ${len(args)}")
     if principal.role == "employer" and resource is DEVICES:
         raise Forbidden("an employer token may not list devices", fields=["Authorization"])
+    if resource is SEEKERS:
+        await privacy.record(request, principal, fair, "seekers_listed")
     if query.get("q"):
         args.append(query["q"])
         column = (
@@ -225,9 +228,10 @@ async def _with_contact(db: Any, fair: str, devices: list[dict[str, Any]]) -> No
 
 async def get_item(request: web.Request) -> web.Response:
     resource = _resource(request)
-    fair, _ = await fair_caller(request, *resource.readers)
+    fair, principal = await fair_caller(request, *resource.readers)
     row = await _row(request.app[keys.DB], resource, fair, request.match_info["id"])
     if resource is SEEKERS:
+        await privacy.record(request, principal, fair, "seeker_read", row["id"])
         async with request.app[keys.DB].acquire() as conn:
             key = await signing_key(conn, fair)
         row["badge"] = badges.sign(key, fair, row["id"], row["badge_serial"])

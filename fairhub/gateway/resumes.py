@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 from fairhub import keys, sniff
 from fairhub.auth import Principal
 from fairhub.events import Badge, Channel, EventId, Ref, ResumeDownloaded, ResumeSubmitted
+from fairhub.gateway import privacy
 from fairhub.gateway.access import caller, fair_caller, fair_id
 from fairhub.gateway.bodies import reply, validated
 from fairhub.gateway.dealings import check_target, emit, listed_employer, page, seeker_of
@@ -274,6 +275,7 @@ async def list_resumes(request: web.Request) -> web.Response:
     fair, principal = await fair_caller(request, "organizer", "employer")
     employer = listed_employer(request, principal)
     hidden = ["r.withdrawn_at IS NULL"] if principal.role == "employer" else []
+    await privacy.record(request, principal, fair, "resumes_listed", employer)
     return reply(await page(request, _LIST_SQL, "r", fair, employer, hidden))
 
 
@@ -298,6 +300,8 @@ async def download(request: web.Request) -> web.Response:
         " JOIN resume_files f ON f.sha256 = r.sha256 WHERE r.id = $1",
         resume_id,
     )
+    if row is None:  # a résumé past its fair's retention: 410 to those who could read it
+        await privacy.raise_if_purged(request, principal, resume_id)
     if row is None or not _may_read(principal, row["fair_id"], row["employer_id"]):
         raise NotFound(f"no résumé {resume_id!r}", fields=["id"])
     if principal.role == "employer" and row["withdrawn_at"] is not None:
@@ -320,6 +324,7 @@ async def download(request: web.Request) -> web.Response:
             employer_id=row["employer_id"],
         )
         await emit(request.app, row["fair_id"], principal, event)
+    await privacy.record(request, principal, row["fair_id"], "resume_downloaded", resume_id)
     content = await db.fetchval("SELECT content FROM resume_files WHERE sha256 = $1", row["sha256"])
     headers = {
         "Content-Disposition": disposition(row["filename"], row["content_type"]),
