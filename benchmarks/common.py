@@ -31,6 +31,7 @@ import asyncpg
 import psutil
 from aiohttp import web
 
+from fairhub import masterkey
 from fairhub.config import Settings
 from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from fairhub.migrate import migrate
@@ -223,6 +224,7 @@ async def local_stack(postgres_settings: dict[str, str] | None = None) -> AsyncI
         settings = Settings(
             database_url=postgres.url, redis_url=redis.url, admin_token=ADMIN_TOKEN, data_dir=tmp
         )
+        masterkey.load(settings, create=True)  # as `fairhub dev` does: gateways find it there
         yield Stack(tmp, postgres, redis, settings, procs)
     finally:
         procs.stop_all()
