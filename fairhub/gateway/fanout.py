@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import aiojobs
 import asyncpg
 from aiohttp import web
 from prometheus_client import Counter, Gauge
@@ -32,6 +33,7 @@ from redis.asyncio.cluster import ClusterPubSub
 from redis.exceptions import RedisError
 
 from fairhub.db import TRANSIENT_ERRORS
+from fairhub.gateway.jobs import spawn_supervised
 from fairhub.redis import RedisClient
 
 log = logging.getLogger(__name__)
@@ -81,8 +83,9 @@ class Sink:
     response: web.StreamResponse
     skip: int  # the version the client already has (Last-Event-ID), not to be sent again
     ended: asyncio.Future[None]
+    jobs: aiojobs.Scheduler
     pending: list[bytes] = field(default_factory=list)  # frames waiting for a slow client
-    catching_up: asyncio.Task[None] | None = None
+    catching_up: aiojobs.Job[None] | None = None
 
     async def send(self, frame: bytes) -> bool:
         """Write without waiting on a slow client; False when the client is gone."""
@@ -96,7 +99,7 @@ class Sink:
                 return False
             self.pending.append(frame)
             if self.catching_up is None:
-                self.catching_up = asyncio.create_task(self._catch_up())
+                self.catching_up = await self.jobs.spawn(self._catch_up(), name="sse-catch-up")
             return True
         try:
             await self.response.write(frame)
@@ -110,6 +113,9 @@ class Sink:
                 await self.response.write(self.pending.pop(0))
         except (ConnectionError, RuntimeError):
             self.end()
+        except BaseException:
+            self.end()  # a crash (logged by the scheduler) or a shutdown: the stream is over
+            raise
         finally:
             self.catching_up = None
 
@@ -131,8 +137,16 @@ class Topic(Generic[T]):
         self._last_read = 0.0
         self.stop_handle: asyncio.TimerHandle | None = None
         self._ending = False
-        self._task = asyncio.create_task(self._run(), name=f"fanout-{key}")
-        self._beat = asyncio.create_task(self._heartbeat(), name=f"fanout-beat-{key}")
+        self._ended = asyncio.Event()  # wakes the heartbeat on the way out
+        self._jobs: list[aiojobs.Job[None]] = []
+
+    async def start(self) -> None:
+        """The topic's reader and heartbeat, as jobs restarted whenever they crash."""
+        fanout, name = self._fanout, f"{self._fanout.name} {self.key}"
+        self._jobs = [
+            await spawn_supervised(fanout.jobs, "fanout-topic", f"{name} reader", self._read),
+            await spawn_supervised(fanout.jobs, "fanout-beat", f"{name} heartbeat", self._beat),
+        ]
 
     @property
     def clients(self) -> int:
@@ -169,22 +183,29 @@ class Topic(Generic[T]):
         """Let the reader finish on its own: a cancel landing inside a client call can be lost."""
         self._ending = True
         self._changed.set()
-        self._beat.cancel()
+        self._ended.set()
         for sink in self.sinks:
             sink.end()
 
     async def stop(self) -> None:
         self.end()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), 5)
-        except TimeoutError:
-            self._task.cancel()
+        for job in self._jobs:
+            if not job.closed:
+                with contextlib.suppress(TimeoutError):  # aiojobs cancels it then
+                    await job.wait(timeout=5)
 
-    async def _heartbeat(self) -> None:
+    async def _beat(self) -> None:
         """One timer for the whole audience: proxies keep idle streams open."""
-        while True:
-            await asyncio.sleep(self._fanout.heartbeat)
-            await self.broadcast(b": keep-alive\n\n", None)
+        while not self._ending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), self._fanout.heartbeat)
+            if not self._ending:
+                await self.broadcast(b": keep-alive\n\n", None)
+
+    async def _read(self) -> None:
+        """The reader's loop; once the topic is retired, its channel is let go."""
+        await self._run()
+        await self._fanout.retired(self)
 
     async def _run(self) -> None:
         pacing = self._fanout.pacing
@@ -229,8 +250,13 @@ class Fanout(Generic[T]):
         pacing: Pacing,
         meters: Meters,
         heartbeat: float,
+        *,
+        jobs: aiojobs.Scheduler,
+        name: str,
     ) -> None:
         self.redis = redis
+        self.jobs = jobs  # the app's scheduler: every loop of ours runs there
+        self.name = name
         self.heartbeat = heartbeat
         self.reader = reader
         self.pacing = pacing
@@ -240,7 +266,7 @@ class Fanout(Generic[T]):
         self._topics: dict[T, Topic[T]] = {}
         self._by_channel: dict[str, T] = {}
         self._pubsub: PubSub | ClusterPubSub = redis.pubsub(ignore_subscribe_messages=True)
-        self._listener: asyncio.Task[None] | None = None
+        self._listener: aiojobs.Job[None] | None = None
 
     def topic(self, key: T) -> Topic[T] | None:
         return self._topics.get(key)
@@ -257,6 +283,7 @@ class Fanout(Generic[T]):
         topic = self._topics.get(key)
         if topic is None:
             topic = self._topics[key] = Topic(key, self)
+            await topic.start()
             channel = self._channel_of(key)
             self._by_channel[channel] = key
             await self._subscribe(channel)
@@ -283,11 +310,10 @@ class Fanout(Generic[T]):
 
     async def aclose(self) -> None:
         self.close_streams()
-        if self._listener is not None:  # it sees `closing` within a quarter second
-            try:
-                await asyncio.wait_for(asyncio.shield(self._listener), 3)
-            except TimeoutError:
-                self._listener.cancel()
+        if self._listener is not None and not self._listener.closed:
+            # It sees `closing` within a quarter second; else aiojobs cancels it.
+            with contextlib.suppress(TimeoutError):
+                await self._listener.wait(timeout=3)
         for topic in list(self._topics.values()):
             await topic.stop()
         self._topics.clear()
@@ -299,10 +325,14 @@ class Fanout(Generic[T]):
         if topic is None or topic.clients:
             return
         del self._topics[key]
-        channel = self._channel_of(key)
-        self._by_channel.pop(channel, None)
-        topic.end()
-        asyncio.get_running_loop().create_task(self._unsubscribe(channel))
+        self._by_channel.pop(self._channel_of(key), None)
+        topic.end()  # its reader then unsubscribes (retired)
+
+    async def retired(self, topic: Topic[T]) -> None:
+        """A topic's reader ended: unsubscribe, unless a new client brought the topic back."""
+        if self.closing or topic.key in self._topics:
+            return
+        await self._unsubscribe(self._channel_of(topic.key))
 
     async def _subscribe(self, channel: str) -> None:
         try:
@@ -311,8 +341,10 @@ class Fanout(Generic[T]):
             # Not fatal: the topic still re-reads on its refresh timer, and the listener
             # subscribes everything again when Redis is back.
             log.warning("could not subscribe to %s: %s", channel, exc)
-        if self._listener is None or self._listener.done():
-            self._listener = asyncio.create_task(self._listen(), name="fanout-listener")
+        if self._listener is None or self._listener.closed:
+            self._listener = await spawn_supervised(
+                self.jobs, "fanout-listener", f"{self.name} listener", self._listen
+            )
 
     async def _unsubscribe(self, channel: str) -> None:
         with contextlib.suppress(RedisError, OSError):
@@ -393,5 +425,5 @@ async def serve(request: web.Request, fanout: Fanout[T], key: T) -> web.StreamRe
         return response
     async with fanout.watch(key) as topic:
         ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await topic.attach(Sink(request, response, last_seen, ended))
+        await topic.attach(Sink(request, response, last_seen, ended, fanout.jobs))
     return response
