@@ -132,8 +132,7 @@ class Topic(Generic[T]):
         self.latest: Snapshot | None = None
         self.sinks: set[Sink] = set()
         self._fanout = fanout
-        self._changed = asyncio.Event()
-        self._changed.set()  # the first client wants the view now, not at the next change
+        self._changed = asyncio.Event()  # set at the start: the first client wants the view now
         self._last_read = 0.0
         self.stop_handle: asyncio.TimerHandle | None = None
         self._ending = False
@@ -204,6 +203,7 @@ class Topic(Generic[T]):
 
     async def _read(self) -> None:
         """The reader's loop; once the topic is retired, its channel is let go."""
+        self._changed.set()  # (re)started: a crash may have swallowed a change, so read now
         await self._run()
         await self._fanout.retired(self)
 
