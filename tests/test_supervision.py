@@ -8,6 +8,7 @@ read) raise; Redis and Postgres are the real servers throughout.
 from __future__ import annotations
 
 import asyncio
+import configparser
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -22,10 +23,10 @@ from support import Gateway, StatsStream, WorkerTask, event, eventually, make_se
 
 from fairhub.batching import Batcher
 from fairhub.config import Settings
-from fairhub.gateway import feeds
 from fairhub.gateway.app import create_app
 from fairhub.gateway.fanout import Fanout
 from fairhub.gateway.jobs import SCHEDULER, new_scheduler, supervised
+from fairhub.stats import read_stats
 
 JOBS_LOG = "fairhub.gateway.jobs"
 
@@ -84,7 +85,6 @@ async def test_a_crashing_stats_reader_is_logged_and_started_again(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    read_stats = feeds.read_stats
     calls = 0
 
     async def first_read_crashes(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -94,7 +94,7 @@ async def test_a_crashing_stats_reader_is_logged_and_started_again(
             raise RuntimeError("provoked: a bug in the stats read")
         return await read_stats(*args, **kwargs)
 
-    monkeypatch.setattr(feeds, "read_stats", first_read_crashes)
+    monkeypatch.setattr("fairhub.gateway.feeds.read_stats", first_read_crashes)
     before = restarts("fanout-topic")
     caplog.set_level(logging.WARNING, logger=JOBS_LOG)
     async with running(settings) as (gateway, _):
@@ -196,3 +196,16 @@ async def test_a_flush_answering_the_wrong_count_fails_its_callers_not_the_batch
     broken = False
     assert await asyncio.wait_for(batcher.submit(2), 10) == 4
     await batcher.aclose(RuntimeError("closed"))
+
+
+@pytest.mark.parametrize("unit", ["fairhub-gateway.service", "fairhub-worker@.service"])
+def test_systemd_units_restart_always_and_outlast_the_grace_period(unit: str) -> None:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(Path(__file__).parent.parent / "deploy" / "systemd" / unit)
+    service = parser["Service"]
+    assert service["Restart"] == "always"
+    assert float(service["RestartSec"]) > 0
+    assert service["EnvironmentFile"] == "/etc/fairhub/fairhub.env"
+    assert parser["Unit"]["StartLimitIntervalSec"] == "0"  # never gives up
+    assert float(service["TimeoutStopSec"]) > Settings().worker_grace_seconds
