@@ -103,8 +103,8 @@ def _embedded(
     """Start embedded Postgres and Redis (or a Valkey Cluster of 3 primaries and 3 replicas)
     for whichever URL is unset; stop them on the way out.
 
-    Also answers the single servers, for the supervisor to restart when they die (a cluster
-    has replicas and fails over by itself).
+    Also answers the servers (each node of a cluster), for the supervisor to restart when
+    they die.
     """
     from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis
     from fairhub.embedded_cluster import EmbeddedRedisCluster
@@ -131,6 +131,8 @@ def _embedded(
             update["redis_url"] = redis.url
             if isinstance(redis, EmbeddedRedis):
                 servers.append(EmbeddedServer("valkey", redis))
+            else:  # a node rejoins by itself (nodes.conf), as a replica if it was failed over
+                servers += [EmbeddedServer(f"valkey node {n.port}", n) for n in redis.nodes]
         yield settings.model_copy(update=update), servers
 
 

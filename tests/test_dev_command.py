@@ -21,7 +21,7 @@ import psutil
 from oracle import as_answered, expected_totals
 from support import DAY, event, totals
 
-from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from fairhub.embedded import LOOPBACK, EmbeddedPostgres, EmbeddedRedis, free_port
 from fairhub.embedded_cluster import EmbeddedRedisCluster
 
 STARTUP_TIMEOUT = 90.0  # first start: initdb, postgres, valkey, migrations
@@ -409,7 +409,16 @@ async def test_dev_cluster_plays_a_day_exactly_and_stops_cleanly(tmp_path: Path)
         while not await replaced():
             assert time.monotonic() < deadline, dev.output()
             await asyncio.sleep(0.2)
-        assert "fairhub worker ended (exit -9): starting it again" in dev.output()
+        await wait_for_line(dev, "fairhub worker ended (exit -9): starting it again")
+
+        # So is a valkey node (it rejoins the cluster through its nodes.conf).
+        [node, *_] = [p for p in servers_of(data_dir) if p.name() == "valkey-server"]
+        # valkey names itself "valkey-server 127.0.0.1:PORT [cluster]".
+        port = int(" ".join(node.cmdline()).split(f"{LOOPBACK}:", 1)[1].split()[0])
+        node.kill()
+        await wait_for_line(dev, f"valkey node {port} ended (its process is gone)")
+        await wait_for_line(dev, f"valkey node {port} started again")
+        assert len([p for p in servers_of(data_dir) if p.name() == "valkey-server"]) == 6
         children = psutil.Process(dev.process.pid).children(recursive=True)
         dev.process.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(dev.process.wait, SHUTDOWN_TIMEOUT)
@@ -431,7 +440,7 @@ def fairhub_workers(dev: Dev) -> list[psutil.Process]:
 async def wait_for_line(dev: Dev, line: str, timeout: float = HEAL_TIMEOUT) -> None:
     """The dev log says `line` (its stderr carries the supervisor's log)."""
     deadline = time.monotonic() + timeout
-    while line not in dev.output():
+    while line not in dev.stderr.read_text(errors="replace"):
         assert time.monotonic() < deadline, f"no {line!r} in the log\n{dev.output()}"
         await asyncio.sleep(0.2)
 
