@@ -122,9 +122,13 @@ class Supervisor:
         if how is None:
             return
         watch.failures = 1 if now - watch.started > HEALTHY_RUN else watch.failures + 1
-        delay = min(MAX_DELAY, FIRST_DELAY * 2 ** (watch.failures - 1))
+        delay = self._backoff(watch, now)
         log.error("%s ended (%s): starting it again in %.1f s", watch.what.name, how, delay)
+
+    def _backoff(self, watch: _Watch, now: float) -> float:
+        delay: float = min(MAX_DELAY, FIRST_DELAY * 2 ** (watch.failures - 1))
         watch.due = now + delay
+        return delay
 
     def _restart(self, watch: _Watch) -> None:
         watch.due = None
@@ -132,8 +136,11 @@ class Supervisor:
         try:
             watch.what.start()
         except Exception as exc:  # e.g. postgres refusing while old backends still exit
-            log.error("%s could not be started again: %s", watch.what.name, exc)
-            return  # seen as ended at the next check: the next attempt waits longer
+            watch.failures += 1
+            delay = self._backoff(watch, time.monotonic())
+            log.error("%s could not be started again, trying again in %.1f s: %s",
+                      watch.what.name, delay, exc)  # fmt: skip
+            return
         pid = watch.what.pid() if isinstance(watch.what, Child) else None
         log.warning("%s started again%s", watch.what.name, f" (pid {pid})" if pid else "")
 

@@ -465,7 +465,7 @@ async def post_until_accepted(ledger: Ledger, events: list[dict[str, Any]]) -> i
         await asyncio.sleep(0.2)
 
 
-async def test_dev_restarts_a_killed_worker_valkey_and_postgres(tmp_path: Path) -> None:
+async def test_dev_restarts_a_killed_worker_gateway_valkey_and_postgres(tmp_path: Path) -> None:
     """One gateway (the shape that used to run it in-process and never restart the worker):
     whatever is SIGKILLed comes back, says so in the log, and the figures move again."""
     data_dir = tmp_path / "data"
@@ -501,6 +501,18 @@ async def test_dev_restarts_a_killed_worker_valkey_and_postgres(tmp_path: Path) 
         await ledger.post([event("checkin", 1, seeker_id="S2")], ["accepted"])
         await wait_for_totals(client, ledger.fair, ledger.token, ledger.expected(), 60)
 
+        # The gateway: SIGKILLed, a new one on the same port.
+        [gateway] = [
+            p
+            for p in psutil.Process(dev.process.pid).children()
+            if "fairhub serve" in command_of(p)
+        ]
+        gateway.kill()
+        await wait_for_line(dev, "fairhub serve ended (exit -9): starting it again")
+        await wait_for_line(dev, "fairhub serve started again")
+        await post_until_accepted(ledger, [event("checkin", 1, seeker_id="S5")])
+        await wait_for_totals(client, ledger.fair, ledger.token, ledger.expected(), 60)
+
         # Valkey: SIGKILLed, started again on its port and data dir; POSTs get 202 again and
         # what it had acknowledged before is still known (a resend is a duplicate).
         [valkey] = [p for p in servers_of(data_dir) if p.name() == "valkey-server"]
@@ -518,6 +530,6 @@ async def test_dev_restarts_a_killed_worker_valkey_and_postgres(tmp_path: Path) 
         await wait_for_line(dev, "postgres started again")
         await post_until_accepted(ledger, [event("checkin", 3, seeker_id="S4")])
         await wait_for_totals(client, ledger.fair, ledger.token, ledger.expected(), 60)
-        assert ledger.expected()["checkins"] == (4, 4)
+        assert ledger.expected()["checkins"] == (5, 5)
 
         await stop_dev(dev, data_dir)

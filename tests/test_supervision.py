@@ -27,6 +27,7 @@ from fairhub.gateway.app import create_app
 from fairhub.gateway.fanout import Fanout
 from fairhub.gateway.jobs import SCHEDULER, new_scheduler, supervised
 from fairhub.stats import read_stats
+from fairhub.supervise import Supervisor, _Watch
 
 JOBS_LOG = "fairhub.gateway.jobs"
 
@@ -209,3 +210,45 @@ def test_systemd_units_restart_always_and_outlast_the_grace_period(unit: str) ->
     assert service["EnvironmentFile"] == "/etc/fairhub/fairhub.env"
     assert parser["Unit"]["StartLimitIntervalSec"] == "0"  # never gives up
     assert float(service["TimeoutStopSec"]) > Settings().worker_grace_seconds
+
+
+class Flaky:
+    """Something supervised that is dead until started, and whose first restart fails."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.running = False
+        self.starts = 0
+
+    def ended(self) -> str | None:
+        return None if self.running else "gone"
+
+    def start(self) -> None:
+        self.starts += 1
+        if self.starts == 1:
+            raise OSError("address in use")
+        self.running = True
+
+
+def test_the_supervisor_backs_off_logs_each_death_and_restart_and_retries_a_failed_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="fairhub")
+    flaky = Flaky()
+    watch = _Watch(flaky, started=0.0)
+    supervisor = Supervisor([], [])
+    supervisor._check(watch, now=100.0)  # dead: restart due in 0.5 s
+    assert watch.due == 100.5
+    supervisor._check(watch, now=100.2)  # not yet
+    assert flaky.starts == 0
+    supervisor._check(watch, now=100.6)  # the start fails: the next try waits longer
+    assert flaky.starts == 1 and watch.due is not None
+    supervisor._check(watch, now=watch.due)
+    assert flaky.starts == 2 and flaky.running and watch.due is None
+    supervisor._check(watch, now=watch.started + 1)  # alive: nothing to do
+    assert [r.getMessage() for r in caplog.records if r.name == "fairhub"] == [
+        "flaky ended (gone): starting it again in 0.5 s",
+        "flaky could not be started again, trying again in 1.0 s: address in use",
+        "flaky started again",
+    ]
