@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from fairhub import loops
 from fairhub.config import Settings
 from fairhub.migrate import migrate
-from fairhub.supervise import Child, EmbeddedServer, Supervisor
+from fairhub.supervise import CHILD_STOP_TIMEOUT, Child, EmbeddedServer, Supervisor
 
 log = logging.getLogger("fairhub")
 
@@ -58,7 +58,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # One port, N processes: each binds it with SO_REUSEPORT and the kernel shares out
         # the connections, so one machine's cores all answer.
         child = [sys.executable, "-m", "fairhub", "serve", "--reuse-port"]
-        sys.exit(supervise([(child, dict(os.environ))] * args.processes))
+        sys.exit(supervise(settings, [(child, dict(os.environ))] * args.processes))
     web.run_app(
         create_app(settings),
         host=settings.host,
@@ -74,7 +74,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 
     _require_urls(settings)
     if args.processes > 1:
-        sys.exit(supervise(worker_commands(settings, args.processes, dict(os.environ))))
+        sys.exit(supervise(settings, worker_commands(settings, args.processes, dict(os.environ))))
     loops.run(run_worker(settings))
 
 
@@ -91,9 +91,15 @@ def worker_commands(
     return commands
 
 
-def supervise(commands: list[tuple[list[str], dict[str, str]]]) -> int:
+def supervise(settings: Settings, commands: list[tuple[list[str], dict[str, str]]]) -> int:
     """Run the processes until we are told to stop; one that dies is started again."""
-    return Supervisor([Child(argv, env) for argv, env in commands], []).run()
+    children = [Child(argv, env) for argv, env in commands]
+    return Supervisor(children, [], _stop_timeout(settings)).run()
+
+
+def _stop_timeout(settings: Settings) -> float:
+    """How long a child gets after SIGTERM: a worker finishes its batch within its grace."""
+    return max(CHILD_STOP_TIMEOUT, settings.worker_grace_seconds + 5)
 
 
 @contextlib.contextmanager
@@ -178,7 +184,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
         children = [Child(gateway, env) for _ in range(gateways)]
         children += [Child(argv, e) for argv, e in worker_commands(settings, workers, env)]
         _banner(settings, f"{gateways} gateway(s) on one port, {workers} worker(s), supervised")
-        Supervisor(children, servers).run()
+        Supervisor(children, servers, _stop_timeout(settings)).run()
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> None:

@@ -24,7 +24,7 @@ POLL_SECONDS = 0.2
 FIRST_DELAY = 0.5
 MAX_DELAY = 30.0
 HEALTHY_RUN = 60.0  # a run this long forgets earlier failures: the next delay is short again
-CHILD_STOP_TIMEOUT = 30.0
+CHILD_STOP_TIMEOUT = 30.0  # at least: a worker's grace period (plus a margin) if longer
 
 
 class Server(Protocol):
@@ -94,8 +94,14 @@ class _Watch:
 class Supervisor:
     """Starts the children, then restarts whatever dies until Ctrl-C or SIGTERM."""
 
-    def __init__(self, children: list[Child], servers: list[EmbeddedServer]) -> None:
+    def __init__(
+        self,
+        children: list[Child],
+        servers: list[EmbeddedServer],
+        stop_timeout: float = CHILD_STOP_TIMEOUT,
+    ) -> None:
         self.children = children
+        self.stop_timeout = stop_timeout
         # Servers first: after a server restart the children find it up at their next retry.
         self._watches = [_Watch(s) for s in servers] + [_Watch(c) for c in children]
 
@@ -110,7 +116,7 @@ class Supervisor:
         except KeyboardInterrupt:
             pass
         finally:
-            stop_children(self.children)
+            stop_children(self.children, self.stop_timeout)
         return 0
 
     def _check(self, watch: _Watch, now: float) -> None:
@@ -145,7 +151,7 @@ class Supervisor:
         log.warning("%s started again%s", watch.what.name, f" (pid {pid})" if pid else "")
 
 
-def stop_children(children: list[Child]) -> None:
+def stop_children(children: list[Child], timeout: float = CHILD_STOP_TIMEOUT) -> None:
     """SIGTERM to all at once (each finishes its batch), SIGKILL to any that lingers."""
     running = [c.process for c in children if c.process is not None]
     for process in running:
@@ -153,7 +159,7 @@ def stop_children(children: list[Child]) -> None:
             process.terminate()
     for process in running:
         try:
-            process.wait(timeout=CHILD_STOP_TIMEOUT)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
