@@ -72,8 +72,8 @@ async def test_one_scheduler_per_app_runs_the_feeds_and_is_closed_on_shutdown(
         async with StatsStream.open(gateway, fair, organizer) as stream:
             await stream.next_event()
             names = {job.get_name() for job in scheduler}
-            assert {f"stats of {fair} reader", f"stats of {fair} heartbeat"} <= names, names
-            assert "stats of listener" in names, names
+            assert {f"stats feed {fair} reader", f"stats feed {fair} heartbeat"} <= names, names
+            assert "stats feed listener" in names, names
         async with running(settings) as (_, other):
             assert other[SCHEDULER] is not scheduler  # one per app
     assert scheduler.closed
@@ -107,7 +107,7 @@ async def test_a_crashing_stats_reader_is_logged_and_started_again(
             # ...and keeps following the fair.
             await gateway.post(fair, organizer, [event("qr_scan", target="fair", visitor_id="V")])
             await stream.until(lambda d: d["totals"]["qr_scans"]["total"] == 1, timeout=30)
-    reader = f"stats of {fair} reader"
+    reader = f"stats feed {fair} reader"
     assert f"{reader} crashed: starting it again in 0.5 s" in messages(caplog)
     assert f"{reader} started again" in messages(caplog)
     [crash] = [r for r in caplog.records if r.getMessage().startswith(f"{reader} crashed")]
@@ -142,7 +142,7 @@ async def test_a_crashing_listener_is_started_again_and_dashboards_still_move(
             await gateway.post(fair, organizer, [event("qr_scan", target="fair", visitor_id="V")])
             await stream.until(lambda d: d["totals"]["qr_scans"]["total"] == 1, timeout=30)
     assert crashed
-    assert "stats of listener crashed: starting it again in 0.5 s" in messages(caplog)
+    assert "stats feed listener crashed: starting it again in 0.5 s" in messages(caplog)
     assert restarts("fanout-listener") == before + 1
 
 

@@ -92,5 +92,5 @@ def stats_feeds(
     )
     heartbeat = settings.stats_stream_heartbeat_seconds
     return Fanout(
-        redis, read, keys.totals_channel, pacing, METERS, heartbeat, jobs=jobs, name="stats of"
+        redis, read, keys.totals_channel, pacing, METERS, heartbeat, jobs=jobs, name="stats feed"
     )

@@ -51,7 +51,7 @@ def session_feeds(app: web.Application) -> SessionFeeds:
     heartbeat = settings.stats_stream_heartbeat_seconds
     jobs = app[SCHEDULER]
     return Fanout(
-        app[keys.REDIS], read, _channel, pacing, METERS, heartbeat, jobs=jobs, name="session"
+        app[keys.REDIS], read, _channel, pacing, METERS, heartbeat, jobs=jobs, name="session feed"
     )
 
 
