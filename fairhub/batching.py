@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
@@ -19,8 +20,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+log = logging.getLogger(__name__)
+
+
 def _one(_: object) -> int:
     return 1
+
+
+def _fail(batch: list[tuple[T, asyncio.Future[R]]], error: BaseException) -> None:
+    for _, done in batch:
+        if not done.done():
+            done.set_exception(error)
 
 
 class Batcher(Generic[T, R]):
@@ -91,9 +101,12 @@ class Batcher(Generic[T, R]):
                         done.set_exception(self._closed or RuntimeError("flush cancelled"))
                 raise
             except Exception as exc:  # every waiting caller fails the same way (a 503)
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
+                _fail(batch, exc)
+                continue
+            if len(answers) != len(batch):
+                # A bug, not an outage: said loudly, and nobody is left waiting forever.
+                log.error("flush answered %d of %d items", len(answers), len(batch))
+                _fail(batch, RuntimeError(f"flush answered {len(answers)} of {len(batch)}"))
                 continue
             for (_, done), answer in zip(batch, answers, strict=True):
                 if not done.done():

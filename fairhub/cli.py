@@ -8,14 +8,13 @@ import contextlib
 import logging
 import os
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 
 from fairhub import loops, masterkey
 from fairhub.config import Settings
 from fairhub.migrate import migrate
+from fairhub.supervise import CHILD_STOP_TIMEOUT, Child, EmbeddedServer, Supervisor
 
 log = logging.getLogger("fairhub")
 
@@ -60,7 +59,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # One port, N processes: each binds it with SO_REUSEPORT and the kernel shares out
         # the connections, so one machine's cores all answer.
         child = [sys.executable, "-m", "fairhub", "serve", "--reuse-port"]
-        sys.exit(supervise([(child, dict(os.environ))] * args.processes))
+        sys.exit(supervise(settings, [(child, dict(os.environ))] * args.processes))
     web.run_app(
         create_app(settings),
         host=settings.host,
@@ -76,7 +75,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
 
     _require_urls(settings)
     if args.processes > 1:
-        sys.exit(supervise(worker_commands(settings, args.processes, dict(os.environ))))
+        sys.exit(supervise(settings, worker_commands(settings, args.processes, dict(os.environ))))
     loops.run(run_worker(settings))
 
 
@@ -93,63 +92,27 @@ def worker_commands(
     return commands
 
 
-def supervise(commands: list[tuple[list[str], dict[str, str]]]) -> int:
-    """Run the processes until we are told to stop; one that dies is started again.
-
-    A process that keeps dying waits longer each time (up to 30 s; back to short once it has
-    run a minute). Ctrl-C and SIGTERM reach them all as SIGTERM, so each finishes what it has
-    in hand.
-    """
-
-    def start(n: int) -> subprocess.Popen[bytes]:
-        argv, env = commands[n]
-        return subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
-
-    children = [start(n) for n in range(len(commands))]
-    started = [time.monotonic()] * len(children)
-    failures = [0] * len(children)
-    due: dict[int, float] = {}  # dead children: when to start them again
-    try:
-        while True:
-            now = time.monotonic()
-            for n, child in enumerate(children):
-                if n in due:
-                    if now >= due[n]:
-                        del due[n]
-                        children[n], started[n] = start(n), now
-                    continue
-                if child.poll() is None:
-                    continue
-                failures[n] = 1 if now - started[n] > 60 else failures[n] + 1
-                delay = min(30.0, 0.5 * 2 ** (failures[n] - 1))
-                name = " ".join(commands[n][0][1:])
-                log.error("%s ended (exit %s): starting it again in %.1f s",
-                          name, child.returncode, delay)  # fmt: skip
-                due[n] = now + delay
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        _stop_all(children)
-    return 0
+def supervise(settings: Settings, commands: list[tuple[list[str], dict[str, str]]]) -> int:
+    """Run the processes until we are told to stop; one that dies is started again."""
+    children = [Child(argv, env) for argv, env in commands]
+    return Supervisor(children, [], _stop_timeout(settings)).run()
 
 
-def _stop_all(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+def _stop_timeout(settings: Settings) -> float:
+    """How long a child gets after SIGTERM: a worker finishes its batch within its grace."""
+    return max(CHILD_STOP_TIMEOUT, settings.worker_grace_seconds + 5)
 
 
 @contextlib.contextmanager
-def _embedded(settings: Settings, cluster: bool = False) -> Iterator[Settings]:
+def _embedded(
+    settings: Settings, cluster: bool = False
+) -> Iterator[tuple[Settings, list[EmbeddedServer]]]:
     """Start embedded Postgres and Redis (or a Valkey Cluster of 3 primaries and 3 replicas)
-    for whichever URL is unset; stop them on the way out."""
+    for whichever URL is unset; stop them on the way out.
+
+    Also answers the servers (each node of a cluster), for the supervisor to restart when
+    they die.
+    """
     from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis
     from fairhub.embedded_cluster import EmbeddedRedisCluster
 
@@ -158,11 +121,13 @@ def _embedded(settings: Settings, cluster: bool = False) -> Iterator[Settings]:
     masterkey.load(settings, create=True)  # generated once, kept in the data dir
     with contextlib.ExitStack() as stack:
         update: dict[str, str] = {}
+        servers: list[EmbeddedServer] = []
         if not settings.database_url:
             postgres = EmbeddedPostgres(data_dir / "postgres")
             postgres.start()
             stack.callback(postgres.stop)
             update["database_url"] = postgres.url
+            servers.append(EmbeddedServer("postgres", postgres))
         if not settings.redis_url:
             redis: EmbeddedRedis | EmbeddedRedisCluster = (
                 EmbeddedRedisCluster(data_dir / "redis-cluster")
@@ -172,15 +137,11 @@ def _embedded(settings: Settings, cluster: bool = False) -> Iterator[Settings]:
             redis.start()
             stack.callback(redis.stop)
             update["redis_url"] = redis.url
-        yield settings.model_copy(update=update)
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM if `fairhub dev` dies, so no worker is left behind."""
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+            if isinstance(redis, EmbeddedRedis):
+                servers.append(EmbeddedServer("valkey", redis))
+            else:  # a node rejoins by itself (nodes.conf), as a replica if it was failed over
+                servers += [EmbeddedServer(f"valkey node {n.port}", n) for n in redis.nodes]
+        yield settings.model_copy(update=update), servers
 
 
 def _banner(settings: Settings, shape: str) -> None:
@@ -204,12 +165,8 @@ def dev_gateways(requested: int | None) -> int:
 
 
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
-    from aiohttp import web
-
-    from fairhub.gateway.app import create_app
-
     gateways = dev_gateways(args.processes)
-    with _embedded(settings, cluster=args.cluster) as settings:
+    with _embedded(settings, cluster=args.cluster) as (settings, servers):
         asyncio.run(migrate(str(settings.database_url)))
         env = {
             **os.environ,
@@ -222,32 +179,14 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
             gateways, workers = max(2, gateways), 2
         else:
             workers = 1
-        if gateways > 1 or args.cluster:
-            # The gateways share the port (SO_REUSEPORT): the kernel spreads connections.
-            gateway = [sys.executable, "-m", "fairhub", "serve", "--reuse-port"]
-            _banner(settings, f"{gateways} gateways on one port, {workers} worker(s)")
-            supervise([(gateway, env)] * gateways + worker_commands(settings, workers, env))
-            return
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "fairhub", "worker"], env=env, preexec_fn=_die_with_parent
-        )
-        try:
-            _banner(settings, "1 gateway (this process), 1 worker")
-            web.run_app(
-                create_app(settings),
-                host=settings.host,
-                port=settings.port,
-                access_log=None,
-                print=None,
-                loop=loops.new_loop(),
-            )
-        finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=settings.worker_grace_seconds + 5)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        # Several gateways share the port (SO_REUSEPORT): the kernel spreads connections.
+        gateway = [sys.executable, "-m", "fairhub", "serve"]
+        if gateways > 1:
+            gateway.append("--reuse-port")
+        children = [Child(gateway, env) for _ in range(gateways)]
+        children += [Child(argv, e) for argv, e in worker_commands(settings, workers, env)]
+        _banner(settings, f"{gateways} gateway(s) on one port, {workers} worker(s), supervised")
+        Supervisor(children, servers, _stop_timeout(settings)).run()
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> None:

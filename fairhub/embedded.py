@@ -137,6 +137,11 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         return self._postmaster() is not None
 
+    def restart(self) -> None:
+        """Start again after a crash, on the same port: clients reconnect, the WAL replays."""
+        self._wanted_port = self._wanted_port or self._port
+        self.start()
+
     def _postmaster(self) -> psutil.Process | None:
         """The live postmaster named by postmaster.pid; a crash leaves a stale file behind."""
         try:
@@ -328,6 +333,11 @@ class EmbeddedRedis:
 
     def is_running(self) -> bool:
         return self._server() is not None
+
+    def restart(self) -> None:
+        """Start again after a crash, on the same port: clients reconnect, the AOF reloads."""
+        self._wanted_port = self._wanted_port or self._port
+        self.start()
 
     def _terminate(self, force: bool) -> None:
         server = self._server()

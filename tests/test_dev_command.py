@@ -21,7 +21,7 @@ import psutil
 from oracle import as_answered, expected_totals
 from support import DAY, event, totals
 
-from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from fairhub.embedded import LOOPBACK, EmbeddedPostgres, EmbeddedRedis, free_port
 from fairhub.embedded_cluster import EmbeddedRedisCluster
 
 STARTUP_TIMEOUT = 90.0  # first start: initdb, postgres, valkey, migrations
@@ -409,10 +409,127 @@ async def test_dev_cluster_plays_a_day_exactly_and_stops_cleanly(tmp_path: Path)
         while not await replaced():
             assert time.monotonic() < deadline, dev.output()
             await asyncio.sleep(0.2)
-        assert "fairhub worker ended (exit -9): starting it again" in dev.output()
+        await wait_for_line(dev, "fairhub worker ended (exit -9): starting it again")
+
+        # So is a valkey node (it rejoins the cluster through its nodes.conf).
+        [node, *_] = [p for p in servers_of(data_dir) if p.name() == "valkey-server"]
+        # valkey names itself "valkey-server 127.0.0.1:PORT [cluster]".
+        port = int(" ".join(node.cmdline()).split(f"{LOOPBACK}:", 1)[1].split()[0])
+        node.kill()
+        await wait_for_line(dev, f"valkey node {port} ended (its process is gone)")
+        await wait_for_line(dev, f"valkey node {port} started again")
+        assert len([p for p in servers_of(data_dir) if p.name() == "valkey-server"]) == 6
         children = psutil.Process(dev.process.pid).children(recursive=True)
         dev.process.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(dev.process.wait, SHUTDOWN_TIMEOUT)
         assert code == 0, dev.output()
         assert [p for p in children if alive(p)] == []
         assert servers_of(data_dir) == []
+
+
+# ------------------------------------------------------------------------- self-healing
+
+HEAL_TIMEOUT = 60.0  # generous: a restart takes a second or two, the machine may be busy
+
+
+def fairhub_workers(dev: Dev) -> list[psutil.Process]:
+    children = psutil.Process(dev.process.pid).children(recursive=True)
+    return [p for p in children if "fairhub worker" in command_of(p) and alive(p)]
+
+
+async def wait_for_line(dev: Dev, line: str, timeout: float = HEAL_TIMEOUT) -> None:
+    """The dev log says `line` (its stderr carries the supervisor's log)."""
+    deadline = time.monotonic() + timeout
+    while line not in dev.stderr.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"no {line!r} in the log\n{dev.output()}"
+        await asyncio.sleep(0.2)
+
+
+async def post_until_accepted(ledger: Ledger, events: list[dict[str, Any]]) -> int:
+    """Resend the same events (idempotent) until a 202; answers how many 503s came first."""
+    refused = 0
+    deadline = time.monotonic() + HEAL_TIMEOUT
+    while True:
+        with contextlib.suppress(aiohttp.ClientError):
+            status, body = await ledger.client.request(
+                "POST", f"/v1/fairs/{ledger.fair}/events", ledger.token, json={"events": events}
+            )
+            if status == 202:
+                # A 503'd attempt may have reached the AOF: then the resend is a duplicate.
+                assert {r["status"] for r in body["results"]} <= {"accepted", "duplicate"}, body
+                ledger.accepted.update((ev["id"], ev) for ev in events)
+                return refused
+            assert status == 503, (status, body)
+            refused += 1
+        assert time.monotonic() < deadline, f"no 202 within {HEAL_TIMEOUT}s\n{ledger.client}"
+        await asyncio.sleep(0.2)
+
+
+async def test_dev_restarts_a_killed_worker_gateway_valkey_and_postgres(tmp_path: Path) -> None:
+    """One gateway (the shape that used to run it in-process and never restart the worker):
+    whatever is SIGKILLed comes back, says so in the log, and the figures move again."""
+    data_dir = tmp_path / "data"
+    async with (
+        aiohttp.ClientSession() as session,
+        running_dev(data_dir, tmp_path, "heal", session, "--processes", "1") as (dev, admin),
+    ):
+        client = Client(session, dev.base)
+        status, body = await client.request(
+            "POST",
+            "/v1/fairs",
+            admin,
+            json={
+                "name": "春季招聘会",
+                "kind": "onsite",
+                "starts_at": DAY.isoformat(),
+                "ends_at": (DAY + timedelta(hours=8)).isoformat(),
+            },
+        )
+        assert status == 201, body
+        ledger = Ledger(client, body["id"], body["organizer_token"])
+        first = event("checkin", 0, seeker_id="S1")
+        await ledger.post([first], ["accepted"])
+        await wait_for_totals(client, ledger.fair, ledger.token, ledger.expected(), 60)
+
+        # The worker: SIGKILLed, a new one within seconds, and what comes next is counted.
+        [victim] = fairhub_workers(dev)
+        victim.kill()
+        await wait_for_line(dev, "fairhub worker ended (exit -9): starting it again")
+        await wait_for_line(dev, "fairhub worker started again")
+        [successor] = fairhub_workers(dev)
+        assert successor.pid != victim.pid
+        await ledger.post([event("checkin", 1, seeker_id="S2")], ["accepted"])
+        await wait_for_totals(client, ledger.fair, ledger.token, ledger.expected(), 60)
+
+        # The gateway: SIGKILLed, a new one on the same port.
+        [gateway] = [
+            p
+            for p in psutil.Process(dev.process.pid).children()
+            if "fairhub serve" in command_of(p)
+        ]
+        gateway.kill()
+        await wait_for_line(dev, "fairhub serve ended (exit -9): starting it again")
+        await wait_for_line(dev, "fairhub serve started again")
+        await post_until_accepted(ledger, [event("checkin", 1, seeker_id="S5")])
+        await wait_for_totals(client, ledger.fair, ledger.token, ledger.expected(), 60)
+
+        # Valkey: SIGKILLed, started again on its port and data dir; POSTs get 202 again and
+        # what it had acknowledged before is still known (a resend is a duplicate).
+        [valkey] = [p for p in servers_of(data_dir) if p.name() == "valkey-server"]
+        valkey.kill()
+        await wait_for_line(dev, "valkey ended (its process is gone): starting it again")
+        await post_until_accepted(ledger, [event("checkin", 2, seeker_id="S3")])
+        await wait_for_line(dev, "valkey started again")
+        await ledger.post([first], ["duplicate"])
+        await wait_for_totals(client, ledger.fair, ledger.token, ledger.expected(), 60)
+
+        # The postmaster: SIGKILLed, started again; the WAL brings the figures back.
+        postmaster = postmaster_tree(data_dir)[0]
+        postmaster.kill()
+        await wait_for_line(dev, "postgres ended (its process is gone): starting it again")
+        await wait_for_line(dev, "postgres started again")
+        await post_until_accepted(ledger, [event("checkin", 3, seeker_id="S4")])
+        await wait_for_totals(client, ledger.fair, ledger.token, ledger.expected(), 60)
+        assert ledger.expected()["checkins"] == (5, 5)
+
+        await stop_dev(dev, data_dir)

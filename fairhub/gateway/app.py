@@ -38,6 +38,7 @@ from fairhub.gateway import (
 )
 from fairhub.gateway.errors import error_middleware
 from fairhub.gateway.feeds import stats_feeds
+from fairhub.gateway.jobs import SCHEDULER, scheduler_ctx
 from fairhub.gateway.viewers import session_feeds
 from fairhub.keyring import KeyRing, sealed_keys
 from fairhub.layout import ensure_layout
@@ -100,7 +101,7 @@ async def _codes(app: web.Application) -> AsyncIterator[None]:
 
 async def _feeds(app: web.Application) -> AsyncIterator[None]:
     app[keys.FEEDS] = stats_feeds(
-        app[keys.SETTINGS], app[keys.DB_READ], app[keys.REDIS], app[keys.PRESENCE]
+        app[keys.SETTINGS], app[keys.DB_READ], app[keys.REDIS], app[keys.PRESENCE], app[SCHEDULER]
     )
     app[keys.SESSION_FEEDS] = session_feeds(app)
     yield
@@ -123,7 +124,8 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.VIEWER_VIEWS] = {}
     app[keys.SESSION_FAIRS] = {}
-    app.cleanup_ctx.extend([_redis, _db, _writer, _auth, _codes, _feeds])
+    # The scheduler closes after the feeds have stopped their jobs, before Redis and Postgres.
+    app.cleanup_ctx.extend([_redis, _db, scheduler_ctx, _writer, _auth, _codes, _feeds])
     app.cleanup_ctx.append(sealed_keys)  # the master key; plaintext badge keys sealed
     app.on_shutdown.append(_end_streams)
     app.router.add_post("/v1/fairs", fairs.create_fair)

@@ -21,9 +21,10 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import aiojobs
 import asyncpg
 from aiohttp import web
 from prometheus_client import Counter, Gauge
@@ -32,6 +33,8 @@ from redis.asyncio.cluster import ClusterPubSub
 from redis.exceptions import RedisError
 
 from fairhub.db import TRANSIENT_ERRORS
+from fairhub.gateway.jobs import spawn_supervised
+from fairhub.gateway.sinks import Sink
 from fairhub.redis import RedisClient
 
 log = logging.getLogger(__name__)
@@ -65,57 +68,9 @@ class Pacing:
     linger: float  # a topic nobody watches is kept this long (a client reconnecting)
 
 
-# A client that has fallen this many frames behind (its connection stalled) is dropped, so
-# that one stalled phone never holds the others' frames.
-MAX_PENDING = 8
 # Writes between two yields to the event loop while fanning out, so a big audience does not
 # keep the gateway's other requests waiting for the whole round.
 WRITES_PER_TURN = 500
-
-
-@dataclass(eq=False)
-class Sink:
-    """One client's open stream, and what its handler waits on."""
-
-    request: web.Request
-    response: web.StreamResponse
-    skip: int  # the version the client already has (Last-Event-ID), not to be sent again
-    ended: asyncio.Future[None]
-    pending: list[bytes] = field(default_factory=list)  # frames waiting for a slow client
-    catching_up: asyncio.Task[None] | None = None
-
-    async def send(self, frame: bytes) -> bool:
-        """Write without waiting on a slow client; False when the client is gone."""
-        transport = self.request.transport
-        if transport is None or transport.is_closing():
-            return False
-        if self.catching_up is not None or self.request.protocol.writing_paused:
-            # Its socket buffer is full: queue the frame for a task of its own, in order.
-            if len(self.pending) >= MAX_PENDING:
-                transport.close()
-                return False
-            self.pending.append(frame)
-            if self.catching_up is None:
-                self.catching_up = asyncio.create_task(self._catch_up())
-            return True
-        try:
-            await self.response.write(frame)
-        except (ConnectionError, RuntimeError):
-            return False
-        return True
-
-    async def _catch_up(self) -> None:
-        try:
-            while self.pending:
-                await self.response.write(self.pending.pop(0))
-        except (ConnectionError, RuntimeError):
-            self.end()
-        finally:
-            self.catching_up = None
-
-    def end(self) -> None:
-        if not self.ended.done():
-            self.ended.set_result(None)
 
 
 class Topic(Generic[T]):
@@ -126,13 +81,20 @@ class Topic(Generic[T]):
         self.latest: Snapshot | None = None
         self.sinks: set[Sink] = set()
         self._fanout = fanout
-        self._changed = asyncio.Event()
-        self._changed.set()  # the first client wants the view now, not at the next change
+        self._changed = asyncio.Event()  # set at the start: the first client wants the view now
         self._last_read = 0.0
         self.stop_handle: asyncio.TimerHandle | None = None
         self._ending = False
-        self._task = asyncio.create_task(self._run(), name=f"fanout-{key}")
-        self._beat = asyncio.create_task(self._heartbeat(), name=f"fanout-beat-{key}")
+        self._ended = asyncio.Event()  # wakes the heartbeat on the way out
+        self._jobs: list[aiojobs.Job[None]] = []
+
+    async def start(self) -> None:
+        """The topic's reader and heartbeat, as jobs restarted whenever they crash."""
+        fanout, name = self._fanout, f"{self._fanout.name} {self.key}"
+        self._jobs = [
+            await spawn_supervised(fanout.jobs, "fanout-topic", f"{name} reader", self._read),
+            await spawn_supervised(fanout.jobs, "fanout-beat", f"{name} heartbeat", self._beat),
+        ]
 
     @property
     def clients(self) -> int:
@@ -169,22 +131,30 @@ class Topic(Generic[T]):
         """Let the reader finish on its own: a cancel landing inside a client call can be lost."""
         self._ending = True
         self._changed.set()
-        self._beat.cancel()
+        self._ended.set()
         for sink in self.sinks:
             sink.end()
 
     async def stop(self) -> None:
         self.end()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), 5)
-        except TimeoutError:
-            self._task.cancel()
+        for job in self._jobs:
+            if not job.closed:
+                with contextlib.suppress(TimeoutError):  # aiojobs cancels it then
+                    await job.wait(timeout=5)
 
-    async def _heartbeat(self) -> None:
+    async def _beat(self) -> None:
         """One timer for the whole audience: proxies keep idle streams open."""
-        while True:
-            await asyncio.sleep(self._fanout.heartbeat)
-            await self.broadcast(b": keep-alive\n\n", None)
+        while not self._ending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), self._fanout.heartbeat)
+            if not self._ending:
+                await self.broadcast(b": keep-alive\n\n", None)
+
+    async def _read(self) -> None:
+        """The reader's loop; once the topic is retired, its channel is let go."""
+        self._changed.set()  # (re)started: a crash may have swallowed a change, so read now
+        await self._run()
+        await self._fanout.retired(self)
 
     async def _run(self) -> None:
         pacing = self._fanout.pacing
@@ -229,8 +199,13 @@ class Fanout(Generic[T]):
         pacing: Pacing,
         meters: Meters,
         heartbeat: float,
+        *,
+        jobs: aiojobs.Scheduler,
+        name: str,
     ) -> None:
         self.redis = redis
+        self.jobs = jobs  # the app's scheduler: every loop of ours runs there
+        self.name = name
         self.heartbeat = heartbeat
         self.reader = reader
         self.pacing = pacing
@@ -240,7 +215,7 @@ class Fanout(Generic[T]):
         self._topics: dict[T, Topic[T]] = {}
         self._by_channel: dict[str, T] = {}
         self._pubsub: PubSub | ClusterPubSub = redis.pubsub(ignore_subscribe_messages=True)
-        self._listener: asyncio.Task[None] | None = None
+        self._listener: aiojobs.Job[None] | None = None
 
     def topic(self, key: T) -> Topic[T] | None:
         return self._topics.get(key)
@@ -257,6 +232,7 @@ class Fanout(Generic[T]):
         topic = self._topics.get(key)
         if topic is None:
             topic = self._topics[key] = Topic(key, self)
+            await topic.start()
             channel = self._channel_of(key)
             self._by_channel[channel] = key
             await self._subscribe(channel)
@@ -283,11 +259,10 @@ class Fanout(Generic[T]):
 
     async def aclose(self) -> None:
         self.close_streams()
-        if self._listener is not None:  # it sees `closing` within a quarter second
-            try:
-                await asyncio.wait_for(asyncio.shield(self._listener), 3)
-            except TimeoutError:
-                self._listener.cancel()
+        if self._listener is not None and not self._listener.closed:
+            # It sees `closing` within a quarter second; else aiojobs cancels it.
+            with contextlib.suppress(TimeoutError):
+                await self._listener.wait(timeout=3)
         for topic in list(self._topics.values()):
             await topic.stop()
         self._topics.clear()
@@ -299,10 +274,14 @@ class Fanout(Generic[T]):
         if topic is None or topic.clients:
             return
         del self._topics[key]
-        channel = self._channel_of(key)
-        self._by_channel.pop(channel, None)
-        topic.end()
-        asyncio.get_running_loop().create_task(self._unsubscribe(channel))
+        self._by_channel.pop(self._channel_of(key), None)
+        topic.end()  # its reader then unsubscribes (retired)
+
+    async def retired(self, topic: Topic[T]) -> None:
+        """A topic's reader ended: unsubscribe, unless a new client brought the topic back."""
+        if self.closing or topic.key in self._topics:
+            return
+        await self._unsubscribe(self._channel_of(topic.key))
 
     async def _subscribe(self, channel: str) -> None:
         try:
@@ -311,8 +290,10 @@ class Fanout(Generic[T]):
             # Not fatal: the topic still re-reads on its refresh timer, and the listener
             # subscribes everything again when Redis is back.
             log.warning("could not subscribe to %s: %s", channel, exc)
-        if self._listener is None or self._listener.done():
-            self._listener = asyncio.create_task(self._listen(), name="fanout-listener")
+        if self._listener is None or self._listener.closed:
+            self._listener = await spawn_supervised(
+                self.jobs, "fanout-listener", f"{self.name} listener", self._listen
+            )
 
     async def _unsubscribe(self, channel: str) -> None:
         with contextlib.suppress(RedisError, OSError):
@@ -393,5 +374,5 @@ async def serve(request: web.Request, fanout: Fanout[T], key: T) -> web.StreamRe
         return response
     async with fanout.watch(key) as topic:
         ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        await topic.attach(Sink(request, response, last_seen, ended))
+        await topic.attach(Sink(request, response, last_seen, ended, fanout.jobs))
     return response

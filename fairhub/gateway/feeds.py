@@ -17,6 +17,7 @@ import json
 from collections.abc import Hashable
 from typing import Any
 
+import aiojobs
 import asyncpg
 from prometheus_client import Counter, Gauge
 
@@ -65,7 +66,11 @@ def stream_view(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def stats_feeds(
-    settings: Settings, db: asyncpg.Pool, redis: RedisClient, presence: Presence
+    settings: Settings,
+    db: asyncpg.Pool,
+    redis: RedisClient,
+    presence: Presence,
+    jobs: aiojobs.Scheduler,
 ) -> StatsFeeds:
     """Dashboards' topics: a fair's figures, re-read when its workers announce a commit."""
 
@@ -86,4 +91,6 @@ def stats_feeds(
         linger=settings.stats_stream_linger_seconds,
     )
     heartbeat = settings.stats_stream_heartbeat_seconds
-    return Fanout(redis, read, keys.totals_channel, pacing, METERS, heartbeat)
+    return Fanout(
+        redis, read, keys.totals_channel, pacing, METERS, heartbeat, jobs=jobs, name="stats feed"
+    )

@@ -21,6 +21,7 @@ from fairhub.gateway import fanout
 from fairhub.gateway.bodies import json_default
 from fairhub.gateway.errors import NotFound
 from fairhub.gateway.fanout import Fanout, Meters, Pacing, Snapshot, sse_frame
+from fairhub.gateway.jobs import SCHEDULER
 from fairhub.gateway.live_public import fair_of, viewer_view
 
 METERS = Meters(
@@ -48,7 +49,10 @@ def session_feeds(app: web.Application) -> SessionFeeds:
     settings = app[keys.SETTINGS]
     pacing = Pacing(interval=0.05, refresh=settings.stats_stream_refresh_seconds, linger=30.0)
     heartbeat = settings.stats_stream_heartbeat_seconds
-    return Fanout(app[keys.REDIS], read, _channel, pacing, METERS, heartbeat)
+    jobs = app[SCHEDULER]
+    return Fanout(
+        app[keys.REDIS], read, _channel, pacing, METERS, heartbeat, jobs=jobs, name="session feed"
+    )
 
 
 def _channel(topic: tuple[str, str]) -> str:
