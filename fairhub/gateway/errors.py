@@ -63,6 +63,20 @@ class Unprocessable(ApiError):
     status, code = 422, "invalid"
 
 
+class BodyTimeout(ApiError):
+    """The client was still sending its body when the time for it ran out."""
+
+    status, code = 408, "body_timeout"
+
+
+class TooLarge(ApiError):
+    status, code = 413, "too_large"
+
+
+class UnsupportedType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 

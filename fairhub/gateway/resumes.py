@@ -33,6 +33,7 @@ from fairhub.gateway.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    TooLarge,
     Unauthorized,
     Unprocessable,
 )
@@ -42,10 +43,6 @@ MAX_PARTS = 16
 # Names the client chose for the same résumé id stay apart per fair and seeker.
 _ID_SPACE = uuid.UUID("6f1d1c52-8f0e-4b8e-9a53-3f2b5c1e0a77")
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,5}$")
-
-
-class TooLarge(ApiError):
-    status, code = 413, "too_large"
 
 
 class ResumeForm(BaseModel):
