@@ -1,11 +1,12 @@
-"""Hostile input: formula cells in exports, oversized, deep and cross-origin bodies, slow
-uploads."""
+"""Hostile input: formula cells in exports, oversized, deep and cross-origin bodies, slow and
+dropped uploads, résumés without an identity."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
+import logging
 import os
 import sys
 import time
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from support import Gateway
+import pytest
+from support import Gateway, eventually
+from test_checkins import forge
 
 from fairhub.config import Settings
 from fairhub.report import spreadsheet_cell
@@ -321,3 +324,57 @@ async def _stalled(gateway: Gateway) -> None:
     # The gateway serves as before.
     status, answer = await gateway.request("GET", f"/v1/fairs/{fair}", token)
     assert status == 200, answer
+
+
+async def test_a_resume_needs_an_identity_before_its_file(gateway: Gateway) -> None:
+    fair, token = await gateway.create_fair()
+    employer = await gateway.create(fair, token, "employers", name="华为")
+    seeker = await gateway.create(fair, token, "seekers", name="张三")
+    path = f"/v1/fairs/{fair}/resumes"
+    # No token and nothing that could carry a badge: 401, not 400.
+    for body, content_type in ((b"{}", "application/json"), (b"", "")):
+        status, answer = await gateway.request(
+            "POST", path, None, data=body, headers={"Content-Type": content_type}
+        )
+        assert (status, answer["fields"]) == (401, ["badge"]), answer
+    # A multipart body whose file comes with no badge before it, or with a forged badge:
+    # 401 at once, while the client has sent only the start of a 5 MB file and waits.
+    forged = forge(seeker["badge"])
+    for badge, error in ((None, "unauthorized"), (forged, "invalid_badge")):
+        raw = await Raw.open(gateway, path, "multipart/form-data; boundary=B", 5_000_000)
+        try:
+            # The head and the start of the file: aiohttp reads a part a chunk ahead.
+            await raw.send(_multipart_head(badge, employer["id"]) + PDF * 20)
+            status, answer = await raw.answer(timeout=15)
+        finally:
+            raw.close()
+        assert status == 401 and error.encode() in answer, (badge, answer)
+    # With the badge first, as every FairHub page sends it, the upload goes through.
+    form = _multipart_head(seeker["badge"], employer["id"]) + b"\r\n--B--\r\n"
+    status, answer = await gateway.request(
+        "POST", path, None, data=form,
+        headers={"Content-Type": "multipart/form-data; boundary=B"},
+    )  # fmt: skip
+    assert status == 201, answer
+
+
+async def test_a_dropped_upload_is_not_a_database_alarm(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    fair, token = await gateway.create_fair()
+    employer = await gateway.create(fair, token, "employers", name="华为")
+    seeker = await gateway.create(fair, token, "seekers", name="张三")
+    caplog.set_level(logging.DEBUG, logger="fairhub.gateway.errors")
+    raw = await Raw.open(
+        gateway, f"/v1/fairs/{fair}/resumes", "multipart/form-data; boundary=B", 5_000_000
+    )
+    await raw.send(_multipart_head(seeker["badge"], employer["id"]) + PDF * 20)
+    await asyncio.sleep(0.5)  # the handler is reading the file part
+    raw.writer.transport.abort()
+
+    async def noticed() -> bool:
+        return any("client went away" in r.getMessage() for r in caplog.records)
+
+    await eventually(noticed, timeout=10)
+    messages = [r.getMessage() for r in caplog.records]
+    assert not [m for m in messages if "unavailable" in m or "unhandled" in m], messages
