@@ -15,12 +15,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
+from aiohttp import web
+from pydantic import BaseModel
 from support import Gateway, eventually
 from test_checkins import forge
 
+from fairhub import keys
 from fairhub.config import Settings
+from fairhub.gateway.bodies import read_public_model, reply
+from fairhub.gateway.errors import error_middleware
+from fairhub.gateway.guards import body_guard
 from fairhub.report import spreadsheet_cell
 
 HYPERLINK = '=HYPERLINK("http://x"&A1,"点击查看")'
@@ -238,6 +245,62 @@ async def test_public_calls_take_json_only(gateway: Gateway) -> None:
         headers={"Content-Type": "text/plain"},
     )  # fmt: skip
     assert status == 201, answer
+
+
+async def test_a_phone_still_uploads_a_large_resume(gateway: Gateway) -> None:
+    """The public cap is for JSON and forms: a seeker's résumé keeps the résumé limit."""
+    fair, _ = await gateway.create_fair()
+    base = f"/p/{fair}"
+    status, answer = await gateway.request(
+        "POST",
+        base + "/signup",
+        None,
+        json={"consent": True, "name": "张三", "phone": "13900000001"},
+    )
+    assert status == 201, answer
+    seeker = answer["token"]
+    status, answer = await gateway.request(
+        "POST", base + "/signup", None, json={"name": "张" * 10_000, "phone": "13900000002"}
+    )
+    assert (status, answer["fields"]) == (413, ["body"]), answer
+    big = PDF + b"\x00" * 3_000_000
+    form = aiohttp.FormData()
+    form.add_field("file", io.BytesIO(big), filename="简历.pdf", content_type="application/pdf")
+    status, answer = await gateway.request("PUT", base + "/me/resume", seeker, data=form)
+    assert status == 200 and answer["size"] == len(big), answer
+
+
+async def test_read_public_model_guards_any_path(settings: Settings) -> None:
+    """What a public endpoint calls for its own, smaller cap (and JSON only) on any path."""
+
+    class Presence(BaseModel):
+        viewer_id: str
+
+    async def handler(request: web.Request) -> web.Response:
+        body = await read_public_model(request, Presence, most=64)
+        return reply({"viewer_id": body.viewer_id})
+
+    app = web.Application(middlewares=[error_middleware(1), body_guard(settings)])
+    app[keys.SETTINGS] = settings
+    app.router.add_post("/v1/anything", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    url = f"http://127.0.0.1:{port}/v1/anything"
+    try:
+        async with aiohttp.ClientSession() as client:
+            for data, content_type, status in (
+                (b'{"viewer_id": "v-1"}', "application/json", 200),
+                (b'{"viewer_id": "v-1"}', "text/plain", 415),
+                (orjson.dumps({"viewer_id": "v" * 100}), "application/json", 413),
+            ):
+                headers = {"Content-Type": content_type}
+                async with client.post(url, data=data, headers=headers) as response:
+                    assert response.status == status, await response.text()
+    finally:
+        await runner.cleanup()
 
 
 # ---------- Uploads ----------

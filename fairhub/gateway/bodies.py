@@ -28,8 +28,6 @@ MAX_MEMBERS = 1000
 # A 422 lists this many errors and counts the rest: a body of 180,000 wrong keys must not
 # cost a second of CPU and a 9 MB answer.
 MAX_ERRORS = 20
-# The API's own cap: the app's client_max_size (max_body_bytes) applies below it.
-MAX_API_BODY = 1 << 62
 
 
 async def read_json(
@@ -45,7 +43,7 @@ async def read_json(
     if json_only if json_only is not None else public:
         _require_json(request)
     if most is None:
-        most = request.app[keys.SETTINGS].public_body_bytes if public else MAX_API_BODY
+        most = request.app[keys.SETTINGS].public_body_bytes if public else request.client_max_size
     raw = await _read_capped(request, min(most, request.client_max_size))
     try:
         data = orjson.loads(raw)
@@ -64,8 +62,11 @@ async def read_model(request: web.Request, model: type[M]) -> M:
     return validated(model, await read_json(request))
 
 
-async def read_public_model(request: web.Request, model: type[M], most: int = 4096) -> M:
-    """A public endpoint's body: `application/json` only (415), at most `most` bytes (413)."""
+async def read_public_model(request: web.Request, model: type[M], most: int | None = None) -> M:
+    """A public endpoint's body: `application/json` only (415), at most `most` bytes (413;
+    by default `public_body_bytes`), whatever its path."""
+    if most is None:
+        most = request.app[keys.SETTINGS].public_body_bytes
     return validated(model, await read_json(request, most=most, json_only=True))
 
 
