@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     retry_after_seconds: int = Field(default=2, ge=1)
     auth_cache_seconds: float = Field(default=5.0, ge=0)
     resume_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Hostile bodies: pages without a login (viewers, seekers' phones) send small JSON; a body
+    # still arriving after its time is cut (a 1 byte / 2 s trickle holds a connection forever).
+    public_body_bytes: int = Field(default=8 * 1024, ge=512)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    upload_timeout_seconds: float = Field(default=30.0, gt=0)
 
     # Times in reports and printed pages (the dashboard shows the browser's own time).
     timezone: str = "Asia/Shanghai"

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
+from collections.abc import Iterable
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -190,24 +192,48 @@ def _shape(
     }
 
 
+# OWASP's CSV-injection rule: a spreadsheet runs a cell starting with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Text that is a whole decimal number ("-3", "+86", "2.5") is read as a number, never run.
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A cell that Excel or WPS shows and never runs: formula-like text gets a leading `'`.
+
+    Figures the report computes (int, float) stay numbers, negative ones too; text that is a
+    plain number stays as it is; anything else that starts like a formula is neutralized
+    (an employer may name itself `=HYPERLINK(...)` with its own token)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def safe_rows(rows: Iterable[Iterable[Any]]) -> list[list[Any]]:
+    """Rows ready for csv.writer with every cell passed through `spreadsheet_cell`."""
+    return [[spreadsheet_cell(cell) for cell in row] for row in rows]
+
+
 def report_csv(report: dict[str, Any], lang: str = "zh") -> bytes:
     """Two tables, summary then employers, in UTF-8 with a BOM so that Excel reads Chinese."""
     text = TEXT[lang]
     column = 1 if lang == "zh" else 2
+    rows: list[list[Any]] = [
+        [text["title"], report["fair"]["name"]],
+        [text["as_of"], report["as_of"]],
+        [],
+        [text["metric"], text["value"]],
+        *([row[column], report["summary"][row[0]]] for row in SUMMARY_ROWS),
+        [],
+        [c[column] for c in EMPLOYER_COLUMNS],
+        *([employer[c[0]] for c in EMPLOYER_COLUMNS] for employer in report["employers"]),
+    ]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([text["title"], report["fair"]["name"]])
-    writer.writerow([text["as_of"], report["as_of"]])
-    writer.writerow([])
-    writer.writerow([text["metric"], text["value"]])
-    for row in SUMMARY_ROWS:
-        writer.writerow([row[column], report["summary"][row[0]]])
-    writer.writerow([])
-    writer.writerow([c[column] for c in EMPLOYER_COLUMNS])
-    for employer in report["employers"]:
-        writer.writerow(
-            [employer[c[0]] if employer[c[0]] is not None else "" for c in EMPLOYER_COLUMNS]
-        )
+    csv.writer(out, lineterminator="\r\n").writerows(safe_rows(rows))
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -329,7 +329,8 @@ async def test_malformed_uploads_are_4xx(gateway: Gateway) -> None:
         ("multipart/form-data; boundary=X", b"garbage", 400),
         ("multipart/form-data", b"--X\r\n", 400),
     ):
-        headers = {"Content-Type": content_type}
+        # The organizer's desk: without a token, a body that cannot carry a badge is 401.
+        headers = {"Content-Type": content_type, "Authorization": f"Bearer {f.token}"}
         async with gateway.session.post(path, data=body, headers=headers) as response:
             assert response.status == status, await response.text()
             assert (await response.json())["fields"] == ["body"]

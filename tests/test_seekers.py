@@ -140,8 +140,11 @@ async def test_a_phone_signs_up_and_gets_in_with_its_badge(
     ):  # fmt: skip
         status, answer = await phone.call("POST", "/signup", json=fields)
         assert status == 422 and answer["fields"] == [wrong], answer
-    status, answer = await phone.call("POST", "/signup", data=b"{", headers={"Content-Type": "x"})
+    json_type = {"Content-Type": "application/json"}
+    status, answer = await phone.call("POST", "/signup", data=b"{", headers=json_type)
     assert status == 400 and answer["error"] == "invalid_json"
+    status, answer = await phone.call("POST", "/signup", data=b"{}", headers={"Content-Type": "x"})
+    assert status == 415 and answer["fields"] == ["Content-Type"]
     status, answer = await (await phones("00000000-0000-0000-0000-000000000000")).signup(
         name="韩梅梅", phone="13900000000"
     )

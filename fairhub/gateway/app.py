@@ -38,6 +38,7 @@ from fairhub.gateway import (
 )
 from fairhub.gateway.errors import error_middleware
 from fairhub.gateway.feeds import stats_feeds
+from fairhub.gateway.guards import body_guard
 from fairhub.gateway.jobs import SCHEDULER, scheduler_ctx
 from fairhub.gateway.viewers import session_feeds
 from fairhub.keyring import KeyRing, sealed_keys
@@ -119,7 +120,7 @@ def create_app(settings: Settings) -> web.Application:
     """The gateway application; no I/O until it starts."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[error_middleware(settings.retry_after_seconds)],
+        middlewares=[error_middleware(settings.retry_after_seconds), body_guard(settings)],
     )
     app[keys.SETTINGS] = settings
     app[keys.VIEWER_VIEWS] = {}

@@ -64,6 +64,20 @@ class Unprocessable(ApiError):
     status, code = 422, "invalid"
 
 
+class BodyTimeout(ApiError):
+    """The client was still sending its body when the time for it ran out."""
+
+    status, code = 408, "body_timeout"
+
+
+class TooLarge(ApiError):
+    status, code = 413, "too_large"
+
+
+class UnsupportedType(ApiError):
+    status, code = 415, "unsupported_media_type"
+
+
 class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 
@@ -85,6 +99,19 @@ def error_response(
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def client_went_away(request: web.Request, exc: BaseException) -> bool:
+    """The error is the client's connection ending (a dropped upload), not an outage of ours.
+
+    aiohttp puts a ConnectionResetError on the body stream of a request whose connection
+    closed: an OSError, which would otherwise read as "Postgres is unavailable"."""
+    if not isinstance(exc, OSError):
+        return False
+    if request.content.exception() is exc:
+        return True
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def error_middleware(retry_after: int) -> Any:
@@ -128,6 +155,9 @@ def error_middleware(retry_after: int) -> Any:
             headers = {k: v for k, v in exc.headers.items() if k.lower() != "content-type"}
             return error_response(exc.status, code, exc.reason, headers=headers)
         except TRANSIENT_ERRORS as exc:
+            if client_went_away(request, exc):
+                log.debug("client went away during %s %s: %r", request.method, request.path, exc)
+                return error_response(400, "client_closed", "the client closed the connection")
             log.warning("database unavailable during %s %s: %s", request.method, request.path, exc)
             return error_response(
                 503,

@@ -12,7 +12,7 @@ import hashlib
 import re
 import unicodedata
 import uuid
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -34,6 +34,7 @@ from fairhub.gateway.errors import (
     Conflict,
     Forbidden,
     NotFound,
+    TooLarge,
     Unauthorized,
     Unprocessable,
 )
@@ -43,10 +44,6 @@ MAX_PARTS = 16
 # Names the client chose for the same résumé id stay apart per fair and seeker.
 _ID_SPACE = uuid.UUID("6f1d1c52-8f0e-4b8e-9a53-3f2b5c1e0a77")
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,5}$")
-
-
-class TooLarge(ApiError):
-    status, code = 413, "too_large"
 
 
 class ResumeForm(BaseModel):
@@ -71,9 +68,12 @@ class Upload:
 
 
 async def _read_part(part: BodyPartReader, limit: int, name: str, error: type[ApiError]) -> bytes:
-    """A part's bytes, refused as soon as they pass `limit` (the app's body limit is smaller)."""
+    """A part's bytes, refused as soon as they pass `limit` (the app's body limit is smaller).
+
+    Read in chunks near the limit: aiohttp reads a chunk ahead to find the part's end, and a
+    badge's part must not read far into the file after it (the badge is checked first)."""
     chunks, size = [], 0
-    while chunk := await part.read_chunk(64 * 1024):
+    while chunk := await part.read_chunk(min(64 * 1024, 2 * limit)):
         size += len(chunk)
         if size > limit:
             raise error(f"{name} is larger than {limit} bytes", fields=[name])
@@ -82,10 +82,14 @@ async def _read_part(part: BodyPartReader, limit: int, name: str, error: type[Ap
 
 
 async def read_upload(
-    request: web.Request, max_bytes: int, text_fields: Collection[str] = ResumeForm.model_fields
+    request: web.Request,
+    max_bytes: int,
+    text_fields: Collection[str] = ResumeForm.model_fields,
+    before_file: Callable[[dict[str, str]], Awaitable[None]] | None = None,
 ) -> Upload:
     """The multipart body, streamed part by part with a limit per part: a `file` part and
-    the `text_fields` named."""
+    the `text_fields` named. `before_file` sees the text parts read so far before a byte of
+    the file is read (it raises to refuse: the identity is checked before 10 MB arrive)."""
     if request.content_type != "multipart/form-data":
         raise BadRequest("send multipart/form-data", fields=["body"], code="not_multipart")
     upload = Upload()
@@ -101,6 +105,8 @@ async def read_upload(
             if name in upload.fields or (name == "file" and upload.data is not None):
                 raise Unprocessable(f"{name} was sent twice", fields=[name])
             if name == "file":
+                if before_file is not None:
+                    await before_file(upload.fields)
                 upload.data = await _read_part(part, max_bytes, name, TooLarge)
                 upload.filename = part.filename or ""
             elif name in text_fields:
@@ -149,6 +155,13 @@ def disposition(filename: str, content_type: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+def _no_identity() -> Unauthorized:
+    return Unauthorized(
+        "send the seeker's badge (a part before the file), or an organizer token with seeker_id",
+        fields=["badge"],
+    )
+
+
 async def _principal(request: web.Request, fair: str) -> Principal | None:
     """A desk's organizer token, checked before reading a large body; None for a badge."""
     if "Authorization" not in request.headers:
@@ -169,13 +182,26 @@ async def submit(request: web.Request) -> web.Response:
     fair = fair_id(request)
     principal = await _principal(request, fair)
     app = request.app
-    upload = await read_upload(request, app[keys.SETTINGS].resume_max_bytes)
+    if principal is None and request.content_type != "multipart/form-data":
+        raise _no_identity()  # no token, and no body that could carry a badge
+    proven: list[str] = []
+
+    async def identify(fields: dict[str, str]) -> None:
+        """A badge sent without a token is proven before the file part is read."""
+        if principal is None:
+            badge = fields.get("badge", "").strip()
+            if not badge:
+                raise _no_identity()
+            proven.append(await seeker_of(app, fair, badge, None))
+
+    upload = await read_upload(request, app[keys.SETTINGS].resume_max_bytes, before_file=identify)
     form = _form(upload)
     if principal is None and form.badge is None:
-        raise Unauthorized(
-            "send the seeker's badge, or an organizer token with seeker_id", fields=["badge"]
-        )
-    seeker = await seeker_of(app, fair, form.badge, form.seeker_id)
+        raise _no_identity()
+    if proven and form.badge == upload.fields.get("badge", "").strip():
+        seeker = proven[0]
+    else:
+        seeker = await seeker_of(app, fair, form.badge, form.seeker_id)
     data, kind = checked_file(upload)
     digest = hashlib.sha256(data).hexdigest()
     key = form.id or uuid.uuid4().hex
