@@ -1,7 +1,7 @@
 """The consumer group's Redis side, one partition's stream at a time: read, take over,
 acknowledge, trim, and say how far behind the stream is.
 
-Small functions over one client, so the loops in partitions.py read as the steps they take.
+Small functions over one client, so the reader's loop (reader.py) reads as the steps it takes.
 """
 
 from __future__ import annotations

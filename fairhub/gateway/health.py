@@ -36,18 +36,17 @@ async def readyz(request: web.Request) -> web.Response:
     workers: Workers | None = None
     try:
         await asyncio.wait_for(redis.ping(), timeout=2)
-        checks["redis"] = "ok"
         workers = await asyncio.wait_for(read_workers(redis, request.app[keys.SETTINGS]), 2)
+        checks["redis"] = "ok"
     except (RedisError, OSError, TimeoutError) as exc:
-        checks.setdefault("redis", f"unavailable: {exc}")
+        checks["redis"] = f"unavailable: {exc}"
     try:
         await asyncio.wait_for(request.app[keys.DB].fetchval("SELECT 1"), timeout=2)
         checks["postgres"] = "ok"
     except TRANSIENT_ERRORS as exc:
         checks["postgres"] = f"unavailable: {exc}"
-    if not all(v == "ok" for v in checks.values()):
+    if workers is None or not all(v == "ok" for v in checks.values()):
         return web.json_response({"status": "not_ready", "checks": checks}, status=503)
-    assert workers is not None
     body: dict[str, Any] = {"status": "ready", "checks": checks, "workers": workers.summary()}
     reasons = workers.troubles(request.app[keys.SETTINGS], watched_since)
     if reasons:
@@ -112,9 +111,9 @@ async def read_workers(redis: RedisClient, settings: Settings) -> Workers:
     )
     oldest = {}
     for part, value in backlog.items():
-        _, oldest_ms = value.split()
-        if int(oldest_ms):
-            oldest[int(part)] = int(oldest_ms) / 1000
+        fields = value.split()
+        if part.isdigit() and len(fields) == 2 and fields[1].isdigit() and int(fields[1]):
+            oldest[int(part)] = int(fields[1]) / 1000
     return Workers(
         now=now,
         alive=int(alive),
