@@ -36,7 +36,7 @@ KILLS = 5
 WORKER_ENV = {
     "FAIRHUB_WORKER_LEASE_SECONDS": "20",
     "FAIRHUB_WORKER_CLAIM_IDLE_MS": "60000",
-    "FAIRHUB_WORKER_DEAD_SECONDS": "2",
+    "FAIRHUB_WORKER_DEAD_SECONDS": "2",  # the gateway's settings say so too
 }
 # The workers to be killed pause between commit and ack: "batches in hand" is certain when the
 # kill lands. The last replacement is a plain worker: the recovery measured is a real one's.
@@ -161,7 +161,13 @@ async def test_kills_and_outages_while_events_flow_end_exact_within_15_s(
     await asyncio.gather(asyncio.to_thread(postgres.start), asyncio.to_thread(valkey.start))
     try:
         await migrate(postgres.url)
-        settings = make_settings(postgres.url, valkey.url, tmp_path, ready_worker_silence_seconds=3)
+        settings = make_settings(
+            postgres.url,
+            valkey.url,
+            tmp_path,
+            ready_worker_silence_seconds=3,
+            worker_dead_seconds=2,
+        )
         await _fault_run(settings, postgres, valkey, servers, tmp_path, processes)
     finally:
         for process in processes:

@@ -10,6 +10,7 @@ within seconds. Two owners for a moment is harmless: counting is idempotent by e
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 
 from fairhub import keys
 from fairhub.redis import Shards, script
+
+log = logging.getLogger(__name__)
 
 # KEYS: a lease. ARGV: our name, ms. Renew only a lease that is still ours.
 _RENEW = """
@@ -110,7 +113,10 @@ class Leases:
         for raw, at in beats:
             name = raw.decode() if isinstance(raw, bytes) else str(raw)
             (alive if at > now - self.dead_ms else dead).add(name)
-        self.alive, self.dead = alive, dead - {self.name}
+        dead.discard(self.name)
+        for name in sorted(dead - self.dead):
+            log.warning("worker %s fell silent: its partitions are taken over", name)
+        self.alive, self.dead = alive, dead
         self.workers = len(alive)
 
     async def release(self, parts: set[int]) -> None:
