@@ -22,12 +22,13 @@ from urllib.parse import urlsplit
 import pytest
 from oracle import as_answered, expected_totals
 from redis.asyncio import Redis
-from support import Gateway, event, eventually, make_settings, totals, worker_process
+from support import Gateway, WorkerTask, event, eventually, make_settings, totals, worker_process
 
 from fairhub import keys
 from fairhub.config import Settings
 from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis
 from fairhub.migrate import migrate
+from workers import group
 
 RECOVERY_SECONDS = 15.0  # from the last 202 to every figure exact and nothing pending
 KILLS = 5
@@ -269,3 +270,30 @@ async def _fault_run(
 async def _readiness(gateway: Gateway, wanted: str) -> bool:
     status, body = await gateway.request("GET", "/readyz", None)
     return bool(body["status"] == wanted and status == (200 if wanted == "ready" else 503))
+
+
+async def test_a_reader_that_fails_unexpectedly_reads_again(
+    gateway: Gateway, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A client library's bug (seen: AttributeError inside redis-py's cluster client during a
+    # failover) must not leave a partition unread while its worker holds the lease.
+    failed: set[str] = set()
+    read = group.read
+
+    async def flaky_read(*args: Any) -> Any:
+        stream = args[2]
+        if stream not in failed:  # each partition's first read fails
+            failed.add(stream)
+            raise AttributeError("'NoneType' object has no attribute 'writelines'")
+        return await read(*args)
+
+    monkeypatch.setattr(group, "read", flaky_read)
+    fair, token = await gateway.create_fair()
+    await gateway.post(fair, token, [event("checkin", seeker_id=f"S{i}") for i in range(5)])
+    async with WorkerTask.running(settings):
+
+        async def counted() -> bool:
+            return totals(await gateway.stats(fair, token))["checkins"] == (5, 5)
+
+        await eventually(counted)
+    assert keys.stream(fair) in failed

@@ -94,6 +94,9 @@ class Aggregator:
                 except (RedisError, OSError) as exc:
                     log.warning("redis unavailable, retrying in %.1fs: %s", backoff, exc)
                     wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
+                except Exception:  # e.g. a client's bug in a failover: logged, never fatal
+                    log.exception("rebalancing failed, retrying in %.1fs", backoff)
+                    wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
                 await _sleep_unless(stop, wait)
         finally:
             await self._stop_readers(set(self._readers))
@@ -113,7 +116,13 @@ class Aggregator:
         if change.surplus:
             await self._stop_readers(change.surplus)  # their batches in hand finish first
             await self.leases.release(change.surplus)
-        for part in sorted(change.gained):
+        # A reader that failed unexpectedly is started again: a partition we hold is never
+        # left unread until our lease lapses.
+        failed = {p for p, (_, task) in self._readers.items() if task.done()}
+        for part in failed:
+            del self._readers[part]
+            log.warning("partition %d: starting its failed reader again", part)
+        for part in sorted(change.gained | failed):
             quit_reading = asyncio.Event()
             reader = asyncio.create_task(
                 self._read_partition(part, committer, stop, quit_reading), name=f"reader-{part}"

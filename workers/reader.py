@@ -77,8 +77,11 @@ class PartitionReader:
                     if entries:
                         await self._hand_in(entries)
                     backoff = 0.1
-                except (RedisError, OSError) as exc:
-                    log.warning("partition %s: redis unavailable, retrying: %s", self.part, exc)
+                except Exception as exc:
+                    if isinstance(exc, RedisError | OSError):
+                        log.warning("partition %s: redis unavailable, retrying: %s", self.part, exc)
+                    else:  # e.g. a cluster client's bug in a failover: never a silent stop
+                        log.exception("partition %s: reading failed, retrying", self.part)
                     self.retry_own = True
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
