@@ -130,11 +130,19 @@ class Settings(BaseSettings):
     # A worker owns partitions through leases it renews; a dead worker's lapse after this long
     # and the others take its partitions over (with whatever it left pending).
     worker_lease_seconds: float = Field(default=10.0, gt=0)
+    # A worker beats at least every third of this; one silent this long is dead, and the others
+    # take its partitions and pending entries over at once instead of waiting for its leases.
+    worker_dead_seconds: float = Field(default=3.0, gt=0)
     # Prometheus metrics of a worker on this port (0: none); several processes: port, port+1...
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     worker_grace_seconds: float = Field(default=10.0, ge=0)
     # Fault injection for the crash tests: sleep between COMMIT and XACK.
     worker_ack_delay_seconds: float = Field(default=0.0, ge=0)
+
+    # /readyz says "degraded" (503) when no worker has been alive for this long (counted from
+    # the gateway's start at most), or when an event has waited this long to be counted.
+    ready_worker_silence_seconds: float = Field(default=30.0, gt=0)
+    ready_max_lag_seconds: float = Field(default=60.0, gt=0)
 
     db_pool_min: int = Field(default=1, ge=0)
     db_pool_max: int = Field(default=10, ge=1)

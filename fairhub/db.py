@@ -21,6 +21,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.SerializationError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # The server went away while the pool reset a connection ("cannot switch to state ...").
+    asyncpg.InternalClientError,
 )
 
 

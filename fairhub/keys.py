@@ -39,6 +39,12 @@ LAYOUT = "fh:layout"
 LAYOUT_VERSION = 2
 # Sorted set worker name -> last heartbeat (ms): who shares the partitions now.
 WORKERS = "fh:workers"
+# Fast recovery and readiness (issue 15). When any worker last beat (ms), kept after the
+# workers leave, so /readyz can say for how long none has been alive.
+WORKERS_LAST_BEAT = "fh:workers:last_beat"
+# Hash partition -> "<measured ms> <oldest uncounted entry ms, 0 if none>", written by the
+# partition's reader: /readyz reads every partition's backlog in one command, on any layout.
+BACKLOG = "fh:backlog"
 
 _partitions = DEFAULT_PARTITIONS
 

@@ -89,12 +89,24 @@ async def test_worker_killed_after_commit_before_ack_changes_nothing_on_redelive
     before = await gateway.stats(fair, token)
     assert totals(before)["booth_visits"] == (60, 7)
 
-    async with WorkerTask.running(settings):  # takes over the dead consumer's entries
+    dead = await _consumer_names(redis, fair)
+    async with WorkerTask.running(settings) as worker:  # takes over the dead consumer's entries
         await eventually(lambda: _no_pending(redis, fair))
+
+        async def forgotten() -> bool:  # and removes the dead consumer once it holds nothing
+            return await _consumer_names(redis, fair) <= {worker.aggregator.name}
+
+        await eventually(forgotten)
+    assert dead and worker.aggregator.name not in dead
     after = await gateway.stats(fair, token)
     assert after["totals"] == before["totals"]
     assert after["by_employer"] == before["by_employer"]
     assert after["per_minute"] == before["per_minute"]
+
+
+async def _consumer_names(redis: Redis, fair: str) -> set[str]:
+    consumers: Any = await redis.xinfo_consumers(keys.stream(fair), keys.GROUP)
+    return {c["name"].decode() for c in consumers}
 
 
 async def _logged(log: Path, text: str) -> bool:
@@ -402,3 +414,62 @@ async def test_a_fair_that_redis_forgot_is_still_read(
     async with WorkerTask.running(settings):
         await _counted(gateway, fair, token, "booth_visits", (7, 7))
     assert await redis.sismember(keys.fairs(fair), fair)
+
+
+async def _readiness(gateway: Gateway) -> tuple[int, dict[str, Any]]:
+    status, body = await gateway.request("GET", "/readyz", None)
+    return status, body
+
+
+async def test_readyz_is_degraded_without_a_worker_and_ready_with_one(settings: Settings) -> None:
+    # The workers' heartbeats and backlogs are read from Redis, a cluster too.
+    watched = settings.model_copy(update={"ready_worker_silence_seconds": 1.0})
+    async with Gateway.running(watched) as gateway:
+        async with WorkerTask.running(settings):
+
+            async def ready() -> bool:
+                status, body = await _readiness(gateway)
+                return status == 200 and body["status"] == "ready"
+
+            await eventually(ready)
+            _, body = await _readiness(gateway)
+            assert body["workers"]["alive"] == 1, body
+
+        async def degraded() -> bool:
+            status, body = await _readiness(gateway)
+            return status == 503 and body["status"] == "degraded"
+
+        await eventually(degraded)
+        _, body = await _readiness(gateway)
+        assert body["checks"] == {"redis": "ok", "postgres": "ok"}, body
+        assert body["workers"]["alive"] == 0, body
+        assert any(r.startswith("no worker alive for") for r in body["reasons"]), body
+        async with WorkerTask.running(settings):
+            await eventually(ready)
+
+
+async def test_readyz_is_degraded_while_events_wait_too_long(settings: Settings) -> None:
+    # A worker that holds its batches (a slow commit) lets events wait past the threshold.
+    watched = settings.model_copy(update={"ready_max_lag_seconds": 1.0})
+    slow = settings.model_copy(update={"worker_ack_delay_seconds": 4.0})
+    async with Gateway.running(watched) as gateway:
+        fair, token = await gateway.create_fair()
+        async with WorkerTask.running(settings):  # everything earlier is counted first
+
+            async def ready() -> bool:
+                status, body = await _readiness(gateway)
+                return status == 200 and body["status"] == "ready"
+
+            await eventually(ready)
+        async with WorkerTask.running(slow):
+            await gateway.post(fair, token, [event("checkin", seeker_id="S1")])
+
+            async def lagging() -> bool:
+                status, body = await _readiness(gateway)
+                return status == 503 and any(
+                    r.startswith("oldest uncounted event waited") for r in body.get("reasons", [])
+                )
+
+            await eventually(lagging)
+            await eventually(ready)  # acknowledged and measured again
+        await _counted(gateway, fair, token, "checkins", (1, 1))

@@ -363,10 +363,11 @@ async def test_readyz_names_the_failing_dependency(
     settings = make_settings(database_url, own_redis.url, tmp_path)
     async with Gateway.running(settings) as gw:
         status, body = await gw.request("GET", "/readyz", token=None)
-        assert (status, body) == (
+        assert (status, body["status"], body["checks"]) == (
             200,
-            {"status": "ready", "checks": {"redis": "ok", "postgres": "ok"}},
-        )
+            "ready",
+            {"redis": "ok", "postgres": "ok"},
+        ), body
 
         own_redis.kill()
         status, body = await gw.request("GET", "/readyz", token=None)
@@ -381,7 +382,8 @@ async def test_readyz_names_the_failing_dependency(
         stop_later.append(restarted)
         await asyncio.to_thread(restarted.start)
         status, body = await gw.request("GET", "/readyz", token=None)
-        assert (status, body) == (
+        assert (status, body["status"], body["checks"]) == (
             200,
-            {"status": "ready", "checks": {"redis": "ok", "postgres": "ok"}},
-        )
+            "ready",
+            {"redis": "ok", "postgres": "ok"},
+        ), body

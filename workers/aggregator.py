@@ -1,10 +1,9 @@
 """The worker: the partitions it holds leases on, one reader each, one committer for all.
 
-Each owned partition has one blocking XREADGROUP in flight; what it reads goes to the committer
-(committer.py), at most two hand-ins per partition at a time, so a slow Postgres slows the
-readers instead of filling memory. Taking a partition over (from a worker that died, or at
-start) first claims everything pending there at once: nothing waits for an idle timeout.
-Entries that a live consumer keeps pending too long are claimed too; an entry that keeps
+Each owned partition has one reader (reader.py) with a blocking XREADGROUP in flight; what it
+reads goes to the committer (committer.py). Taking a partition over (from a worker that died, or
+at start) first claims everything pending there at once: nothing waits for an idle timeout, and
+a worker is known dead within seconds of its last heartbeat (leases.py). An entry that keeps
 failing goes to the dead-letter table after N deliveries.
 """
 
@@ -16,38 +15,31 @@ import os
 import secrets
 import socket
 import time
-from typing import Any
 
 import asyncpg
-from prometheus_client import Counter, Gauge
+from prometheus_client import Gauge
 from redis.exceptions import RedisError
 
 from fairhub import keys
 from fairhub.config import Settings
 from fairhub.db import TRANSIENT_ERRORS
-from fairhub.layout import ensure_group
 from fairhub.live import Presence
 from fairhub.redis import RedisClient, Shards
-from workers import group
 from workers.committer import Committer
 from workers.leases import Leases
+from workers.reader import PartitionReader
 from workers.sampler import sample_until
-from workers.store import Entry
 
 log = logging.getLogger(__name__)
 
 REGISTRY_REFRESH_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 5.0
-IN_FLIGHT_PER_PARTITION = 2
 OWNED = Gauge("fairhub_worker_partitions_owned", "Partitions this worker holds leases on")
-TAKEOVERS = Counter("fairhub_worker_takeovers_total", "Pending entries claimed on taking over")
-LENGTH = Gauge("fairhub_stream_length", "Entries kept in a partition's stream", ["partition"])
-PENDING = Gauge("fairhub_stream_pending", "Entries read, not acknowledged", ["partition"])
-LAG = Gauge("fairhub_consumer_lag_seconds", "Age of the oldest uncounted entry", ["partition"])
 
 
 def consumer_name() -> str:
-    """Unique per process, so a restarted worker never mistakes old entries for its own."""
+    """Unique per process: a restarted worker takes its predecessor's entries over as a dead
+    worker's (at once, by its silent heartbeat), never mistakes them for its own."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
@@ -67,7 +59,9 @@ class Aggregator:
         self.redis = redis
         self.shards = shards or Shards(redis, settings)
         self.name = name or consumer_name()
-        self.leases = Leases(self.shards, self.name, settings.worker_lease_seconds)
+        self.leases = Leases(
+            self.shards, self.name, settings.worker_lease_seconds, settings.worker_dead_seconds
+        )
         self._readers: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
         self._registry_read_at = 0.0
 
@@ -91,9 +85,17 @@ class Aggregator:
                     backoff = 0.1
                     # Often enough that a worker joining gets its share within seconds;
                     # leases are renewed well before they lapse.
-                    wait = min(1.0, self.settings.worker_lease_seconds / 3)
+                    # The heartbeat too: the others take us for dead after a silence.
+                    wait = min(
+                        1.0,
+                        self.settings.worker_lease_seconds / 3,
+                        self.settings.worker_dead_seconds / 3,
+                    )
                 except (RedisError, OSError) as exc:
                     log.warning("redis unavailable, retrying in %.1fs: %s", backoff, exc)
+                    wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
+                except Exception:  # e.g. a client's bug in a failover: logged, never fatal
+                    log.exception("rebalancing failed, retrying in %.1fs", backoff)
                     wait, backoff = backoff, min(backoff * 2, MAX_BACKOFF_SECONDS)
                 await _sleep_unless(stop, wait)
         finally:
@@ -114,7 +116,13 @@ class Aggregator:
         if change.surplus:
             await self._stop_readers(change.surplus)  # their batches in hand finish first
             await self.leases.release(change.surplus)
-        for part in sorted(change.gained):
+        # A reader that failed unexpectedly is started again: a partition we hold is never
+        # left unread until our lease lapses.
+        failed = {p for p, (_, task) in self._readers.items() if task.done()}
+        for part in failed:
+            del self._readers[part]
+            log.warning("partition %d: starting its failed reader again", part)
+        for part in sorted(change.gained | failed):
             quit_reading = asyncio.Event()
             reader = asyncio.create_task(
                 self._read_partition(part, committer, stop, quit_reading), name=f"reader-{part}"
@@ -162,121 +170,6 @@ class Aggregator:
             added = await pipe.execute()
         if any(added):
             log.warning("re-registered %d fairs missing from Redis", sum(added))
-
-
-class PartitionReader:
-    """Reads one partition's stream for its worker while the worker holds the lease."""
-
-    def __init__(self, worker: Aggregator, part: int, committer: Committer) -> None:
-        self.worker = worker
-        self.settings = worker.settings
-        self.redis = worker.redis
-        self.stream = keys.partition_stream(part)
-        self.part = str(part)
-        self.committer = committer
-        self.in_flight: set[asyncio.Task[bool]] = set()
-        self.retry_own = True  # read our own pending entries first (failed earlier)
-        self.claimed_at = time.monotonic()
-        self.resume_at = 0.0  # after an unexpected failure, a pause before trying again
-
-    async def run(self, stopping: Any) -> None:
-        backoff = 0.1
-        try:
-            await ensure_group(self.redis, self.stream)
-            await self._take_over(stopping)
-            while not stopping():
-                if self.resume_at > time.monotonic():
-                    await asyncio.sleep(0.1)
-                    continue
-                try:
-                    entries = await self._next_entries()
-                    if entries:
-                        await self._hand_in(entries)
-                    backoff = 0.1
-                except (RedisError, OSError) as exc:
-                    log.warning("partition %s: redis unavailable, retrying: %s", self.part, exc)
-                    self.retry_own = True
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-        finally:
-            await asyncio.gather(*self.in_flight, return_exceptions=True)
-
-    async def _take_over(self, stopping: Any) -> None:
-        """Claim everything pending in the partition now (a dead owner's, or our own)."""
-        cursor, taken = "0-0", 0
-        while not stopping():
-            entries, cursor = await group.claim(
-                self.redis,
-                self.worker.name,
-                self.stream,
-                0,
-                self.settings.worker_batch_size,
-                cursor,
-            )
-            taken += len(entries)
-            if entries:
-                await self._hand_in(entries)
-            if cursor == "0-0":
-                break
-        if taken:
-            TAKEOVERS.inc(taken)
-            log.info("partition %s: took over %d pending entries", self.part, taken)
-        await asyncio.gather(*self.in_flight, return_exceptions=True)
-
-    async def _hand_in(self, entries: list[Entry]) -> None:
-        """To the committer; with two hand-ins of this partition out, wait for one to finish."""
-        task = asyncio.create_task(self.committer.submit(entries))
-        self.in_flight.add(task)
-        task.add_done_callback(self._finished)
-        while len(self.in_flight) >= IN_FLIGHT_PER_PARTITION:
-            await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
-
-    def _finished(self, task: asyncio.Task[bool]) -> None:
-        self.in_flight.discard(task)
-        if task.cancelled():
-            return
-        error = task.exception()
-        if error is not None or not task.result():
-            self.retry_own = True  # what failed is still pending: read it again
-            if error is not None and not isinstance(error, RedisError | OSError):
-                log.error("batch failed, its entries stay pending", exc_info=error)
-                self.resume_at = time.monotonic() + MAX_BACKOFF_SECONDS
-
-    async def _next_entries(self) -> list[Entry]:
-        settings, name = self.settings, self.worker.name
-        if self.retry_own and not self.in_flight:
-            self.retry_own = False
-            own = await group.read(
-                self.redis, name, self.stream, "0", settings.worker_batch_size, None
-            )
-            if own:
-                return own
-        now = time.monotonic()
-        if now - self.claimed_at > settings.worker_claim_idle_ms / 2000:
-            self.claimed_at = now
-            stale, _ = await group.claim(
-                self.redis, name, self.stream, settings.worker_claim_idle_ms,
-                settings.worker_batch_size, "0-0",
-            )  # fmt: skip
-            if stale:
-                return stale
-            await self._housekeeping()
-        found = await group.read(
-            self.redis, name, self.stream, ">", settings.worker_batch_size, settings.worker_block_ms
-        )
-        if found is None:  # the group vanished (Redis lost its data): make it again
-            await ensure_group(self.redis, self.stream)
-            return []
-        return found
-
-    async def _housekeeping(self) -> None:
-        """Trim what is counted, measure the backlog, forget consumers of dead workers."""
-        backlog = await group.trim_and_measure(self.redis, self.stream)
-        LENGTH.labels(self.part).set(backlog.length)
-        PENDING.labels(self.part).set(backlog.pending)
-        LAG.labels(self.part).set(backlog.lag_seconds)
-        idle_ms = int(3 * self.settings.worker_lease_seconds * 1000)
-        await group.forget_idle_consumers(self.redis, self.stream, self.worker.name, idle_ms)
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

@@ -1,7 +1,7 @@
 """The consumer group's Redis side, one partition's stream at a time: read, take over,
 acknowledge, trim, and say how far behind the stream is.
 
-Small functions over one client, so the loops in partitions.py read as the steps they take.
+Small functions over one client, so the reader's loop (reader.py) reads as the steps it takes.
 """
 
 from __future__ import annotations
@@ -88,10 +88,11 @@ class Backlog:
     pending: int  # delivered to a worker, not acknowledged yet
     waiting: int  # not delivered yet
     lag_seconds: float  # age of the oldest entry not yet counted (0 when none)
+    oldest_ms: int = 0  # when that entry was added (its id's time), 0 when none
 
 
-def _age(entry_id: str, now_ms: int) -> float:
-    return max(0.0, (now_ms - int(entry_id.split("-")[0])) / 1000)
+def _millis(entry_id: str) -> int:
+    return int(entry_id.split("-")[0])
 
 
 async def trim_and_measure(redis: RedisClient, stream: str) -> Backlog:
@@ -106,34 +107,62 @@ async def trim_and_measure(redis: RedisClient, stream: str) -> Backlog:
     next_unread = f"{millis}-{int(seq) + 1}"
     oldest_needed = _text(summary["min"]) if summary["pending"] else next_unread
     await redis.xtrim(stream, minid=oldest_needed)
-    now_ms = int(time.time() * 1000)
     waiting = int(ours[0].get("lag") or 0)
-    ages = [_age(oldest_needed, now_ms)] if summary["pending"] else []
+    added = [_millis(oldest_needed)] if summary["pending"] else []
     if waiting:
         first: Any = await redis.xrange(stream, min=next_unread, count=1)
         if first:
-            ages.append(_age(_text(first[0][0]), now_ms))
+            added.append(_millis(_text(first[0][0])))
+    oldest = min(added, default=0)
+    now_ms = int(time.time() * 1000)
     return Backlog(
         length=int(await redis.xlen(stream)),
         pending=int(summary["pending"]),
         waiting=waiting,
-        lag_seconds=max(ages, default=0.0),
+        lag_seconds=max(0.0, (now_ms - oldest) / 1000) if oldest else 0.0,
+        oldest_ms=oldest,
     )
 
 
-async def forget_idle_consumers(
-    redis: RedisClient, stream: str, keep: str, idle_ms: int
-) -> list[str]:
-    """Remove consumers (dead workers) that hold nothing and were not seen for a while."""
-    consumers: Any = await redis.xinfo_consumers(stream, keys.GROUP)
-    gone = [
-        _text(c["name"])
-        for c in consumers
-        if _text(c["name"]) != keep and int(c["pending"]) == 0 and int(c["idle"]) > idle_ms
-    ]
-    for name in gone:
-        await redis.xgroup_delconsumer(stream, keys.GROUP, name)
-    return gone
+async def consumers(redis: RedisClient, stream: str) -> dict[str, int]:
+    """The group's consumers on this stream and how many entries each holds."""
+    found: Any = await redis.xinfo_consumers(stream, keys.GROUP)
+    return {_text(c["name"]): int(c["pending"]) for c in found}
+
+
+async def claim_from(
+    redis: RedisClient, consumer: str, stream: str, dead: str, count: int
+) -> list[Entry]:
+    """Take over up to `count` of a dead consumer's entries, however briefly they were idle."""
+    held: Any = await redis.xpending_range(stream, keys.GROUP, "-", "+", count, consumername=dead)
+    ids: list[Any] = [_text(item["message_id"]) for item in held]
+    if not ids:
+        return []
+    reply: Any = await redis.xclaim(stream, keys.GROUP, consumer, 0, ids)
+    found, _ = _entries(stream, reply)
+    # An entry deleted from the stream while pending is not handed out: nothing to count, and
+    # acknowledged so that the dead consumer's list empties.
+    claimed = {e.entry_id for e in found}
+    await ack(redis, [Entry(stream, i, "", "") for i in ids if i not in claimed])
+    return found
+
+
+# KEYS: a stream. ARGV: the group, a consumer. Remove the consumer only if it holds nothing,
+# in one step: a consumer that reads between a check and a removal would lose its entries.
+_FORGET = """
+local held = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #held == 0 then
+  redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+
+async def forget(redis: RedisClient, stream: str, consumer: str) -> bool:
+    """Remove a dead worker's consumer once its pending list is empty; False if it holds some."""
+    removed: Any = await redis.eval(_FORGET, 1, stream, keys.GROUP, consumer)
+    return bool(removed)
 
 
 def _text(value: Any) -> str:

@@ -2,14 +2,15 @@
 
 Every worker beats into one sorted set (name -> last beat), so each knows how many share the
 work; each holds at most its share of the partitions, renews its leases well before they
-lapse, takes free ones up to its share and lets go of the ones beyond it. A worker that dies
-stops renewing: its leases lapse after `worker_lease_seconds` and the others take its
-partitions (and what it left pending) over. Two owners for a moment is harmless: counting is
-idempotent by event id.
+lapse, takes free ones up to its share and lets go of the ones beyond it. A worker silent for
+`worker_dead_seconds` is dead: the others take its leases at once (and what it left pending
+with them), without waiting for them to lapse, so a SIGKILLed worker's replacement starts
+within seconds. Two owners for a moment is harmless: counting is idempotent by event id.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from fairhub import keys
 from fairhub.redis import Shards, script
 
+log = logging.getLogger(__name__)
+
 # KEYS: a lease. ARGV: our name, ms. Renew only a lease that is still ours.
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -25,10 +28,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-# KEYS: a lease. ARGV: our name, ms. Take it if nobody holds it (or we do).
+# KEYS: a lease. ARGV: our name, ms, the dead workers' names. Take it if nobody holds it, we
+# do, or a dead worker does.
 _TAKE = """
 local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
+local free = holder == false or holder == ARGV[1]
+for i = 3, #ARGV do
+  if holder == ARGV[i] then free = true end
+end
+if free then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
@@ -55,25 +63,22 @@ class Change:
 class Leases:
     """This worker's leases, and the round that keeps them fair."""
 
-    def __init__(self, shards: Shards, name: str, lease_seconds: float) -> None:
+    def __init__(
+        self, shards: Shards, name: str, lease_seconds: float, dead_seconds: float
+    ) -> None:
         self.shards = shards
         self.name = name
         self.lease_ms = int(lease_seconds * 1000)
+        self.dead_ms = int(dead_seconds * 1000)
         self.owned: set[int] = set()
         self.workers = 1
+        self.alive: set[str] = {name}  # as of the last beat: the consumers not to take from
+        self.dead: set[str] = set()  # beat once, silent since: their leases are ours to take
 
     async def round(self) -> Change:
         """Beat, renew ours, then take or hand back partitions to hold our share."""
         change = Change()
-        redis = self.shards.client
-        now = int(time.time() * 1000)
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(keys.WORKERS, {self.name: now})
-            # A worker not heard of for a lease's length is gone, its leases with it.
-            pipe.zremrangebyscore(keys.WORKERS, "-inf", now - self.lease_ms)
-            pipe.zcard(keys.WORKERS)
-            _, _, workers = await pipe.execute()
-        self.workers = max(1, int(workers))
+        await self.beat()
         mine = sorted(self.owned)
         if mine:
             renewed = await self._each(_RENEW, mine, [self.name, self.lease_ms])
@@ -87,11 +92,32 @@ class Leases:
             random.shuffle(free)  # workers starting together do not all ask for the same ones
             while free and len(self.owned) < share:
                 asked, free = free[: share - len(self.owned)], free[share - len(self.owned) :]
-                taken = await self._each(_TAKE, asked, [self.name, self.lease_ms])
+                taken = await self._each(_TAKE, asked, [self.name, self.lease_ms, *self.dead])
                 gained = {p for p, ok in zip(asked, taken, strict=True) if ok}
                 self.owned |= gained
                 change.gained |= gained
         return change
+
+    async def beat(self) -> None:
+        """Say we are alive, and learn who else is (and who went silent)."""
+        redis = self.shards.client
+        now = int(time.time() * 1000)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(keys.WORKERS, {self.name: now})
+            # Forgotten once their leases lapsed too: nothing of theirs is left to take.
+            pipe.zremrangebyscore(keys.WORKERS, "-inf", now - max(self.lease_ms, self.dead_ms))
+            pipe.zrange(keys.WORKERS, 0, -1, withscores=True)
+            pipe.set(keys.WORKERS_LAST_BEAT, now)
+            _, _, beats, _ = await pipe.execute()
+        alive, dead = {self.name}, set[str]()
+        for raw, at in beats:
+            name = raw.decode() if isinstance(raw, bytes) else str(raw)
+            (alive if at > now - self.dead_ms else dead).add(name)
+        dead.discard(self.name)
+        for name in sorted(dead - self.dead):
+            log.warning("worker %s fell silent: its partitions are taken over", name)
+        self.alive, self.dead = alive, dead
+        self.workers = len(alive)
 
     async def release(self, parts: set[int]) -> None:
         """Hand partitions back at once (a worker leaving, or beyond its share)."""
