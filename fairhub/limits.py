@@ -134,7 +134,7 @@ def _text(value: bytes | str) -> str:
 
 
 def install(app: web.Application) -> None:
-    """Give the app its limiter (once, whichever module's routes ask first)."""
+    """Give the app its limiter (create_app does; a second call keeps the first)."""
     if keys.LIMITER not in app:
         app[keys.LIMITER] = Limiter(app)
 

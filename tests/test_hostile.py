@@ -221,8 +221,10 @@ async def test_public_calls_take_json_only(gateway: Gateway) -> None:
     fair, token = await gateway.create_fair()
     employer = await gateway.create(fair, token, "employers", name="华为")
     session = await _session(gateway, fair, token, employer["id"])
-    viewer = {"viewer_id": "v-1", "kind": "join"}
-    question = {"id": "q-000001", "viewer_id": "v-1", "employer_id": employer["id"]}
+    status, issued = await gateway.request("POST", f"/live/{session}/viewer", None, json={})
+    assert status == 201, issued
+    viewer = {"viewer_id": issued["viewer_id"], "kind": "join"}
+    question = {"id": "q-000001", "viewer_id": issued["viewer_id"], "employer_id": employer["id"]}
     question["question"] = "宣讲会几点结束?"
     # What a page of another site can send without a CORS preflight: refused, not counted.
     for path, body in (("presence", viewer), ("questions", question)):

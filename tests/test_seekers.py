@@ -560,3 +560,30 @@ async def test_delete_my_data(
     # The same phone may sign up afresh: a new seeker, nothing of the old one.
     status, again = await (await phones(fair)).signup(name="李雷", phone="13800138000")
     assert status == 201 and again["seeker_id"] != me["seeker_id"]
+
+
+async def test_resume_uploads_and_applications_are_limited_per_seeker(
+    database_url: str, servers: tuple[str, str], tmp_path: Path
+) -> None:
+    """Each upload or application sends a résumé: past the seeker's limit, 429 before the
+    file is read, and nothing is kept; another seeker is unaffected."""
+    settings = make_settings(database_url, servers[1], tmp_path, resumes_per_seeker=3)
+    jar = aiohttp.CookieJar
+    async with (
+        Gateway.running(settings) as gateway,
+        aiohttp.ClientSession(cookie_jar=jar(unsafe=True)) as first,
+        aiohttp.ClientSession(cookie_jar=jar(unsafe=True)) as second,
+    ):
+        fair, _ = await gateway.create_fair()
+        phone, other = Phone(gateway, fair, first), Phone(gateway, fair, second)
+        person = {"school": "南京大学", "major": "会计", "graduation_year": 2026}
+        assert (await phone.signup(name="韩梅梅", phone="13900139001", **person))[0] == 201
+        answers = [(await phone.upload(PDF + bytes([48 + n])))[0] for n in range(3)]
+        assert answers == [200, 200, 200]
+        status, body = await phone.upload(PNG, "照片.png")
+        assert status == 429 and body["limit"] == "resume", body
+        assert (await phone.me())["resume"]["content_type"] == "application/pdf"
+        status, body = await phone.apply(employer_id=str(uuid.uuid4()))
+        assert status == 429 and body["limit"] == "resume", body
+        assert (await other.signup(name="李雷", phone="13900139002", **person))[0] == 201
+        assert (await other.upload())[0] == 200

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from fairhub import keys
+from fairhub import keys, limits
 from fairhub.auth import Authenticator
 from fairhub.config import Settings
 from fairhub.db import open_pool
@@ -125,6 +125,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.VIEWER_VIEWS] = {}
     app[keys.SESSION_FAIRS] = {}
+    limits.install(app)  # public calls' token buckets, group-committed per flush
     # The scheduler closes after the feeds have stopped their jobs, before Redis and Postgres.
     app.cleanup_ctx.extend([_redis, _db, scheduler_ctx, _writer, _auth, _codes, _feeds])
     app.cleanup_ctx.append(sealed_keys)  # the master key; plaintext badge keys sealed

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fairhub import gate, keys, limits, viewer_ids
+from fairhub import gate, keys, viewer_ids
 from fairhub.events import Badge, Consultation, EventId, LiveJoin, LiveLeave, Ref
 from fairhub.gateway.bodies import read_model, reply
 from fairhub.gateway.errors import Forbidden, NotFound, Unprocessable
@@ -262,7 +262,6 @@ async def post_question(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """The public calls of a session's viewer page (the page itself is in live_pages)."""
-    limits.install(app)
     app.router.add_get("/live/{session}.json", get_view)
     app.router.add_post("/live/{session}/viewer", post_viewer)
     app.router.add_post("/live/{session}/presence", post_presence)

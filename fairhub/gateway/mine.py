@@ -14,7 +14,7 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from fairhub import badges, keys
+from fairhub import badges, keys, limits
 from fairhub.auth import revoke
 from fairhub.events import Ref
 from fairhub.gateway.access import fair_id
@@ -130,6 +130,7 @@ async def put_resume(request: web.Request) -> web.Response:
     """Keep one résumé for one-tap applications (same type and size rules as any résumé)."""
     fair = fair_id(request)
     seeker = await seeker_id(request, fair)  # before reading a large body
+    await limits.check_resume_upload(request, fair, seeker)
     app = request.app
     upload = await read_upload(request, app[keys.SETTINGS].resume_max_bytes, text_fields=())
     data, kind = checked_file(upload)
@@ -161,6 +162,7 @@ async def apply(request: web.Request) -> web.Response:
     """Send the kept résumé to a position or employer: 201 new, 200 the same application."""
     fair = fair_id(request)
     seeker = await seeker_id(request, fair)
+    await limits.check_resume_upload(request, fair, seeker)  # each application sends the résumé
     body = await read_model(request, ApplicationIn)
     app = request.app
     async with app[keys.DB].acquire() as conn, conn.transaction():

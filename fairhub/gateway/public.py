@@ -22,7 +22,7 @@ from aiohttp import web
 from prometheus_client import Counter as MetricCounter
 from redis.exceptions import RedisError
 
-from fairhub import keys, limits
+from fairhub import keys
 from fairhub.events import QrScan
 from fairhub.gateway.access import fair_caller, fair_id
 from fairhub.gateway.bodies import reply
@@ -275,7 +275,6 @@ async def get_throttled(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     """Register the public pages; the id excludes dots so that .json is its own route.
     Also the organizer's count of what the limits on public traffic refused."""
-    limits.install(app)
     app.router.add_get("/v1/fairs/{fair}/throttled", get_throttled)
     base = "/p/{fair}/{kind:employers|positions}/{id:[^/.]+}"
     app.router.add_get(base + ".json", page_json)

@@ -21,7 +21,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict
 
-from fairhub import keys, sniff
+from fairhub import keys, limits, sniff
 from fairhub.auth import Principal
 from fairhub.events import Badge, Channel, EventId, Ref, ResumeDownloaded, ResumeSubmitted
 from fairhub.gateway import privacy
@@ -192,7 +192,9 @@ async def submit(request: web.Request) -> web.Response:
             badge = fields.get("badge", "").strip()
             if not badge:
                 raise _no_identity()
-            proven.append(await seeker_of(app, fair, badge, None))
+            seeker = await seeker_of(app, fair, badge, None)
+            await limits.check_resume_upload(request, fair, seeker)  # before the file is read
+            proven.append(seeker)
 
     upload = await read_upload(request, app[keys.SETTINGS].resume_max_bytes, before_file=identify)
     form = _form(upload)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from fairhub import badges, keys, limits, registry
+from fairhub import badges, keys, registry
 from fairhub.auth import issue, mirror
 from fairhub.directory import SeekerCard
 from fairhub.gateway.access import fair_id
@@ -245,6 +245,5 @@ async def send_code(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     """Sign-up and the codes that sign a registered phone in."""
-    limits.install(app)
     app.router.add_post("/p/{fair}/signup", signup)
     app.router.add_post("/p/{fair}/signup/code", send_code)
