@@ -1,10 +1,66 @@
-"""Inputs the fuzzer found answered wrongly, each pinned down by one request."""
+"""The served OpenAPI document: every route in it, and Schemathesis finds nothing against it."""
 
 from __future__ import annotations
 
+import os
+import re
 import uuid
+from pathlib import Path
+from typing import Any
 
-from support import DAY, Gateway, event
+import pytest
+from fuzzing import run_schemathesis
+from support import ADMIN_TOKEN, DAY, Gateway, WorkerTask, event
+
+from fairhub.config import Settings
+from fairhub.gateway.app import create_app
+from fairhub.gateway.openapi import openapi_document
+
+# Bounded for CI (the whole test takes about 100 s on a busy 2-core machine); longer locally.
+FUZZ_SECONDS = int(os.environ.get("FAIRHUB_FUZZ_SECONDS", "90"))
+PARAMETER = re.compile(r"{([^}:]+)(?::[^}]*)?}")
+
+
+def served_routes(settings: Settings) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, HEAD aside (aiohttp adds it to each GET)."""
+    routes = set()
+    for route in create_app(settings).router.routes():
+        info = route.resource.get_info() if route.resource is not None else {}
+        path = info.get("path") or info.get("formatter")
+        if route.method != "HEAD" and path:
+            routes.add((route.method.lower(), path))
+    return routes
+
+
+def declared_path_parameters(document: dict[str, Any], path: str, method: str) -> set[str]:
+    item = document["paths"][path]
+    params = [*item.get("parameters", []), *item[method].get("parameters", [])]
+    return {p["name"] for p in params if p["in"] == "path"}
+
+
+def test_every_route_is_described_with_its_path_parameters(settings: Settings) -> None:
+    document = openapi_document()
+    missing, undeclared = [], []
+    for method, path in sorted(served_routes(settings)):
+        if method not in document["paths"].get(path, {}):
+            missing.append(f"{method.upper()} {path}")
+            continue
+        wanted = set(PARAMETER.findall(path))
+        if wanted != declared_path_parameters(document, path, method):
+            undeclared.append(f"{method.upper()} {path}")
+        operation = document["paths"][path][method]
+        assert "security" in operation, f"{method.upper()} {path} states no security"
+        assert any(s.startswith(("2", "3")) for s in operation["responses"]), path
+    assert missing == [], f"served but not in /openapi.json: {missing}"
+    assert undeclared == [], f"path parameters not declared: {undeclared}"
+
+
+def test_public_pages_need_no_token() -> None:
+    paths = openapi_document()["paths"]
+    assert paths["/live/{session}/presence"]["post"]["security"] == []
+    assert paths["/p/{fair}"]["get"]["security"] == []
+    assert paths["/healthz"]["get"]["security"] == []
+    assert {"bearer": []} in paths["/v1/fairs"]["post"]["security"]
 
 
 async def test_a_fair_starting_in_1970_is_refused(gateway: Gateway) -> None:
@@ -61,3 +117,97 @@ async def test_malformed_forms_are_400(gateway: Gateway) -> None:
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert status == 400 and answer["fields"] == ["file"], answer
+
+
+async def _fixtures(gateway: Gateway) -> dict[str, str]:
+    """Real ids for the path parameters, so operations get past their 404s."""
+    fair, organizer = await gateway.create_fair("模糊测试招聘会")
+    employer = await gateway.create(fair, organizer, "employers", name="测试公司")
+    position = await gateway.create(
+        fair,
+        organizer,
+        "positions",
+        employer_id=employer["id"],
+        title="工程师",
+        job_type="full_time",
+        headcount=3,
+    )
+    seeker = await gateway.create(fair, organizer, "seekers", name="李雷")
+    status, session = await gateway.request(
+        "POST",
+        f"/v1/fairs/{fair}/live-sessions",
+        organizer,
+        json={"title": "直播", "employer_ids": [employer["id"]]},
+    )
+    assert status == 201, session
+    status, signed_up = await gateway.request(
+        "POST",
+        f"/p/{fair}/signup",
+        None,
+        json={"name": "韩梅梅", "phone": "13800138000", "consent": True},
+    )
+    assert status == 201, signed_up
+    return {
+        "fair": fair,
+        "session": session["id"],
+        "id": seeker["id"],
+        "kid": position["id"],
+        "seeker_token": signed_up["token"],
+    }
+
+
+def _config(params: dict[str, str], max_examples: int) -> str:
+    """The admin's token everywhere but on a seeker's own calls, which get a seeker's cookie
+    (a valid bearer beside a forged cookie is rightly accepted: either scheme signs in)."""
+    seeker_token = params.pop("seeker_token")
+    lines = [
+        "request-timeout = 10",
+        # A stream never ends by itself: its first event is enough to check.
+        "max-stream-events = 1",
+        f"generation.max-examples = {max_examples}",
+        # Valid by the schema yet refused by a rule across fields or over stored data (ends_at
+        # after starts_at, an employer of this fair): a 422 naming the field, as documented.
+        "[checks.positive_data_acceptance]",
+        'expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]',
+        "[parameters]",
+        *(f'{name} = "{value}"' for name, value in params.items()),
+        # Each security scheme of the document with its credentials: schemathesis picks the
+        # one an operation names, and forges or drops it to check that auth is not ignored.
+        "[auth.openapi.bearer]",
+        f'bearer = "{ADMIN_TOKEN}"',
+        "[auth.openapi.seekerCookie]",
+        f'api_key = "{seeker_token}"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.timeout(max(180, FUZZ_SECONDS + 90))
+async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
+    gateway: Gateway, worker: WorkerTask, tmp_path: Path
+) -> None:
+    params = await _fixtures(gateway)
+    code, output, outcome = await run_schemathesis(
+        f"{gateway.base}/openapi.json",
+        tmp_path,
+        _config(params, max_examples=20),
+        "--checks",
+        "all",
+        "--max-time",
+        str(FUZZ_SECONDS),
+        "--workers",
+        "2",
+        "--seed",
+        os.environ.get("FAIRHUB_FUZZ_SEED", "15"),
+        timeout=FUZZ_SECONDS + 80,
+    )
+    print(output[-6000:], *outcome.tool_errors, sep="\n")
+    documented = {
+        f"{method.upper()} {path}"
+        for path, item in openapi_document()["paths"].items()
+        for method in item
+        if method != "parameters" and path != "/openapi.json"  # the schema it loads is not fuzzed
+    }
+    assert documented <= outcome.operations, sorted(documented - outcome.operations)
+    assert outcome.failures == [], outcome.describe()
+    assert outcome.errors == [], outcome.describe()
+    assert code == 0, output[-4000:]
