@@ -66,7 +66,11 @@ def _fair_api() -> dict[str, dict[str, Op]]:
         kind + "/{id}": {
             "get": Op("One item", ok={"200": "json"}),
             "patch": Op("Change an item", body="RegistryPatch", ok={"200": "json"}, conflict=True),
-            "delete": Op("Revoke an item; its figures stay", ok={"200": "json", "204": "none"}),
+            "delete": Op(
+                "Revoke an item: its tokens and badge stop working; it stays readable with "
+                "`revoked_at` set, and its figures stay",
+                ok={"200": "json"},
+            ),
         },
         fair + "/{kind}/{id}/token": {
             "post": Op(
