@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import uuid
@@ -117,6 +119,30 @@ async def test_malformed_forms_are_400(gateway: Gateway) -> None:
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert status == 400 and answer["fields"] == ["file"], answer
+
+
+async def test_forged_cursors_and_nul_filters_are_422(gateway: Gateway) -> None:
+    fair, token = await gateway.create_fair()
+    for kind, cursor in (("seekers", [1.5, "x"]), ("employers", 7), ("seekers", ["1", 2])):
+        after = base64.urlsafe_b64encode(json.dumps(cursor).encode()).decode()
+        status, answer = await gateway.request(
+            "GET", f"/v1/fairs/{fair}/{kind}", token, params={"after": after}
+        )
+        assert status == 422 and answer["fields"] == ["after"], (kind, cursor, answer)
+    for path, name in (("positions", "q"), ("positions", "employer_id"), ("leads", "employer_id")):
+        status, answer = await gateway.request(
+            "GET", f"/v1/fairs/{fair}/{path}", token, params={name: "a\x00b"}
+        )
+        assert status == 422 and answer["fields"] == [name], (path, name, answer)
+
+
+async def test_a_change_cannot_empty_what_creation_requires(gateway: Gateway) -> None:
+    fair, token = await gateway.create_fair()
+    seeker = await gateway.create(fair, token, "seekers", name="李雷")
+    status, answer = await gateway.request(
+        "PATCH", f"/v1/fairs/{fair}/seekers/{seeker['id']}", token, json={"name": None}
+    )
+    assert status == 422 and answer["fields"] == ["name"], answer
 
 
 async def _fixtures(gateway: Gateway) -> dict[str, str]:
