@@ -27,6 +27,7 @@ class Op:
     body: str | None = None
     ok: dict[str, str] = field(default_factory=dict)
     conflict: bool = False
+    query: tuple[str, ...] = ()
 
 
 _TEXT = {"type": "string"}
@@ -68,6 +69,22 @@ def _multipart(properties: dict[str, Any], required: list[str]) -> dict[str, Any
     return {"multipart/form-data": {"schema": schema}}
 
 
+_WHOLE = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+# Query parameters by name, the same wherever they are taken.
+QUERY: dict[str, dict[str, Any]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "after": {"type": "string", "description": "The `next` of the previous page."},
+    # Filters take any text (the first if repeated): an unknown value lists nothing.
+    "q": {"description": "Part of the name, title or label."},
+    "revoked": {"description": "`include` lists revoked items too."},
+    "employer_id": {"description": "Only this employer's (organizers)."},
+    "job_type": {"description": "Only positions of this job type."},
+    "status": {"enum": ["open", "answered", "all"]},
+    "from": _WHOLE,
+    "to": {**_WHOLE, "description": "Not less than `from`."},
+    "scale": {"type": "integer", "minimum": 1, "maximum": 40},
+    "lang": {"enum": ["zh", "en"]},
+}
 _RESUME_PARTS = {
     name: {"type": "string", "maxLength": 512}
     for name in ("badge", "seeker_id", "employer_id", "position_id", "session_id", "id")
@@ -144,6 +161,11 @@ def path_parameters(
 def operation(op: Op) -> dict[str, Any]:
     """The OpenAPI operation object: summary, security, body and every status it answers."""
     result: dict[str, Any] = {"summary": op.summary, "security": _SECURITY[op.auth]}
+    if op.query:
+        result["parameters"] = [
+            {"name": name, "in": "query", "required": False, "schema": QUERY[name]}
+            for name in op.query
+        ]
     if op.body is not None:
         content = _BODIES.get(op.body) or {"application/json": {"schema": ref(op.body)}}
         result["requestBody"] = {"required": True, "content": content}

@@ -11,6 +11,7 @@ from fairhub.gateway.openapi_ops import Op
 # Who may call (see `security` in openapi_ops): a bearer token, the seeker's cookie or token,
 # anyone (public pages and endpoints), or a badge in the form or an organizer's token.
 BEARER, SEEKER, PUBLIC, BADGE = "bearer", "seeker", "public", "badge"
+LISTING = ("limit", "after", "employer_id")
 
 
 def _fair_api() -> dict[str, dict[str, Op]]:
@@ -61,7 +62,11 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 ok={"201": "json"},
                 conflict=True,
             ),
-            "get": Op("A page of the fair's items (`limit`, `after`, `q`)", ok={"200": "json"}),
+            "get": Op(
+                "A page of the fair's items; `next` continues",
+                ok={"200": "json"},
+                query=("limit", "after", "q", "revoked", "employer_id", "job_type"),
+            ),
         },
         kind + "/{id}": {
             "get": Op("One item", ok={"200": "json"}),
@@ -96,7 +101,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 body="LeadIn",
                 ok={"201": "json", "200": "json"},
             ),
-            "get": Op("The booth's leads (`limit`, `after`)", ok={"200": "json"}),
+            "get": Op("The booth's leads", ok={"200": "json"}, query=LISTING),
         },
         fair + "/resumes": {
             "post": Op(
@@ -107,7 +112,9 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 ok={"201": "json", "200": "json"},
                 conflict=True,
             ),
-            "get": Op("Résumés sent to the fair or the employer", ok={"200": "json"}),
+            "get": Op(
+                "Résumés sent to the fair or the employer", ok={"200": "json"}, query=LISTING
+            ),
         },
         "/v1/resumes/{id}/file": {"get": Op("Download a résumé's file", ok={"200": "file"})},
         fair + "/intents": {
@@ -117,15 +124,21 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 ok={"201": "json", "200": "json"},
                 conflict=True,
             ),
-            "get": Op("The fair's intents", ok={"200": "json"}),
+            "get": Op("The fair's intents", ok={"200": "json"}, query=LISTING),
         },
         fair + "/qr/{kind}/{id}.{fmt}": {
             "get": Op(
-                "A printable QR code (token as bearer or `access_token`)", ok={"200": "image"}
+                "A printable QR code (token as bearer or `access_token`)",
+                ok={"200": "image"},
+                query=("scale",),
             )
         },
-        fair + "/qr/fair.{fmt}": {"get": Op("The fair's QR code", ok={"200": "image"})},
-        fair + "/badges.html": {"get": Op("A sheet of badges to print", ok={"200": "html"})},
+        fair + "/qr/fair.{fmt}": {
+            "get": Op("The fair's QR code", ok={"200": "image"}, query=("scale",))
+        },
+        fair + "/badges.html": {
+            "get": Op("A sheet of badges to print", ok={"200": "html"}, query=("from", "to"))
+        },
         fair + "/report": {"get": Op("The day's figures", ok={"200": "json"})},
         fair + "/report.{format}": {
             "get": Op("The day's figures as JSON, CSV or HTML", ok={"200": "report"})
@@ -147,7 +160,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
             "delete": Op("Unpin", ok={"200": "json"}),
         },
         live + "/{session}/consultations": {
-            "get": Op("Viewers' questions (`status`: open, answered, all)", ok={"200": "json"})
+            "get": Op("Viewers' questions", ok={"200": "json"}, query=("status",))
         },
         live + "/{session}/consultations/{question}/answer": {
             "post": Op("Mark a question answered", ok={"200": "json"})
