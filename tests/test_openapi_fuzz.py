@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzzing import run_schemathesis
+from fuzzing import Outcome, run_schemathesis
 from support import ADMIN_TOKEN, DAY, Gateway, WorkerTask, event
 
 from fairhub.config import Settings
 from fairhub.gateway.app import create_app
 from fairhub.gateway.openapi import openapi_document
 
-# Bounded for CI (the whole test takes about 100 s on a busy 2-core machine); longer locally.
-FUZZ_SECONDS = int(os.environ.get("FAIRHUB_FUZZ_SECONDS", "90"))
+# Bounded for CI (the whole test takes about 2 minutes on a busy 2-core machine); longer
+# locally with FAIRHUB_FUZZ_SECONDS, another sequence of cases with FAIRHUB_FUZZ_SEED.
+FUZZ_SECONDS = int(os.environ.get("FAIRHUB_FUZZ_SECONDS", "80"))
 PARAMETER = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 
 
@@ -166,31 +167,36 @@ async def _fixtures(gateway: Gateway) -> dict[str, str]:
         json={"title": "直播", "employer_ids": [employer["id"]]},
     )
     assert status == 201, session
-    status, signed_up = await gateway.request(
-        "POST",
-        f"/p/{fair}/signup",
-        None,
-        json={"name": "韩梅梅", "phone": "13800138000", "consent": True},
-    )
-    assert status == 201, signed_up
+    tokens = []
+    for name, phone in (("韩梅梅", "13800138000"), ("林涛", "13900139000")):
+        status, signed_up = await gateway.request(
+            "POST", f"/p/{fair}/signup", None, json={"name": name, "phone": phone, "consent": True}
+        )
+        assert status == 201, signed_up
+        tokens.append(signed_up["token"])
     return {
         "fair": fair,
         "session": session["id"],
         "id": seeker["id"],
         "kid": position["id"],
-        "seeker_token": signed_up["token"],
+        "seeker_token": tokens[0],
+        "erased_token": tokens[1],
     }
 
 
-def _config(params: dict[str, str], max_examples: int) -> str:
+# Erasing oneself ends the sign-in for every later call: that one runs apart, with a seeker
+# of its own, after the rest.
+ERASE = ("--include-path", "/p/{fair}/me", "--include-method", "DELETE")
+
+
+def _config(params: dict[str, str], seeker_token: str, erase: bool) -> str:
     """The admin's token everywhere but on a seeker's own calls, which get a seeker's cookie
     (a valid bearer beside a forged cookie is rightly accepted: either scheme signs in)."""
-    seeker_token = params.pop("seeker_token")
     lines = [
         "request-timeout = 10",
         # A stream never ends by itself: its first event is enough to check.
         "max-stream-events = 1",
-        f"generation.max-examples = {max_examples}",
+        "generation.max-examples = 20",
         # Valid by the schema yet refused by a rule across fields or over stored data (ends_at
         # after starts_at, an employer of this fair): a 422 naming the field, as documented.
         "[checks.positive_data_acceptance]",
@@ -202,6 +208,10 @@ def _config(params: dict[str, str], max_examples: int) -> str:
         "[[operations]]",
         'include-path = "/v1/fairs/{fair}/{kind}/{id}"',
         "checks.use_after_free.enabled = false",
+        "[[operations]]",
+        'include-path = "/p/{fair}/me"',
+        'include-method = "DELETE"',
+        f"enabled = {str(erase).lower()}",
         # Each security scheme of the document with its credentials: schemathesis picks the
         # one an operation names, and forges or drops it to check that auth is not ignored.
         "[auth.openapi.bearer]",
@@ -212,33 +222,45 @@ def _config(params: dict[str, str], max_examples: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.timeout(max(180, FUZZ_SECONDS + 90))
-async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
-    gateway: Gateway, worker: WorkerTask, tmp_path: Path
-) -> None:
-    params = await _fixtures(gateway)
+async def _fuzz(base: str, workdir: Path, config: str, seconds: int, *args: str) -> Outcome:
+    workdir.mkdir()
     code, output, outcome = await run_schemathesis(
-        f"{gateway.base}/openapi.json",
-        tmp_path,
-        _config(params, max_examples=20),
+        f"{base}/openapi.json",
+        workdir,
+        config,
         "--checks",
         "all",
         "--max-time",
-        str(FUZZ_SECONDS),
+        str(seconds),
         "--workers",
         "2",
         "--seed",
         os.environ.get("FAIRHUB_FUZZ_SEED", "15"),
-        timeout=FUZZ_SECONDS + 80,
+        *args,
+        timeout=seconds + 60,
     )
     print(output[-6000:], *outcome.tool_errors, sep="\n")
+    assert outcome.failures == [], outcome.describe()
+    assert outcome.errors == [], outcome.describe()
+    assert code == 0, output[-4000:]
+    return outcome
+
+
+@pytest.mark.timeout(max(180, FUZZ_SECONDS + 100))
+async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
+    gateway: Gateway, worker: WorkerTask, tmp_path: Path
+) -> None:
+    params = await _fixtures(gateway)
+    seeker, erased = params.pop("seeker_token"), params.pop("erased_token")
+    outcome = await _fuzz(
+        gateway.base, tmp_path / "all", _config(params, seeker, erase=False), FUZZ_SECONDS
+    )
+    erase = await _fuzz(gateway.base, tmp_path / "erase", _config(params, erased, True), 10, *ERASE)
     documented = {
         f"{method.upper()} {path}"
         for path, item in openapi_document()["paths"].items()
         for method in item
         if method != "parameters" and path != "/openapi.json"  # the schema it loads is not fuzzed
     }
-    assert documented <= outcome.operations, sorted(documented - outcome.operations)
-    assert outcome.failures == [], outcome.describe()
-    assert outcome.errors == [], outcome.describe()
-    assert code == 0, output[-4000:]
+    tested = outcome.operations | erase.operations
+    assert documented <= tested, sorted(documented - tested)
