@@ -34,7 +34,7 @@ def schemathesis_cli() -> Path:
     # Two test sessions at once (xdist, two checkouts) must not build the same venv together.
     with (VENV.parent / f"{VENV.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if ready.exists() and ready.read_text() == SCHEMATHESIS:
+        if st.exists() and ready.exists() and ready.read_text() == SCHEMATHESIS:
             return st
         commands = [
             [sys.executable, "-m", "venv", "--clear", str(VENV)],
