@@ -109,6 +109,21 @@ def openapi_document() -> dict[str, Any]:
         "anyOf": [ref(m) for m in ("EmployerIn", "PositionIn", "SeekerIn", "DeviceIn")],
         "description": "The item for the path's kind: employers, positions, seekers, devices.",
     }
+    schemas["FairList"] = {
+        "type": "object",
+        "required": ["fairs"],
+        "properties": {"fairs": {"type": "array", "items": ref("FairOut")}},
+    }
+    key = {"kid": {"type": "string"}, "alg": {"const": "Ed25519"}, "public_key": {"type": "string"}}
+    schemas["BadgeKeys"] = {
+        "type": "object",
+        "required": ["fair", "keys"],
+        "properties": {
+            "fair": {"type": "string"},
+            "badge_prefix": {"type": "string"},
+            "keys": {"type": "array", "items": {"type": "object", "properties": key}},
+        },
+    }
     schemas["RegistryPatch"] = {
         "anyOf": [ref(m) for m in ("EmployerPatch", "PositionPatch", "SeekerPatch", "DevicePatch")]
     }

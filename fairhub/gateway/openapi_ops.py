@@ -36,6 +36,19 @@ _SECONDS = {"type": "string", "pattern": "^[0-9]+$"}
 # Success bodies by kind; a capitalised kind is a component schema sent as JSON.
 _MEDIA: dict[str, dict[str, Any]] = {
     "json": {"application/json": {"schema": {}}},
+    # A page of a listing: `next` continues it (null on the last page).
+    "page": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["items"],
+                "properties": {
+                    "items": {"type": "array", "items": {"type": "object"}},
+                    "next": {"type": ["string", "null"]},
+                },
+            }
+        }
+    },
     "html": {"text/html": {"schema": _TEXT}},
     # Each event as schemathesis and browsers read it: a name and one JSON document as data.
     "sse": {

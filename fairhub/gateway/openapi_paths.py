@@ -22,7 +22,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
     return {
         "/v1/fairs": {
             "post": Op("Create a fair (admin)", body="FairIn", ok={"201": "FairCreated"}),
-            "get": Op("Every fair, newest first (admin)", ok={"200": "json"}),
+            "get": Op("Every fair, newest first (admin)", ok={"200": "FairList"}),
         },
         "/v1/me": {"get": Op("What a token is: role, fair, subject", ok={"200": "json"})},
         fair: {
@@ -30,7 +30,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
             "patch": Op("Change a fair (organizer)", body="FairPatch", ok={"200": "FairOut"}),
         },
         fair + "/keys": {
-            "get": Op("The fair's badge-verifying public keys", ok={"200": "json"}),
+            "get": Op("The fair's badge-verifying public keys", ok={"200": "BadgeKeys"}),
             "post": Op("A new signing key for the fair's badges (organizer)", ok={"201": "json"}),
         },
         fair + "/keys/{kid}": {
@@ -64,7 +64,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
             ),
             "get": Op(
                 "A page of the fair's items; `next` continues",
-                ok={"200": "json"},
+                ok={"200": "page"},
                 query=("limit", "after", "q", "revoked", "employer_id", "job_type"),
             ),
         },
@@ -101,7 +101,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 body="LeadIn",
                 ok={"201": "json", "200": "json"},
             ),
-            "get": Op("The booth's leads", ok={"200": "json"}, query=LISTING),
+            "get": Op("The booth's leads", ok={"200": "page"}, query=LISTING),
         },
         fair + "/resumes": {
             "post": Op(
@@ -113,7 +113,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 conflict=True,
             ),
             "get": Op(
-                "Résumés sent to the fair or the employer", ok={"200": "json"}, query=LISTING
+                "Résumés sent to the fair or the employer", ok={"200": "page"}, query=LISTING
             ),
         },
         "/v1/resumes/{id}/file": {"get": Op("Download a résumé's file", ok={"200": "file"})},
@@ -124,7 +124,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 ok={"201": "json", "200": "json"},
                 conflict=True,
             ),
-            "get": Op("The fair's intents", ok={"200": "json"}, query=LISTING),
+            "get": Op("The fair's intents", ok={"200": "page"}, query=LISTING),
         },
         fair + "/qr/{kind}/{id}.{fmt}": {
             "get": Op(
@@ -145,7 +145,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
         },
         live: {
             "post": Op("A live session and its host token", body="SessionIn", ok={"201": "json"}),
-            "get": Op("The fair's live sessions", ok={"200": "json"}),
+            "get": Op("The fair's live sessions", ok={"200": "page"}),
         },
         live + "/{session}": {"get": Op("A live session and its figures", ok={"200": "json"})},
         live + "/{session}/start": {"post": Op("Go live", ok={"200": "json"}, conflict=True)},
@@ -160,7 +160,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
             "delete": Op("Unpin", ok={"200": "json"}),
         },
         live + "/{session}/consultations": {
-            "get": Op("Viewers' questions", ok={"200": "json"}, query=("status",))
+            "get": Op("Viewers' questions", ok={"200": "page"}, query=("status",))
         },
         live + "/{session}/consultations/{question}/answer": {
             "post": Op("Mark a question answered", ok={"200": "json"})
