@@ -16,7 +16,7 @@ from fairhub.gateway.fairs import FairCreated, FairIn, FairOut, FairPatch
 from fairhub.gateway.intents import IntentIn
 from fairhub.gateway.leads import LeadIn
 from fairhub.gateway.live import PinIn, SessionIn
-from fairhub.gateway.live_public import PresenceIn, QuestionIn
+from fairhub.gateway.live_public import PresenceIn, QuestionIn, ViewerIn, ViewerOut
 from fairhub.gateway.mine import ApplicationIn
 from fairhub.gateway.openapi_ops import REF, operation, path_parameters, ref
 from fairhub.gateway.openapi_paths import KINDS, PARAMETERS, operations
@@ -95,6 +95,8 @@ def openapi_document() -> dict[str, Any]:
                 PinIn,
                 PresenceIn,
                 QuestionIn,
+                ViewerIn,
+                ViewerOut,
             )
         ],
         ref_template=REF,

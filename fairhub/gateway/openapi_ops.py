@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fairhub.gateway.privacy import ACTIONS
+
 REF = "#/components/schemas/{model}"
 _PATH_PARAMETER = re.compile(r"{(\w+)}(\.?)")
 
@@ -28,6 +30,7 @@ class Op:
     ok: dict[str, str] = field(default_factory=dict)
     conflict: bool = False
     query: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # statuses beyond those its kind always answers
 
 
 _TEXT = {"type": "string"}
@@ -97,6 +100,8 @@ QUERY: dict[str, dict[str, Any]] = {
     "to": {**_WHOLE, "description": "Not less than `from`."},
     "scale": {"type": "integer", "minimum": 1, "maximum": 40},
     "lang": {"enum": ["zh", "en"]},
+    "before": {"type": "integer", "minimum": 1, "description": "An entry id: older entries."},
+    "action": {"enum": sorted(ACTIONS)},
 }
 _RESUME_PARTS = {
     name: {"type": "string", "maxLength": 512}
@@ -186,12 +191,13 @@ def operation(op: Op) -> dict[str, Any]:
     errors = ["400", "404", "422", "503"]
     if op.auth != "public":
         errors += ["401", "403"]
-    if op.auth in ("public", "badge"):
+    if op.auth in ("public", "badge", "seeker"):  # limits per address, viewer or seeker
         errors.append("429")
     if op.body is not None:
         errors += ["413", "415"]
     if op.conflict:
         errors.append("409")
+    errors += [status for status in op.errors if status not in errors]
     page = any(kind in ("html", "js", "asset") for kind in op.ok.values())
     for status in sorted(errors):
         responses[status] = _error(status, page)

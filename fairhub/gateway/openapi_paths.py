@@ -52,6 +52,22 @@ def _fair_api() -> dict[str, dict[str, Op]]:
             )
         },
         fair + "/stats": {"get": Op("Totals and breakdowns", ok={"200": "StatsOut"})},
+        fair + "/throttled": {
+            "get": Op("Public tries refused by the limits, by kind (organizer)", ok={"200": "json"})
+        },
+        fair + "/audit": {
+            "get": Op(
+                "Who read personal data, newest first (organizer)",
+                ok={"200": "json"},
+                query=("limit", "before", "action"),
+            )
+        },
+        fair + "/registry/counts": {
+            "get": Op(
+                "What the fair registered: employers, positions, headcount (organizer)",
+                ok={"200": "json"},
+            )
+        },
         fair + "/stats/stream": {
             "get": Op("Server-Sent Events: one `stats` event per change", ok={"200": "sse"})
         },
@@ -257,6 +273,15 @@ def _public() -> dict[str, dict[str, Op]]:
                 auth=PUBLIC,
                 body="PresenceIn",
                 ok={"200": "json", "202": "json"},
+                errors=("403",),
+            )
+        },
+        "/live/{session}/viewer": {
+            "post": Op(
+                "The viewer page's signed viewer id: the kept one back (200) or a new one (201)",
+                auth=PUBLIC,
+                body="ViewerIn",
+                ok={"200": "ViewerOut", "201": "ViewerOut"},
             )
         },
         "/live/{session}/questions": {
@@ -265,6 +290,7 @@ def _public() -> dict[str, dict[str, Op]]:
                 auth=PUBLIC,
                 body="QuestionIn",
                 ok={"202": "json"},
+                errors=("403",),
             )
         },
         "/dashboard": {"get": Op("The organizers' sign-in page", auth=PUBLIC, ok={"200": "html"})},
