@@ -127,8 +127,8 @@ def add_arguments(parser: argparse.ArgumentParser, token_is: str) -> None:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        help="the data dir of the `fairhub dev` to talk to: its dev.json names the port it "
-        "runs on and its admin token (default: FAIRHUB_DATA_DIR or ./.fairhub)",
+        help="the data dir of the `fairhub dev` to talk to: its dev.json says the port it "
+        "runs on and where its admin token is kept (default: FAIRHUB_DATA_DIR or ./.fairhub)",
     )
     parser.add_argument(
         "--url", help="a gateway to talk to instead, e.g. http://10.0.0.2:8080, with --token"
