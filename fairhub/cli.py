@@ -217,7 +217,7 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
         children += [Child(argv, e) for argv, e in worker_commands(settings, workers, env)]
         shape = f"{gateways} gateway(s) on one port, {workers} worker(s), supervised"
         _banner(settings, shape, venue)
-        info = devinfo.describe(settings, settings.public_url)
+        info = devinfo.describe(settings)
         with devinfo.advertised(settings.data_dir, info):  # for `fairhub report`, `simulate`
             Supervisor(children, servers, _stop_timeout(settings)).run()
 

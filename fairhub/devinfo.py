@@ -26,7 +26,7 @@ FILE_NAME = "dev.json"
 class DevInfo:
     """A running `fairhub dev`: where this machine reaches it, and who it is."""
 
-    url: str  # for commands on this machine (loopback, whatever the host it listens on)
+    url: str  # for commands on this machine (loopback when it listens on every interface)
     port: int
     pid: int
     public_url: str | None  # where phones reach it (LAN mode), if known
@@ -50,14 +50,14 @@ def local_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def describe(settings: Settings, public_url: str | None) -> DevInfo:
+def describe(settings: Settings) -> DevInfo:
     """What to write for `fairhub dev` running with these settings (in this process)."""
     token_file = None if settings.admin_token else settings.data_dir.resolve() / "admin_token"
     return DevInfo(
         url=local_url(settings.host, settings.port),
         port=settings.port,
         pid=os.getpid(),
-        public_url=public_url,
+        public_url=settings.public_url,
         admin_token_file=str(token_file) if token_file else None,
     )
 

@@ -22,9 +22,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
 from support import DAY
-from test_dev_command import Client, Dev, running_dev, stop_dev
+from test_dev_command import Client, Dev, command_of, running_dev, stop_dev
 
 from fairhub import devinfo, lan
 from fairhub.cli import venue_network
@@ -120,9 +121,15 @@ def test_the_terminal_qr_code_is_the_url_and_is_skipped_without_unicode() -> Non
 
 
 def test_dev_json_is_private_names_no_secret_and_goes_away(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, host="0.0.0.0", port=8123, admin_token=None)
+    settings = Settings(
+        data_dir=tmp_path,
+        host="0.0.0.0",
+        port=8123,
+        admin_token=None,
+        public_url="http://10.0.0.2:8123",
+    )
     token = settings.resolved_admin_token()
-    info = devinfo.describe(settings, "http://10.0.0.2:8123")
+    info = devinfo.describe(settings)
     assert info.url == "http://127.0.0.1:8123" and info.pid == os.getpid()
     with devinfo.advertised(tmp_path, info) as path:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -135,7 +142,7 @@ def test_dev_json_is_private_names_no_secret_and_goes_away(tmp_path: Path) -> No
 
     # A dev started with FAIRHUB_ADMIN_TOKEN: dev.json names no token file.
     configured = Settings(data_dir=tmp_path, admin_token="fh_admin_configured")
-    assert devinfo.describe(configured, None).admin_token_file is None
+    assert devinfo.describe(configured).admin_token_file is None
 
 
 def test_a_dev_json_left_by_a_killed_dev_is_not_a_running_dev(tmp_path: Path) -> None:
@@ -226,7 +233,17 @@ async def test_dev_lan_serves_the_lan_address_and_its_qr_codes_encode_it(
         assert f"Venue network: {base}" in banner, banner
         assert lan.terminal_qr(base) in banner  # the QR code of that very address
 
-    client = Client(lan_dev.session, base)  # served there: it listens beyond loopback
+    # The gateway listens on every interface.
+    [gateway] = [
+        p for p in psutil.Process(dev.process.pid).children() if "fairhub serve" in command_of(p)
+    ]
+    listening = {
+        (c.laddr.ip, c.laddr.port)
+        for c in gateway.net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN
+    }
+    assert ("0.0.0.0", port) in listening, listening
+    client = Client(lan_dev.session, base)  # served there
     status, body = await client.request("GET", "/healthz", "")
     assert status == 200, body
     fair, organizer = await a_fair(client, lan_dev.admin)
