@@ -57,7 +57,9 @@ def _check_zip(data: bytes) -> None:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile:
-        raise WorkbookError("the file starts like an Excel (.xlsx) workbook but is not one") from None
+        raise WorkbookError(
+            "the file starts like an Excel (.xlsx) workbook but is not one"
+        ) from None
     if unpacked > MAX_UNPACKED_BYTES:
         raise WorkbookError(
             f"the workbook unpacks to {unpacked // (1024 * 1024)} MB, more than"

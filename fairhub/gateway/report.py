@@ -11,7 +11,8 @@ from aiohttp import web
 from fairhub import keys, xlsx
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.errors import NotFound
-from fairhub.report import build_report, report_csv, report_html, report_xlsx
+from fairhub.report import build_report, report_csv, report_html
+from fairhub.report_xlsx import report_xlsx
 
 
 async def get_report(request: web.Request) -> web.Response:
