@@ -73,6 +73,7 @@ UNSPECIFIED_HEADCOUNT = frozenset({"若干", "不限", "待定", "面议"})
 _HEADCOUNT_UNIT = re.compile(r"^\s*(\d+)\s*[人名个]\s*$")
 # A few title lines above the header are common in Chinese templates ("2026春季招聘会岗位表").
 MAX_TITLE_LINES = 5
+_OLD_EXCEL = b"\xd0\xcf\x11\xe0"  # Excel 97-2003 (.xls): an OLE file, not a zip
 _PUNCT = re.compile(r"[\s_\-*:]+")
 _TRAILING_NOTE = re.compile(r"\(.*\)$")
 
@@ -108,7 +109,7 @@ def decode(data: bytes) -> tuple[str, str]:
     """Text and encoding name: Excel writes UTF-8 with a BOM, plain UTF-8 or GB18030 (GBK)."""
     if data.startswith(b"PK\x03\x04"):
         raise CsvError("this is an .xlsx workbook, not CSV")
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
+    if data.startswith(_OLD_EXCEL):
         raise CsvError("this is an old .xls workbook: save it as .xlsx or 'CSV UTF-8' and retry")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _strict(data, "utf-16"), "utf-16"
@@ -193,7 +194,7 @@ def _workbook_records(data: bytes) -> Iterator[tuple[int, list[str]]]:
 def read_sheet(data: bytes, kind: Kind, content_type: str = "") -> Sheet:
     """Find the header, map its columns to fields and collect the non-empty rows."""
     records: Iterator[tuple[int, list[str]]]
-    if xlsx.looks_like_xlsx(data, content_type):
+    if xlsx.looks_like_xlsx(data, content_type) and not data.startswith(_OLD_EXCEL):
         records, encoding = _workbook_records(data), "xlsx"
     else:
         text, encoding = decode(data)

@@ -13,10 +13,12 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import pytest
 from openpyxl import Workbook, load_workbook
 from support import Gateway, WorkerTask
 from test_report import _a_small_day
 
+from fairhub import xlsx
 from fairhub.salary import parse_salary
 from fairhub.xlsx import CONTENT_TYPE, read_rows
 
@@ -164,7 +166,9 @@ async def test_xlsx_seekers_with_numbers_and_dates_equal_csv(
     )
 
 
-async def test_import_errors_are_readable_chinese_utf8(gateway: Gateway) -> None:
+async def test_import_errors_are_readable_chinese_utf8(
+    gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fair, token = await gateway.create_fair()
     async with gateway.session.post(
         f"{gateway.base}/v1/fairs/{fair}/positions:import",
@@ -178,9 +182,12 @@ async def test_import_errors_are_readable_chinese_utf8(gateway: Gateway) -> None
 
     status, body = await upload(gateway, fair, token, "employers", b"PK\x03\x04junk", XLSX)
     assert (status, body["error"], body["fields"]) == (422, "invalid_csv", ["file"])
+    status, body = await upload(gateway, fair, token, "employers", b"\xd0\xcf\x11\xe0old", XLSX)
+    assert (status, body["error"]) == (422, "invalid_csv") and "old .xls" in body["detail"], body
+    monkeypatch.setattr(xlsx, "MAX_UNPACKED_BYTES", 1024 * 1024)  # the gateway is in-process
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (201 * 1024 * 1024))
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (2 * 1024 * 1024))
     status, body = await upload(gateway, fair, token, "employers", bomb.getvalue(), XLSX)
     assert (status, body["error"]) == (422, "invalid_csv") and "MB" in body["detail"], body
 
