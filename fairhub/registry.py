@@ -57,7 +57,9 @@ class _Pay(_In):
     """Pay and place, shared by a new position and a change to one."""
 
     salary_min: Yuan | None = Field(default=None, description="Monthly pay from, in yuan.")
-    salary_max: Yuan | None = Field(default=None, description="Monthly pay up to, in yuan.")
+    salary_max: Yuan | None = Field(
+        default=None, description="Monthly pay up to, in yuan; not below salary_min."
+    )
     salary_text: Text | None = Field(
         default=None, description="Pay in words when there is no figure, e.g. 面议."
     )

@@ -201,7 +201,7 @@ async def get_template(request: web.Request) -> web.Response:
     """The file to fill in: Chinese headers the import knows and one example row."""
     kind = cast(Kind, request.match_info["kind"])
     await fair_caller(request, "organizer")
-    kind_of_file = request.match_info["format"]
+    kind_of_file = request.match_info["ext"]
     headers = {"Content-Disposition": f"attachment; filename={kind}-template.{kind_of_file}"}
     if kind_of_file == "xlsx":
         body = await asyncio.to_thread(templates.template_xlsx, kind)
@@ -214,4 +214,4 @@ def add_routes(app: web.Application) -> None:
     """Register the import routes (":import" never matches the registry's own routes)."""
     kinds = "{kind:employers|positions|seekers}"
     app.router.add_post(f"/v1/fairs/{{fair}}/{kinds}:import", import_csv)
-    app.router.add_get(f"/v1/fairs/{{fair}}/{kinds}:template.{{format:xlsx|csv}}", get_template)
+    app.router.add_get(f"/v1/fairs/{{fair}}/{kinds}:template.{{ext:xlsx|csv}}", get_template)
