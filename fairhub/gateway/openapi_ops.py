@@ -36,6 +36,7 @@ class Op:
 _TEXT = {"type": "string"}
 _BINARY = {"type": "string", "format": "binary"}
 _SECONDS = {"type": "string", "pattern": "^[0-9]+$"}
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Success bodies by kind; a capitalised kind is a component schema sent as JSON.
 _MEDIA: dict[str, dict[str, Any]] = {
     "json": {"application/json": {"schema": {}}},
@@ -68,8 +69,10 @@ _MEDIA: dict[str, dict[str, Any]] = {
     "report": {
         "application/json": {"schema": {}},
         "text/csv": {"schema": _TEXT},
+        _XLSX: {"schema": _BINARY},
         "text/html": {"schema": _TEXT},
     },
+    "template": {"text/csv": {"schema": _TEXT}, _XLSX: {"schema": _BINARY}},
     "file": {"*/*": {"schema": _BINARY}},
     "asset": {"*/*": {"schema": _TEXT}},
 }
@@ -91,7 +94,7 @@ QUERY: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
     "after": {"type": "string", "description": "The `next` of the previous page."},
     # Filters take any text (the first if repeated): an unknown value lists nothing.
-    "q": {"description": "Part of the name, title or label."},
+    "q": {"description": "Part of the name, title or label (a position: also place or pay)."},
     "revoked": {"description": "`include` lists revoked items too."},
     "employer_id": {"description": "Only this employer's (organizers)."},
     "job_type": {"description": "Only positions of this job type."},
@@ -112,6 +115,7 @@ _BODIES: dict[str, dict[str, Any]] = {
     "upload": {
         **_multipart({"file": _BINARY}, ["file"]),
         "text/csv": {"schema": _TEXT},
+        _XLSX: {"schema": _BINARY},
     },
     "file": _multipart({"file": _BINARY}, ["file"]),
     "resume": _multipart(

@@ -111,6 +111,13 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 conflict=True,
             )
         },
+        kind + ":template.{ext}": {
+            "get": Op(
+                "An import template (organizer): Chinese headers and one example row, which the"
+                " import skips if left unchanged",
+                ok={"200": "template"},
+            )
+        },
         fair + "/leads": {
             "post": Op(
                 "A booth scans a badge: 201 new lead, 200 existing",
@@ -157,7 +164,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
         },
         fair + "/report": {"get": Op("The day's figures", ok={"200": "json"})},
         fair + "/report.{format}": {
-            "get": Op("The day's figures as JSON, CSV or HTML", ok={"200": "report"})
+            "get": Op("The day's figures as JSON, CSV, Excel or HTML", ok={"200": "report"})
         },
         live: {
             "post": Op("A live session and its host token", body="SessionIn", ok={"201": "json"}),
@@ -329,13 +336,15 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     # Ids in a path before an extension (`{id}.svg`, `{id}.json`) cannot hold a dot.
     "dotless_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w:@-]+$"},
     "fmt": {"enum": ["svg", "png"]},
-    "format": {"enum": ["json", "csv", "html"]},
+    "format": {"enum": ["json", "csv", "xlsx", "html"]},
+    "ext": {"enum": ["xlsx", "csv"]},
 }
 KINDS: dict[str, list[str]] = {
     "/v1/fairs/{fair}/{kind}": ["employers", "positions", "seekers", "devices"],
     "/v1/fairs/{fair}/{kind}/{id}": ["employers", "positions", "seekers", "devices"],
     "/v1/fairs/{fair}/{kind}/{id}/token": ["employers", "devices"],
     "/v1/fairs/{fair}/{kind}:import": ["employers", "positions", "seekers"],
+    "/v1/fairs/{fair}/{kind}:template.{ext}": ["employers", "positions", "seekers"],
     "/v1/fairs/{fair}/qr/{kind}/{id}.{fmt}": ["seeker", "employer", "position"],
     "/p/{fair}/{kind}/{id}": ["employers", "positions"],
     "/p/{fair}/{kind}/{id}.json": ["employers", "positions"],
