@@ -230,7 +230,11 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
 
 def _report_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("fair", help="the fair's id")
-    parser.add_argument("--format", choices=["text", "json", "csv", "html"], help="default: text")
+    parser.add_argument(
+        "--format",
+        choices=["text", "json", "csv", "html", "xlsx"],
+        help="default: from the -o file's extension, else text",
+    )
     parser.add_argument("--output", "-o", help="write to this file (its suffix sets the format)")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh")
     devinfo.add_arguments(parser, "the fair's organizer token or the admin token")

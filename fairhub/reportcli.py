@@ -16,6 +16,7 @@ import asyncpg
 from fairhub import devinfo
 from fairhub.config import Settings
 from fairhub.report import build_report, report_csv, report_html, report_text
+from fairhub.report_xlsx import report_xlsx
 
 
 async def _from_database(url: str, fair: str) -> dict[str, Any] | None:
@@ -53,8 +54,10 @@ def print_report(settings: Settings, args: argparse.Namespace) -> None:
     """Fetch the report and write it in the asked format, to a file or standard output."""
     output = Path(args.output) if args.output else None
     kind = args.format or (output.suffix.lstrip(".") if output else "") or "text"
-    if kind not in ("text", "txt", "json", "csv", "html"):
-        sys.exit(f"unknown format {kind!r}: text, json, csv or html")
+    if kind not in ("text", "txt", "json", "csv", "html", "xlsx"):
+        sys.exit(f"unknown format {kind!r}: text, json, csv, html or xlsx")
+    if kind == "xlsx" and output is None and sys.stdout.isatty():
+        sys.exit("an .xlsx report is a file: give -o report.xlsx")
     settings = devinfo.with_data_dir(settings, args)
     gateway = source(settings, args)
     try:
@@ -71,6 +74,8 @@ def print_report(settings: Settings, args: argparse.Namespace) -> None:
         data = report_csv(report, args.lang)
     elif kind == "json":
         data = json.dumps(report, ensure_ascii=False, indent=2).encode() + b"\n"
+    elif kind == "xlsx":
+        data = report_xlsx(report, args.lang)
     elif kind == "html":
         data = report_html(report, args.lang, settings.timezone).encode()
     else:
