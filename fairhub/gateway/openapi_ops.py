@@ -97,6 +97,7 @@ QUERY: dict[str, dict[str, Any]] = {
     "to": {**_WHOLE, "description": "Not less than `from`."},
     "scale": {"type": "integer", "minimum": 1, "maximum": 40},
     "lang": {"enum": ["zh", "en"]},
+    "access_token": {"type": "string", "description": "The token, for a page opened in a browser."},
 }
 _RESUME_PARTS = {
     name: {"type": "string", "maxLength": 512}
