@@ -143,14 +143,14 @@ def _fair_api() -> dict[str, dict[str, Op]]:
             "get": Op(
                 "The day's figures (organizer; token as bearer or `access_token`)",
                 ok={"200": "json"},
-                query=("lang", "access_token"),
+                query=("access_token",),
             )
         },
         fair + "/report.{format}": {
             "get": Op(
                 "The day's figures as JSON, CSV or A4 HTML (token as bearer or `access_token`)",
                 ok={"200": "report"},
-                query=("lang", "access_token"),
+                query=("access_token",),
             )
         },
         live: {
@@ -291,7 +291,6 @@ def _public() -> dict[str, dict[str, Op]]:
                 " organizer token the dashboard keeps",
                 auth=PUBLIC,
                 ok={"200": "html"},
-                query=("lang",),
             )
         },
         "/static/{name}": {
