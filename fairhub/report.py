@@ -310,7 +310,9 @@ header { border-bottom: 2px solid #111; margin-bottom: 2mm; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 0.5pt solid #bbb; padding: 1.2mm 1.6mm; text-align: left;
   vertical-align: top; }
-th { background: #f0f0f0; font-weight: 600; }
+th { background: #f0f0f0; font-weight: 600; word-break: keep-all; overflow-wrap: normal; }
+.wide table { font-size: 9.5pt; } .wide th { font-size: 8.5pt; }
+.wide th, .wide td { padding: 1.2mm 1mm; }
 td.n, th:not(:first-child) { text-align: right; font-variant-numeric: tabular-nums; }
 tr { break-inside: avoid; } thead { display: table-header-group; }
 .cols { display: grid; grid-template-columns: 1fr 1fr; gap: 8mm; }

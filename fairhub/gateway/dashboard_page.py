@@ -43,7 +43,8 @@ LABELS: dict[str, dict[str, str]] = {
         "token_hint": "令牌只保存在本浏览器中。", "enter": "进入",
         "bad_token": "令牌无效或已注销，请重新输入。", "forbidden": "该令牌无权查看本场数据。",
         "no_fair": "该场次不存在。", "network": "网络不通，请重试。", "failed": "出错了",
-        "sign_out": "退出", "other_lang": "English", "not_found": "页面不存在",
+        "report": "数据报告", "sign_out": "退出", "other_lang": "English",
+        "not_found": "页面不存在",
         "not_found_text": "场次编号有误。", "index_title": "打开数据大屏",
         "index_text": "输入场次编号和组织方令牌；管理员令牌可不填编号，列出全部场次。",
         "fair_id": "场次编号", "open": "打开", "fairs": "全部场次",
@@ -87,7 +88,7 @@ LABELS: dict[str, dict[str, str]] = {
         "bad_token": "Unknown or revoked token; enter it again.",
         "forbidden": "This token may not see this fair's figures.",
         "no_fair": "There is no such fair.", "network": "Network error, retrying.",
-        "failed": "Error", "sign_out": "Sign out", "other_lang": "中文",
+        "failed": "Error", "report": "Report", "sign_out": "Sign out", "other_lang": "中文",
         "not_found": "Page not found", "not_found_text": "That is not a fair id.",
         "index_title": "Open a dashboard",
         "index_text": "Enter the fair id and the organizer token; with the admin token, leave"
@@ -155,6 +156,15 @@ def _table(panel: str, heads: list[tuple[str, str]], labels: dict[str, str]) -> 
     )
 
 
+def report_link(fair: str, lang: str, labels: dict[str, str]) -> str:
+    """The day's report in a new tab: that page reads the token this browser keeps for the fair."""
+    query = "?lang=en" if lang == "en" else ""
+    return (
+        f'<a id="report-link" class="lang" href="/dashboard/{fair}/report{query}" target="_blank"'
+        f' rel="noopener">{labels["report"]}</a>'
+    )
+
+
 def dashboard_page(fair: str, labels: dict[str, str], lang: str) -> str:
     """The live page of one fair; `fair` is a canonical UUID, so it is safe in markup."""
     L = labels
@@ -164,7 +174,8 @@ def dashboard_page(fair: str, labels: dict[str, str], lang: str) -> str:
         '<p id="fair-meta" class="muted"></p></div><div class="status">'
         f'<span id="link" class="pill" data-state="connecting" role="status">{L["connecting"]}'
         '</span><time id="updated" class="muted"></time>'
-        f'<nav>{lang_link(lang, L)}<button id="sign-out" type="button" class="ghost">'
+        f"<nav>{report_link(fair, lang, L)}{lang_link(lang, L)}"
+        '<button id="sign-out" type="button" class="ghost">'
         f"{L['sign_out']}</button></nav></div></header>"
     )
     kpis = '<section class="kpis">' + "".join(_kpi(m, L) for m in KPIS) + "</section>"

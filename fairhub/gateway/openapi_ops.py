@@ -105,6 +105,7 @@ QUERY: dict[str, dict[str, Any]] = {
     "lang": {"enum": ["zh", "en"]},
     "before": {"type": "integer", "minimum": 1, "description": "An entry id: older entries."},
     "action": {"enum": sorted(ACTIONS)},
+    "access_token": {"type": "string", "description": "The token, for a page opened in a browser."},
 }
 _RESUME_PARTS = {
     name: {"type": "string", "maxLength": 512}

@@ -162,9 +162,19 @@ def _fair_api() -> dict[str, dict[str, Op]]:
         fair + "/badges.html": {
             "get": Op("A sheet of badges to print", ok={"200": "html"}, query=("from", "to"))
         },
-        fair + "/report": {"get": Op("The day's figures", ok={"200": "json"})},
+        fair + "/report": {
+            "get": Op(
+                "The day's figures (organizer; token as bearer or `access_token`)",
+                ok={"200": "json"},
+                query=("access_token",),
+            )
+        },
         fair + "/report.{format}": {
-            "get": Op("The day's figures as JSON, CSV, Excel or HTML", ok={"200": "report"})
+            "get": Op(
+                "The day's figures as JSON, CSV, Excel or A4 HTML (token as bearer or `access_token`)",
+                ok={"200": "report"},
+                query=("access_token",),
+            )
         },
         live: {
             "post": Op("A live session and its host token", body="SessionIn", ok={"201": "json"}),
@@ -304,6 +314,14 @@ def _public() -> dict[str, dict[str, Op]]:
         "/dashboard/{fair}": {
             "get": Op(
                 "The organizers' live page (the token is typed in the page)",
+                auth=PUBLIC,
+                ok={"200": "html"},
+            )
+        },
+        "/dashboard/{fair}/report": {
+            "get": Op(
+                "The day's report in the browser: the page fetches report.html with the"
+                " organizer token the dashboard keeps",
                 auth=PUBLIC,
                 ok={"200": "html"},
             )

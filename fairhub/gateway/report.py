@@ -9,14 +9,15 @@ from urllib.parse import quote
 from aiohttp import web
 
 from fairhub import keys, xlsx
-from fairhub.gateway.access import fair_caller
 from fairhub.gateway.errors import NotFound
+from fairhub.gateway.qr import browser_caller
+from fairhub.gateway.report_page import report_page
 from fairhub.report import build_report, report_csv, report_html
 from fairhub.report_xlsx import report_xlsx
 
 
 async def get_report(request: web.Request) -> web.Response:
-    fair, _ = await fair_caller(request, "organizer")
+    fair, _ = await browser_caller(request, "organizer")  # report.html opens in a browser
     lang = "en" if request.query.get("lang") == "en" else "zh"
     report = await build_report(request.app[keys.DB_READ], fair)
     if report is None:
@@ -50,3 +51,4 @@ async def get_report(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/fairs/{fair}/report", get_report)
     app.router.add_get("/v1/fairs/{fair}/report.{format:json|csv|xlsx|html}", get_report)
+    app.router.add_get("/dashboard/{fair}/report", report_page)
