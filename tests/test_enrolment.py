@@ -1,0 +1,199 @@
+"""Kiosk enrolment by QR: a one-time code becomes a device token once, and never again.
+
+Against the real gateway, Postgres and Redis: the organizer creates an enrolment, the kiosk's
+call trades the code for a token, a second try or an expired code is refused, and the kiosk
+program enrolled by code or by URL keeps working after a restart without --token or --url.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from support import Gateway
+
+from fairhub.config import Settings
+from fairhub.gateway.enrolment import normalize
+
+
+@pytest.fixture
+async def gateway(settings: Settings) -> AsyncIterator[Gateway]:
+    """The gateway behind a trusted proxy: each test's enrol calls come from its own address,
+    so the per-address limit of one test never refuses another's."""
+    async with Gateway.running(settings.model_copy(update={"trusted_proxies": "127.0.0.1"})) as gw:
+        yield gw
+
+
+def _address() -> str:
+    return f"2001:db8::{secrets.token_hex(2)}:{secrets.token_hex(2)}"
+
+
+async def _device(gateway: Gateway, fair: str, token: str, **fields: Any) -> dict[str, Any]:
+    return await gateway.create(fair, token, "devices", label="东门 1 号机", **fields)
+
+
+async def _enrolment(gateway: Gateway, fair: str, token: str, device: str) -> dict[str, Any]:
+    status, body = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/devices/{device}/enrolment", token
+    )
+    assert status == 201, body
+    return dict(body)
+
+
+async def _enrol(gateway: Gateway, code: str, address: str | None = None) -> tuple[int, Any]:
+    forwarded = {"X-Forwarded-For": address or _address()}
+    return await gateway.request("POST", "/v1/enrol", None, json={"code": code}, headers=forwarded)
+
+
+async def test_a_fresh_code_gives_the_device_token_once(
+    gateway: Gateway, db: asyncpg.Connection
+) -> None:
+    fair, token = await gateway.create_fair()
+    device = await _device(gateway, fair, token, gate="东门")
+    old_token = device["token"]
+    enrolment = await _enrolment(gateway, fair, token, device["id"])
+    assert enrolment["url"] == f"{gateway.base}/enrol/{enrolment['code']}"
+    assert enrolment["qr_svg_url"] == f"/v1/fairs/{fair}/enrolments/{enrolment['code']}.svg"
+    # Only the code's hash is stored.
+    stored = await db.fetchval(
+        "SELECT code_hash FROM enrolments WHERE fair_id = $1 AND device_id = $2",
+        fair,
+        device["id"],
+    )
+    code = normalize(enrolment["code"])
+    assert code is not None and stored == hashlib.sha256(code.encode()).hexdigest()
+    assert enrolment["code"] not in await db.fetchval(
+        "SELECT string_agg(code_hash, ' ') FROM enrolments"
+    )
+
+    status, svg = await gateway.request("GET", enrolment["qr_svg_url"], token)
+    assert status == 200 and svg.startswith("<?xml") and "<svg" in svg, svg
+    status, png = await gateway.request("GET", enrolment["qr_png_url"], token)
+    assert status == 200 and png[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # Typed by hand: lower case and without dashes is the same code.
+    status, body = await _enrol(gateway, enrolment["code"].replace("-", "").lower())
+    assert status == 200, body
+    assert body["fair"] == fair and body["device"] == device["id"] and body["gate"] == "东门"
+    assert body["employer"] is None and body["url"] == gateway.base
+    new_token = body["token"]
+    assert new_token.startswith("fhd_") and new_token != old_token
+
+    status, me = await gateway.request("GET", "/v1/me", new_token)
+    assert status == 200 and me["subject_id"] == device["id"], me
+    # Enrolling replaced the device's earlier token.
+    status, _ = await gateway.request("GET", "/v1/me", old_token)
+    assert status == 401
+
+    # The same code again, by the same or another kiosk: refused, never a second token.
+    status, again = await _enrol(gateway, enrolment["code"])
+    assert status == 410 and again["error"] == "enrolment_used" and again["fields"] == ["code"]
+    assert "token" not in again
+    status, qr = await gateway.request("GET", enrolment["qr_svg_url"], token)
+    assert status == 410 and qr["error"] == "enrolment_used"
+    status, me = await gateway.request("GET", "/v1/me", new_token)
+    assert status == 200
+
+
+async def test_expired_unknown_and_replaced_codes_are_refused(
+    gateway: Gateway, db: asyncpg.Connection
+) -> None:
+    fair, token = await gateway.create_fair()
+    device = await _device(gateway, fair, token)
+    enrolment = await _enrolment(gateway, fair, token, device["id"])
+    await db.execute(
+        "UPDATE enrolments SET expires_at = now() - interval '1 second' WHERE device_id = $1",
+        device["id"],
+    )
+    status, body = await _enrol(gateway, enrolment["code"])
+    assert status == 410 and body["error"] == "enrolment_expired", body
+    assert "token" not in body
+
+    for wrong in ("ABCD-EFGH-JKLM", "not a code", "x" * 100):
+        status, body = await _enrol(gateway, wrong)
+        assert status == 404 and body["error"] == "enrolment_unknown", body
+        assert body["fields"] == ["code"]
+    status, body = await gateway.request("POST", "/v1/enrol", None, json={"kode": "x"})
+    assert status == 422 and "code" in str(body["fields"]), body
+    status, body = await gateway.request("POST", "/v1/enrol", None, json={"code": 7})
+    assert status == 422, body
+
+    # A new enrolment of a device makes its earlier unused code worthless.
+    first = await _enrolment(gateway, fair, token, device["id"])
+    second = await _enrolment(gateway, fair, token, device["id"])
+    status, body = await _enrol(gateway, first["code"])
+    assert status == 404 and body["error"] == "enrolment_unknown", body
+    status, body = await _enrol(gateway, second["code"])
+    assert status == 200, body
+
+    # Only the organizer creates one; unknown and revoked devices get none.
+    status, body = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/devices/{device['id']}/enrolment", body["token"]
+    )
+    assert status == 403, body
+    status, body = await gateway.request("POST", f"/v1/fairs/{fair}/devices/nope/enrolment", token)
+    assert status == 404 and body["fields"] == ["id"], body
+    last = await _enrolment(gateway, fair, token, device["id"])
+    status, _ = await gateway.request("DELETE", f"/v1/fairs/{fair}/devices/{device['id']}", token)
+    assert status == 200
+    status, body = await _enrol(gateway, last["code"])
+    assert status == 409 and body["error"] == "device_revoked", body
+    status, body = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/devices/{device['id']}/enrolment", token
+    )
+    assert status == 409 and body["error"] == "device_revoked", body
+
+
+async def test_two_kiosks_racing_for_one_code_get_one_token(gateway: Gateway) -> None:
+    fair, token = await gateway.create_fair()
+    device = await _device(gateway, fair, token)
+    enrolment = await _enrolment(gateway, fair, token, device["id"])
+    answers = await asyncio.gather(*(_enrol(gateway, enrolment["code"]) for _ in range(5)))
+    assert sorted(status for status, _ in answers) == [200, 410, 410, 410, 410], answers
+
+
+async def test_enrolment_tries_are_limited_per_address(settings: Settings) -> None:
+    limited = settings.model_copy(
+        update={"enrol_tries_per_address": 3, "trusted_proxies": "127.0.0.1"}
+    )
+    address, other = _address(), _address()
+    async with Gateway.running(limited) as gateway:
+        answers = [(await _enrol(gateway, "ABCD-EFGH-JKLM", address))[0] for _ in range(4)]
+        elsewhere = (await _enrol(gateway, "ABCD-EFGH-JKLM", other))[0]
+    assert answers == [404, 404, 404, 429] and elsewhere == 404, answers
+
+
+async def test_a_kiosk_reports_its_queue_and_the_organizer_sees_it(gateway: Gateway) -> None:
+    fair, token = await gateway.create_fair()
+    employer = await gateway.create(fair, token, "employers", name="华为技术有限公司")
+    gate = await _device(gateway, fair, token, gate="东门")
+    booth = await gateway.create(
+        fair, token, "devices", label="华为展位", employer_id=employer["id"]
+    )
+    status, body = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/beat", gate["token"], json={"queued": 7}
+    )
+    assert status == 200 and body["queued"] == 7, body
+    for wrong in ({"queued": -1}, {"queued": "many"}, {}):
+        status, body = await gateway.request(
+            "POST", f"/v1/fairs/{fair}/beat", gate["token"], json=wrong
+        )
+        assert status == 422 and body["fields"] == ["queued"], body
+    status, body = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/beat", token, json={"queued": 1}
+    )
+    assert status == 403, body
+
+    status, body = await gateway.request("GET", f"/v1/fairs/{fair}/kiosks", token)
+    assert status == 200, body
+    found = {d["id"]: d for d in body["items"]}
+    assert found[gate["id"]]["queued"] == 7 and found[gate["id"]]["last_contact_at"]
+    assert found[booth["id"]]["queued"] is None and found[booth["id"]]["last_contact_at"] is None
+    assert found[booth["id"]]["employer_name"] == "华为技术有限公司"
+    status, _ = await gateway.request("GET", f"/v1/fairs/{fair}/kiosks", gate["token"])
+    assert status == 403
