@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import secrets
-from collections.abc import AsyncIterator
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from support import Gateway
+from kiosk_support import FAST, KioskProcess
+from support import Gateway, eventually
 
 from fairhub.config import Settings
 from fairhub.gateway.enrolment import normalize
+
+Check = Callable[[], Awaitable[bool]]
 
 
 @pytest.fixture
@@ -197,3 +203,99 @@ async def test_a_kiosk_reports_its_queue_and_the_organizer_sees_it(gateway: Gate
     assert found[booth["id"]]["employer_name"] == "华为技术有限公司"
     status, _ = await gateway.request("GET", f"/v1/fairs/{fair}/kiosks", gate["token"])
     assert status == 403
+
+
+async def _kiosk(home: Path, *args: str) -> KioskProcess:
+    """`fairhub kiosk ARGS` with its own home (where ~/.fairhub/kiosk.json is kept)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "fairhub",
+        "kiosk",
+        "--plain",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={
+            **os.environ,
+            "HOME": str(home),
+            "FAIRHUB_LOG_LEVEL": "WARNING",
+            "FAIRHUB_KIOSK_BEAT_SECONDS": "0.5",
+            **FAST,
+        },
+    )
+    return KioskProcess(process)
+
+
+async def _admits(
+    kiosk: KioskProcess, seeker: dict[str, Any], name: str, *, then: Check | None = None
+) -> None:
+    """The kiosk starts, admits the seeker by name, and stops cleanly (after `then` holds)."""
+    try:
+        await kiosk.until(lambda line: line.startswith("STATUS"))
+        await kiosk.scan(seeker["badge"])
+        assert await kiosk.verdict() == f"ADMITTED {name}"
+        await kiosk.idle()
+        if then is not None:
+            await eventually(then)
+    finally:
+        assert await kiosk.stop() == 0, kiosk.lines
+
+
+@pytest.mark.parametrize("by", ["url", "code"])
+async def test_an_enrolled_kiosk_starts_again_without_token_or_url(
+    gateway: Gateway, tmp_path: Path, by: str
+) -> None:
+    fair, token = await gateway.create_fair()
+    device = await _device(gateway, fair, token, gate="东门")
+    ann = await gateway.create(fair, token, "seekers", name="王安")
+    bo = await gateway.create(fair, token, "seekers", name="李博")
+    enrolment = await _enrolment(gateway, fair, token, device["id"])
+    home = tmp_path / "home"
+    if by == "url":
+        first = await _kiosk(home, "--enrol", enrolment["url"])
+    else:
+        code = enrolment["code"].lower()
+        first = await _kiosk(home, "--enrol", code, "--url", gateway.base)
+    await _admits(first, ann, "王安")
+    assert any(line.startswith("enrolled: device 东门 1 号机") for line in first.lines)
+    # The device's token from creation was replaced by the enrolled one.
+    status, _ = await gateway.request("GET", "/v1/me", device["token"])
+    assert status == 401
+
+    # The organizer sees the kiosk: its last contact, and an empty queue as its beat says.
+    async def reported() -> bool:
+        _, body = await gateway.request("GET", f"/v1/fairs/{fair}/kiosks", token)
+        [item] = body["items"]
+        return bool(item["queued"] == 0 and item["last_contact_at"] and item["enrolled_at"])
+
+    # Started again with no option at all: the file named in ~/.fairhub/kiosk.json knows all.
+    again = await _kiosk(home)
+    await _admits(again, bo, "李博", then=reported)
+    assert not any(line.startswith("enrolled:") for line in again.lines), again.lines
+    kept = home / ".fairhub" / f"kiosk-{device['id']}.sqlite3"
+    assert kept.exists() and (kept.stat().st_mode & 0o777) == 0o600
+
+    # The code was spent: a third start with it is refused and says why.
+    spent = await _kiosk(home, "--enrol", enrolment["url"])
+    out = (await spent.process.communicate())[0].decode()
+    assert spent.process.returncode != 0 and "enrolment refused (410)" in out, out
+
+
+async def test_the_first_scan_of_a_new_kiosk_may_be_its_enrolment_qr(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair()
+    device = await _device(gateway, fair, token, gate="南门")
+    ann = await gateway.create(fair, token, "seekers", name="王安")
+    enrolment = await _enrolment(gateway, fair, token, device["id"])
+    path = tmp_path / "south.sqlite3"
+    kiosk = await _kiosk(tmp_path / "home", "--db", str(path))
+    await kiosk.until(lambda line: line.startswith("scan the enrolment QR"))
+    await kiosk.scan(enrolment["url"])
+    await kiosk.until(lambda line: line.startswith("enrolled: device"))
+    await _admits(kiosk, ann, "王安")
+    again = await _kiosk(tmp_path / "elsewhere", "--db", str(path))  # --db alone is enough
+    bo = await gateway.create(fair, token, "seekers", name="李博")
+    await _admits(again, bo, "李博")
