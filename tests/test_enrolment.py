@@ -3,7 +3,11 @@
 Against the real gateway, Postgres and Redis: the organizer creates an enrolment, the kiosk's
 call trades the code for a token, a second try or an expired code is refused, and the kiosk
 program enrolled by code or by URL keeps working after a restart without --token or --url.
+The organizer's devices page is opened in Chromium (tests/browser.py).
 """
+
+# Chinese labels use full-width punctuation, as Chinese text should.
+# ruff: noqa: RUF001
 
 from __future__ import annotations
 
@@ -14,17 +18,25 @@ import secrets
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
 from kiosk_support import FAST, KioskProcess
+from playwright.async_api import Page, expect
 from support import Gateway, eventually
 
 from fairhub.config import Settings
 from fairhub.gateway.enrolment import normalize
 
+if TYPE_CHECKING:
+    from browser import Console
+
+pytest_plugins = ["browser"]  # Chromium fixtures: page, console
+
 Check = Callable[[], Awaitable[bool]]
+# The fetch() of a refused token is logged by Chromium itself: expected, not a page error.
+REFUSED = "the server responded with a status of 40"
 
 
 @pytest.fixture
@@ -299,3 +311,66 @@ async def test_the_first_scan_of_a_new_kiosk_may_be_its_enrolment_qr(
     again = await _kiosk(tmp_path / "elsewhere", "--db", str(path))  # --db alone is enough
     bo = await gateway.create(fair, token, "seekers", name="李博")
     await _admits(again, bo, "李博")
+
+
+async def test_the_devices_page_lists_kiosks_and_shows_an_enrolment_qr(
+    gateway: Gateway, page: Page, console: Console, tmp_path: Path
+) -> None:
+    fair, token = await gateway.create_fair()
+    employer = await gateway.create(fair, token, "employers", name="比亚迪股份有限公司")
+    gate = await _device(gateway, fair, token, gate="东门")
+    booth = await gateway.create(
+        fair, token, "devices", label="比亚迪展位扫码", employer_id=employer["id"]
+    )
+    status, _ = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/beat", gate["token"], json={"queued": 3}
+    )
+    assert status == 200
+
+    await page.goto(f"{gateway.base}/devices/{fair}#token={token}")
+    gate_row = page.locator(f'tr[data-device="{gate["id"]}"]')
+    booth_row = page.locator(f'tr[data-device="{booth["id"]}"]')
+    await expect(gate_row.locator('[data-col="label"]')).to_have_text("东门 1 号机")
+    await expect(gate_row.locator('[data-col="post"]')).to_have_text("入口 东门")
+    await expect(gate_row.locator('[data-col="queued"]')).to_have_text("3")
+    await expect(gate_row.locator('[data-col="contact"]')).not_to_have_text("从未")
+    await expect(booth_row.locator('[data-col="post"]')).to_have_text("展位 比亚迪股份有限公司")
+    await expect(booth_row.locator('[data-col="queued"]')).to_have_text("—")
+    await expect(booth_row.locator('[data-col="contact"]')).to_have_text("从未")
+    assert "#token" not in page.url  # handed over once, then kept in the browser only
+
+    # A new queue length shows without a reload.
+    await gateway.request("POST", f"/v1/fairs/{fair}/beat", gate["token"], json={"queued": 0})
+    await expect(gate_row.locator('[data-col="queued"]')).to_have_text("0", timeout=15_000)
+
+    await booth_row.locator("button.enrol-button").click()
+    await expect(page.locator("#enrol")).to_be_visible()
+    await expect(page.locator("#enrol-title")).to_have_text("比亚迪展位扫码")
+    code = (await page.locator("#enrol-code").text_content()) or ""
+    assert normalize(code) is not None, code
+    await expect(page.locator("#enrol-url")).to_have_text(f"{gateway.base}/enrol/{code}")
+    source = await page.locator("#enrol-qr").get_attribute("src")
+    assert source and source.startswith("data:image/svg+xml;base64,")
+    width = await page.locator("#enrol-qr").evaluate("img => img.naturalWidth")
+    assert width > 0  # the QR code really drew
+    await page.screenshot(path=tmp_path / "devices-enrolment.png")
+    # The code on screen is the one a kiosk trades for the booth's token.
+    status, body = await _enrol(gateway, code)
+    assert status == 200 and body["device"] == booth["id"] and body["employer"] == employer["id"]
+    await page.locator("#enrol-close").click()
+    await expect(page.locator("#enrol")).to_be_hidden()
+    await expect(booth_row.locator(".enrolment .muted")).to_contain_text("已注册", timeout=15_000)
+
+    # Signed out, the page asks for the token again; a wrong one is refused with a message.
+    await page.locator("#sign-out").click()
+    await expect(page.locator("#login")).to_be_visible()
+    await page.locator("#login-token").fill("fho_not-a-real-token")
+    await page.locator("#login-form button").click()
+    await expect(page.locator("#login-error")).to_have_text("令牌无效或已注销，请重新输入。")
+    await page.goto(f"{gateway.base}/devices/{fair}?lang=en#token={token}")
+    await expect(page.locator("#devices thead")).to_contain_text("Queued")
+    await expect(gate_row.locator('[data-col="post"]')).to_have_text("gate 东门")
+    assert console.problems(REFUSED) == []
+
+    status, text = await gateway.request("GET", "/devices/not-a-fair", None)
+    assert status == 404 and "场次编号有误" in text

@@ -30,7 +30,8 @@ LABELS: dict[str, dict[str, str]] = {
         "late": "延迟上传", "scans": "扫码", "enrolment": "注册", "enrol": "生成注册二维码",
         "enrolled": "已注册于 {t}", "not_enrolled": "未注册", "never": "从未",
         "code": "注册码", "expires": "{t} 前有效", "hint": "用自助机扫描此二维码，"
-        "或运行 fairhub kiosk --enrol 注册码", "close": "关闭", "no_devices": "还没有设备。",
+        "或在自助机上运行 fairhub kiosk --enrol 上面的地址", "close": "关闭",
+        "no_devices": "还没有设备。",
         "token_title": "请输入组织方令牌", "token": "令牌",
         "token_hint": "令牌只保存在本浏览器中。", "enter": "进入",
         "bad_token": "令牌无效或已注销，请重新输入。",
@@ -45,7 +46,8 @@ LABELS: dict[str, dict[str, str]] = {
         "queued": "Queued", "late": "Late", "scans": "Scans", "enrolment": "Enrolment",
         "enrol": "Enrolment QR", "enrolled": "enrolled {t}", "not_enrolled": "not enrolled",
         "never": "never", "code": "Code", "expires": "valid until {t}",
-        "hint": "Scan this QR code with the kiosk, or run fairhub kiosk --enrol CODE",
+        "hint": "Scan this QR code with the kiosk, or run fairhub kiosk --enrol"
+        " with the address above on it",
         "close": "Close", "no_devices": "No devices yet.",
         "token_title": "Enter the organizer token", "token": "Token",
         "token_hint": "The token stays in this browser only.", "enter": "Open",
