@@ -89,6 +89,9 @@ async def test_a_fresh_code_gives_the_device_token_once(
         "SELECT string_agg(code_hash, ' ') FROM enrolments"
     )
 
+    # A phone that scans the QR opens a page that says what it is for, and spends nothing.
+    status, text = await gateway.request("GET", enrolment["url"].removeprefix(gateway.base), None)
+    assert status == 200 and "fairhub kiosk --enrol" in text, text
     status, svg = await gateway.request("GET", enrolment["qr_svg_url"], token)
     assert status == 200 and svg.startswith("<?xml") and "<svg" in svg, svg
     status, png = await gateway.request("GET", enrolment["qr_png_url"], token)

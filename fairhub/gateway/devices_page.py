@@ -120,6 +120,26 @@ async def page(request: web.Request) -> web.Response:
     return html_response(devices_page(fair, labels, lang))
 
 
+async def enrolment_landing(request: web.Request) -> web.Response:
+    """What a phone that scanned a kiosk's enrolment QR opens: it is meant for a kiosk.
+
+    The code is not looked up (nor spent): this page says nothing about whether it is valid."""
+    lang = page_lang(request)
+    text = (
+        "This QR code enrols a FairHub kiosk: scan it with the kiosk's scanner, or run"
+        " <code>fairhub kiosk --enrol</code> with this page's address on the kiosk."
+        if lang == "en"
+        else "这是 FairHub 自助机注册码：请用自助机的扫码枪扫描，或在自助机上运行"
+        " <code>fairhub kiosk --enrol</code> 加本页地址。"
+    )
+    body = (
+        f"<main><h1>FairHub</h1><p>{text}</p></main>"
+        f"{settings_script({'page': 'none', 'lang': lang, 'labels': LABELS[lang]})}"
+    )
+    return html_response(_shell(lang, "FairHub", body))
+
+
 def add_routes(app: web.Application) -> None:
     """Register the devices page (its files are served from /static/ with the others)."""
     app.router.add_get("/devices/{fair}", page)
+    app.router.add_get("/enrol/{code}", enrolment_landing)
