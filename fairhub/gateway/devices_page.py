@@ -142,4 +142,4 @@ async def enrolment_landing(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     """Register the devices page (its files are served from /static/ with the others)."""
     app.router.add_get("/devices/{fair}", page)
-    app.router.add_get("/enrol/{code}", enrolment_landing)
+    app.router.add_get("/enrol/{code:[A-Za-z0-9-]{1,64}}", enrolment_landing)

@@ -226,7 +226,7 @@ def add_routes(app: web.Application) -> None:
     """Register enrolment, the kiosks' beat and status, and the organizer's devices page."""
     app.router.add_post("/v1/fairs/{fair}/devices/{id}/enrolment", create_enrolment)
     app.router.add_get(
-        "/v1/fairs/{fair}/enrolments/{code:[A-Za-z0-9-]+}.{fmt:svg|png}", enrolment_qr
+        "/v1/fairs/{fair}/enrolments/{code:[A-Za-z0-9-]{1,64}}.{fmt:svg|png}", enrolment_qr
     )
     app.router.add_post("/v1/enrol", enrol)
     kiosks.add_routes(app)

@@ -27,6 +27,7 @@ class Op:
     body: str | None = None
     ok: dict[str, str] = field(default_factory=dict)
     conflict: bool = False
+    gone: bool = False  # 410 for something that existed and can no longer be used
     query: tuple[str, ...] = ()
 
 
@@ -131,6 +132,7 @@ _ERRORS = {
     "403": "forbidden: the token belongs to another fair or may not do this",
     "404": "not_found: no such fair, item or route",
     "409": "conflict: a name or id already used, or a state that forbids it",
+    "410": "gone: a one-time code already used or expired",
     "413": "too_large: the body is over the size cap",
     "415": "unsupported media type: public JSON endpoints take application/json only",
     "422": "invalid: the fields named in `fields` break a rule stated in the schema or summary",
@@ -192,6 +194,8 @@ def operation(op: Op) -> dict[str, Any]:
         errors += ["413", "415"]
     if op.conflict:
         errors.append("409")
+    if op.gone:
+        errors.append("410")
     page = any(kind in ("html", "js", "asset") for kind in op.ok.values())
     for status in sorted(errors):
         responses[status] = _error(status, page)
