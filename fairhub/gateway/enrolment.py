@@ -57,8 +57,8 @@ class EnrolIn(BaseModel):
 
 
 def new_code() -> str:
-    """A fresh code, shown in groups of four so that it can be read out and typed."""
-    return grouped("".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH)))
+    """A fresh code as stored (hashed); grouped() is how people see it."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
 def grouped(code: str) -> str:
@@ -87,16 +87,14 @@ async def create_enrolment(request: web.Request) -> web.Response:
     fair, _ = await fair_caller(request, "organizer")
     device = request.match_info["id"]
     minutes = request.app[keys.SETTINGS].enrolment_minutes
-    code = new_code()
+    raw = new_code()
     async with request.app[keys.DB].acquire() as conn, conn.transaction():
-        revoked_at = await conn.fetchval(
-            "SELECT coalesce(revoked_at::text, '') FROM devices WHERE fair_id = $1 AND id = $2",
-            fair,
-            device,
+        found = await conn.fetchrow(
+            "SELECT revoked_at FROM devices WHERE fair_id = $1 AND id = $2", fair, device
         )
-        if revoked_at is None:
+        if found is None:
             raise NotFound(f"no device {device!r} in this fair", fields=["id"])
-        if revoked_at:
+        if found["revoked_at"] is not None:
             raise Conflict("this device is revoked", fields=["id"], code="device_revoked")
         await conn.execute(
             "DELETE FROM enrolments WHERE fair_id = $1 AND device_id = $2 AND used_at IS NULL",
@@ -106,11 +104,12 @@ async def create_enrolment(request: web.Request) -> web.Response:
         expires_at = await conn.fetchval(
             "INSERT INTO enrolments (code_hash, fair_id, device_id, expires_at)"
             " VALUES ($1, $2, $3, clock_timestamp() + $4) RETURNING expires_at",
-            code_hash(normalize(code) or ""),
+            code_hash(raw),
             fair,
             device,
             timedelta(minutes=minutes),
         )
+    code = grouped(raw)
     qr = f"/v1/fairs/{fair}/enrolments/{code}"
     answer = {
         "device_id": device,
