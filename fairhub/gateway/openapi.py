@@ -18,7 +18,7 @@ from fairhub.gateway.intents import IntentIn
 from fairhub.gateway.kiosks import BeatIn
 from fairhub.gateway.leads import LeadIn
 from fairhub.gateway.live import PinIn, SessionIn
-from fairhub.gateway.live_public import PresenceIn, QuestionIn
+from fairhub.gateway.live_public import PresenceIn, QuestionIn, ViewerIn, ViewerOut
 from fairhub.gateway.mine import ApplicationIn
 from fairhub.gateway.openapi_ops import REF, operation, path_parameters, ref
 from fairhub.gateway.openapi_paths import KINDS, PARAMETERS, operations
@@ -97,6 +97,8 @@ def openapi_document() -> dict[str, Any]:
                 PinIn,
                 PresenceIn,
                 QuestionIn,
+                ViewerIn,
+                ViewerOut,
                 EnrolIn,
                 BeatIn,
             )

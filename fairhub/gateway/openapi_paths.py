@@ -52,6 +52,22 @@ def _fair_api() -> dict[str, dict[str, Op]]:
             )
         },
         fair + "/stats": {"get": Op("Totals and breakdowns", ok={"200": "StatsOut"})},
+        fair + "/throttled": {
+            "get": Op("Public tries refused by the limits, by kind (organizer)", ok={"200": "json"})
+        },
+        fair + "/audit": {
+            "get": Op(
+                "Who read personal data, newest first (organizer)",
+                ok={"200": "json"},
+                query=("limit", "before", "action"),
+            )
+        },
+        fair + "/registry/counts": {
+            "get": Op(
+                "What the fair registered: employers, positions, headcount (organizer)",
+                ok={"200": "json"},
+            )
+        },
         fair + "/stats/stream": {
             "get": Op("Server-Sent Events: one `stats` event per change", ok={"200": "sse"})
         },
@@ -97,7 +113,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 "A live enrolment's QR code (token as bearer or `access_token`); 410 once used "
                 "or expired",
                 ok={"200": "image"},
-                gone=True,
+                errors=("410",),
             )
         },
         fair + "/beat": {
@@ -120,6 +136,13 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 body="upload",
                 ok={"200": "json", "201": "json"},
                 conflict=True,
+            )
+        },
+        kind + ":template.{ext}": {
+            "get": Op(
+                "An import template (organizer): Chinese headers and one example row, which the"
+                " import skips if left unchanged",
+                ok={"200": "template"},
             )
         },
         fair + "/leads": {
@@ -168,7 +191,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
         },
         fair + "/report": {"get": Op("The day's figures", ok={"200": "json"})},
         fair + "/report.{format}": {
-            "get": Op("The day's figures as JSON, CSV or HTML", ok={"200": "report"})
+            "get": Op("The day's figures as JSON, CSV, Excel or HTML", ok={"200": "report"})
         },
         live: {
             "post": Op("A live session and its host token", body="SessionIn", ok={"201": "json"}),
@@ -284,6 +307,15 @@ def _public() -> dict[str, dict[str, Op]]:
                 auth=PUBLIC,
                 body="PresenceIn",
                 ok={"200": "json", "202": "json"},
+                errors=("403",),
+            )
+        },
+        "/live/{session}/viewer": {
+            "post": Op(
+                "The viewer page's signed viewer id: the kept one back (200) or a new one (201)",
+                auth=PUBLIC,
+                body="ViewerIn",
+                ok={"200": "ViewerOut", "201": "ViewerOut"},
             )
         },
         "/live/{session}/questions": {
@@ -292,6 +324,7 @@ def _public() -> dict[str, dict[str, Op]]:
                 auth=PUBLIC,
                 body="QuestionIn",
                 ok={"202": "json"},
+                errors=("403",),
             )
         },
         "/dashboard": {"get": Op("The organizers' sign-in page", auth=PUBLIC, ok={"200": "html"})},
@@ -310,7 +343,7 @@ def _public() -> dict[str, dict[str, Op]]:
                 body="EnrolIn",
                 ok={"200": "json"},
                 conflict=True,
-                gone=True,
+                errors=("410",),
             )
         },
         "/devices/{fair}": {
@@ -356,13 +389,15 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "dotless_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w:@-]+$"},
     "code": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9-]+$"},
     "fmt": {"enum": ["svg", "png"]},
-    "format": {"enum": ["json", "csv", "html"]},
+    "format": {"enum": ["json", "csv", "xlsx", "html"]},
+    "ext": {"enum": ["xlsx", "csv"]},
 }
 KINDS: dict[str, list[str]] = {
     "/v1/fairs/{fair}/{kind}": ["employers", "positions", "seekers", "devices"],
     "/v1/fairs/{fair}/{kind}/{id}": ["employers", "positions", "seekers", "devices"],
     "/v1/fairs/{fair}/{kind}/{id}/token": ["employers", "devices"],
     "/v1/fairs/{fair}/{kind}:import": ["employers", "positions", "seekers"],
+    "/v1/fairs/{fair}/{kind}:template.{ext}": ["employers", "positions", "seekers"],
     "/v1/fairs/{fair}/qr/{kind}/{id}.{fmt}": ["seeker", "employer", "position"],
     "/p/{fair}/{kind}/{id}": ["employers", "positions"],
     "/p/{fair}/{kind}/{id}.json": ["employers", "positions"],
