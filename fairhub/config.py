@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     page_landings_seconds: float = Field(default=60.0, gt=0)
     resumes_per_seeker: int = Field(default=20, ge=1)
     resumes_seconds: float = Field(default=3600.0, gt=0)
+    # Kiosk enrolment: a printed code is good this long, and one address may try this many
+    # codes per window (a code has 60 random bits; the limit keeps guessing pointless).
+    enrolment_minutes: float = Field(default=15.0, gt=0)
+    enrol_tries_per_address: int = Field(default=20, ge=1)
+    enrol_tries_seconds: float = Field(default=60.0, gt=0)
     # Viewer ids are issued by the server and signed with this key (HMAC-SHA256), so a script
     # cannot invent viewers. Unset: generated once and kept in the data dir (every gateway of
     # one deployment must share it: set it when gateways do not share a data dir).
@@ -220,3 +225,5 @@ class KioskSettings(BaseSettings):
     keys_refresh_seconds: float = Field(default=600.0, gt=0)
     # Fault injection for the crash test: sleep after a scan is queued, before it is sent.
     send_delay_seconds: float = Field(default=0.0, ge=0)
+    # The kiosk tells the gateway its queue length this often (the organizer's devices page).
+    beat_seconds: float = Field(default=15.0, gt=0)

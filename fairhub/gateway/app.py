@@ -14,6 +14,7 @@ from fairhub.directory import Directory
 from fairhub.gateway import (
     checkins,
     dashboard,
+    enrolment,
     fairs,
     health,
     imports,
@@ -156,6 +157,7 @@ def create_app(settings: Settings) -> web.Application:
         seeker_pages,
         report,
         dashboard,
+        enrolment,  # kiosk enrolment by QR, the kiosks' beat, the devices page
         live,
         live_questions,
         live_public,  # before the pages: /live/{session}.json is not a page

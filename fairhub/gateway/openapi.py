@@ -12,8 +12,10 @@ from pydantic.json_schema import models_json_schema
 from fairhub import registry
 from fairhub.events import Event, EventBatch, IngestAnswer
 from fairhub.gateway.checkins import CheckinAnswer, CheckinIn
+from fairhub.gateway.enrolment import EnrolIn
 from fairhub.gateway.fairs import FairCreated, FairIn, FairOut, FairPatch
 from fairhub.gateway.intents import IntentIn
+from fairhub.gateway.kiosks import BeatIn
 from fairhub.gateway.leads import LeadIn
 from fairhub.gateway.live import PinIn, SessionIn
 from fairhub.gateway.live_public import PresenceIn, QuestionIn, ViewerIn, ViewerOut
@@ -97,6 +99,8 @@ def openapi_document() -> dict[str, Any]:
                 QuestionIn,
                 ViewerIn,
                 ViewerOut,
+                EnrolIn,
+                BeatIn,
             )
         ],
         ref_template=REF,

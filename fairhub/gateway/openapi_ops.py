@@ -141,6 +141,7 @@ _ERRORS = {
     "403": "forbidden: the token belongs to another fair or may not do this",
     "404": "not_found: no such fair, item or route",
     "409": "conflict: a name or id already used, or a state that forbids it",
+    "410": "gone: a one-time code already used or expired",
     "413": "too_large: the body is over the size cap",
     "415": "unsupported media type: public JSON endpoints take application/json only",
     "422": "invalid: the fields named in `fields` break a rule stated in the schema or summary",

@@ -100,6 +100,33 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 conflict=True,
             )
         },
+        fair + "/devices/{id}/enrolment": {
+            "post": Op(
+                "A one-time enrolment code and QR for a kiosk (organizer); it expires, and an "
+                "earlier unused code of the device stops working",
+                ok={"201": "json"},
+                conflict=True,
+            )
+        },
+        fair + "/enrolments/{code}.{fmt}": {
+            "get": Op(
+                "A live enrolment's QR code (token as bearer or `access_token`); 410 once used "
+                "or expired",
+                ok={"200": "image"},
+                errors=("410",),
+            )
+        },
+        fair + "/beat": {
+            "post": Op(
+                "A kiosk's beat: its queue length (device)", body="BeatIn", ok={"200": "json"}
+            )
+        },
+        fair + "/kiosks": {
+            "get": Op(
+                "Every live device with its last contact, queue and pending enrolment (organizer)",
+                ok={"200": "json"},
+            )
+        },
         fair + "/seekers/{id}/badge": {
             "post": Op("A new badge for a seeker: the old one stops working", ok={"201": "json"})
         },
@@ -171,7 +198,8 @@ def _fair_api() -> dict[str, dict[str, Op]]:
         },
         fair + "/report.{format}": {
             "get": Op(
-                "The day's figures as JSON, CSV, Excel or A4 HTML (token as bearer or `access_token`)",
+                "The day's figures as JSON, CSV, Excel or A4 HTML (token as bearer or"
+                " `access_token`)",
                 ok={"200": "report"},
                 query=("access_token",),
             )
@@ -326,13 +354,44 @@ def _public() -> dict[str, dict[str, Op]]:
                 ok={"200": "html"},
             )
         },
+        "/v1/enrol": {
+            "post": Op(
+                "Trade a fresh enrolment code for the device's token, once: 410 "
+                "enrolment_used or enrolment_expired, 404 enrolment_unknown",
+                auth=PUBLIC,
+                body="EnrolIn",
+                ok={"200": "json"},
+                conflict=True,
+                errors=("410",),
+            )
+        },
+        "/devices/{fair}": {
+            "get": Op(
+                "The organizers' devices page (the token is typed in the page)",
+                auth=PUBLIC,
+                ok={"200": "html"},
+            )
+        },
+        "/enrol/{code}": {
+            "get": Op(
+                "What a phone that scanned a kiosk's enrolment QR opens",
+                auth=PUBLIC,
+                ok={"200": "html"},
+            )
+        },
         "/static/{name}": {
             "get": Op(
                 "The pages' scripts and styles", auth=PUBLIC, ok={"200": "asset", "304": "none"}
             )
         },
         "/healthz": {"get": Op("Process up", auth=PUBLIC, ok={"200": "json"})},
-        "/readyz": {"get": Op("Redis and Postgres reachable", auth=PUBLIC, ok={"200": "json"})},
+        "/readyz": {
+            "get": Op(
+                "Redis and Postgres reachable (503 not_ready) and workers keeping up (503 degraded)",
+                auth=PUBLIC,
+                ok={"200": "json"},
+            )
+        },
         "/metrics": {"get": Op("Prometheus metrics", auth=PUBLIC, ok={"200": "text"})},
         "/openapi.json": {"get": Op("This document", auth=PUBLIC, ok={"200": "json"})},
     }
@@ -353,6 +412,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w.-]+$"},
     # Ids in a path before an extension (`{id}.svg`, `{id}.json`) cannot hold a dot.
     "dotless_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w:@-]+$"},
+    "code": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[A-Za-z0-9-]+$"},
     "fmt": {"enum": ["svg", "png"]},
     "format": {"enum": ["json", "csv", "xlsx", "html"]},
     "ext": {"enum": ["xlsx", "csv"]},

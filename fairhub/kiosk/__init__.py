@@ -6,6 +6,7 @@ offline, the kiosk verifies the badge with the fair's cached public keys and dec
 own memory, marks the verdict provisional, and uploads the queue with the original ids and
 times when the link returns. A terminal gets a full-screen display; a pipe gets plain lines.
 
+    enrol.py       the gateway and token: options, an enrolment QR, or the file's
     start.py       the file, the fair, a gate or a booth, the keys
     core.py        the loop: queue, decide, upload, count
     queue.py       the SQLite file: queue, log and memory
@@ -28,6 +29,7 @@ import sys
 
 from fairhub.config import KioskSettings, Settings
 from fairhub.kiosk.core import Kiosk
+from fairhub.kiosk.enrol import credentials, remember
 from fairhub.kiosk.fullscreen import RichScreen
 from fairhub.kiosk.link import Link
 from fairhub.kiosk.screen import PlainScreen, Screen
@@ -38,8 +40,16 @@ from fairhub.kiosk.words import LANGUAGES, WORDS
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `fairhub kiosk` options."""
-    parser.add_argument("--url", required=True, help="the gateway, e.g. http://10.0.0.2:8080")
-    parser.add_argument("--token", required=True, help="this kiosk's device token")
+    parser.add_argument(
+        "--url", help="the gateway, e.g. http://10.0.0.2:8080 (default: kept from the last run)"
+    )
+    parser.add_argument("--token", help="this kiosk's device token (default: kept in its file)")
+    parser.add_argument(
+        "--enrol",
+        metavar="CODE_OR_URL",
+        help="enrol with the organizer's one-time code (the QR's address, or the code and"
+        " --url): the token is fetched once and kept in the kiosk's file",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--gate", help="the gate's name (default: the device's gate)")
     where.add_argument("--booth", metavar="EMPLOYER", help="scan leads for this employer's booth")
@@ -71,9 +81,11 @@ def run_kiosk(settings: Settings, args: argparse.Namespace) -> None:
 async def _main(
     settings: Settings, kiosk_settings: KioskSettings, args: argparse.Namespace
 ) -> None:
+    await credentials(args)
     async with Link(args.url, args.token, kiosk_settings) as link:
         store, post = await begin(link, args)
         try:
+            remember(store, args)  # later starts need neither --url nor --token
             terminal = sys.stdin.isatty() and sys.stdout.isatty() and not args.plain
             screen: Screen = (
                 RichScreen(settings.timezone, WORDS[args.lang])

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from fairhub.config import KioskSettings
 from fairhub.kiosk import offline
+from fairhub.kiosk.beat import beat_forever
 from fairhub.kiosk.link import Link, LinkDown
 from fairhub.kiosk.naming import name_leads
 from fairhub.kiosk.offline import Local
@@ -110,6 +111,9 @@ class Kiosk:
             asyncio.create_task(self._uploader()),
             asyncio.create_task(self._ticker()),
             asyncio.create_task(self._finish_when_done()),
+            asyncio.create_task(
+                beat_forever(self.link, self.store, self.post.fair, self.settings.beat_seconds)
+            ),
         ]
         try:
             await self.stop.wait()
