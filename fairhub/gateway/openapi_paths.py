@@ -387,7 +387,7 @@ def _public() -> dict[str, dict[str, Op]]:
         "/healthz": {"get": Op("Process up", auth=PUBLIC, ok={"200": "json"})},
         "/readyz": {
             "get": Op(
-                "Redis and Postgres reachable (503 not_ready) and workers keeping up (503 degraded)",
+                "Redis and Postgres reachable (503 not_ready), workers keeping up (503 degraded)",
                 auth=PUBLIC,
                 ok={"200": "json"},
             )
