@@ -38,6 +38,17 @@ def _rfc3339_text(value: object) -> object:
     return value
 
 
+def _not_a_truth_value(value: object) -> object:
+    """JSON `true` is not the number 1 (pydantic's lax mode would take it): the schema says
+    integer. Text digits stay accepted, for spreadsheets' cells."""
+    if isinstance(value, bool):
+        raise ValueError("must be an integer, not true or false")
+    return value
+
+
+# A whole number from a client: an integer (or digits from a CSV cell), never a boolean.
+Count = Annotated[int, BeforeValidator(_not_a_truth_value)]
+
 # A time from a client, as the schema says: `format: date-time`, a string, with an offset.
 Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 OCCURRED_AT = (

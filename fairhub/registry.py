@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from fairhub import badges
-from fairhub.events import Ref
+from fairhub.events import Count, Ref
 
 # Names come from spreadsheets: trimmed, no NUL (Postgres text cannot hold it), bounded.
 Text = Annotated[
@@ -50,7 +50,7 @@ class EmployerPatch(_In):
 
 
 # Monthly pay in yuan; a million a month bounds typos, not salaries.
-Yuan = Annotated[int, Field(ge=0, le=1_000_000)]
+Yuan = Annotated[Count, Field(ge=0, le=1_000_000)]
 
 
 class _Pay(_In):
@@ -78,14 +78,14 @@ class PositionIn(_Pay):
     employer_id: Ref
     title: Text
     job_type: Text
-    headcount: int = Field(ge=0, le=1_000_000)
+    headcount: Count = Field(ge=0, le=1_000_000)
     description: LongText | None = None
 
 
 class PositionPatch(_Pay):
     title: Text | None = None
     job_type: Text | None = None
-    headcount: int | None = Field(default=None, ge=0, le=1_000_000)
+    headcount: Count | None = Field(default=None, ge=0, le=1_000_000)
     description: LongText | None = None
 
 
@@ -108,7 +108,7 @@ def phone_key(phone: str) -> str:
     return mobile[1] if mobile else digits
 
 
-Year = Annotated[int, Field(ge=1950, le=2100)]
+Year = Annotated[Count, Field(ge=1950, le=2100)]
 
 
 class SeekerIn(_In):

@@ -249,7 +249,9 @@ async def test_a_pin_reaches_an_open_viewer_page_without_a_beat(
     await f.live("POST", "/start")
     beats: list[str] = []
     phone.on("request", lambda r: beats.append(r.url) if r.url.endswith("/presence") else None)
-    await phone.goto(f"{gateway.base}/live/{f.session}")
+    # The join goes once the page has its signed viewer id, maybe after the first render.
+    async with phone.expect_request(lambda r: r.url.endswith("/presence")):
+        await phone.goto(f"{gateway.base}/live/{f.session}")
     await expect(phone.locator("#state")).to_have_text("直播中")
     await expect(phone.locator("#no-pin")).to_be_visible()
     joined = len(beats)

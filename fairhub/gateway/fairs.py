@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -20,7 +21,7 @@ from pydantic import (
 from fairhub import keys
 from fairhub.auth import issue, mirror
 from fairhub.db import TRANSIENT_ERRORS
-from fairhub.events import Moment
+from fairhub.events import Count, Moment
 from fairhub.gateway.access import caller, fair_caller
 from fairhub.gateway.bodies import read_model
 from fairhub.gateway.errors import Forbidden, NotFound
@@ -44,11 +45,13 @@ class FairIn(BaseModel):
     starts_at: Moment
     ends_at: Moment = Field(description="After starts_at.")
     venue: Name | None = None
-    signup_open: bool = Field(default=True, description="Seekers may sign up on their phones.")
-    signup_cap: int | None = Field(
+    signup_open: StrictBool = Field(
+        default=True, description="Seekers may sign up on their phones."
+    )
+    signup_cap: Count | None = Field(
         default=None, ge=0, le=MOST_SIGNUPS, description="At most this many sign-ups."
     )
-    resume_retention_days: int = Field(
+    resume_retention_days: Count = Field(
         default=180,
         ge=0,
         le=36500,
@@ -69,9 +72,9 @@ class FairPatch(BaseModel):
 
     name: Name | None = None
     venue: Name | None = None
-    signup_open: bool | None = None
-    signup_cap: int | None = Field(default=None, ge=0, le=MOST_SIGNUPS)
-    resume_retention_days: int | None = Field(default=None, ge=0, le=36500)
+    signup_open: StrictBool | None = None
+    signup_cap: Count | None = Field(default=None, ge=0, le=MOST_SIGNUPS)
+    resume_retention_days: Count | None = Field(default=None, ge=0, le=36500)
 
     @field_validator("name", "signup_open", "resume_retention_days")
     @classmethod

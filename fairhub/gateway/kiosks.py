@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from fairhub import keys
+from fairhub.events import Count
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import read_model, reply
 from fairhub.gateway.errors import Forbidden, NotFound
@@ -24,7 +25,7 @@ from fairhub.sql import query as sql_query
 class BeatIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    queued: int = Field(ge=0, le=10_000_000, description="Scans waiting in the kiosk's queue.")
+    queued: Count = Field(ge=0, le=10_000_000, description="Scans waiting in the kiosk's queue.")
 
 
 async def beat(request: web.Request) -> web.Response:

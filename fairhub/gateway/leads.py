@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from fairhub import gate, keys
 from fairhub.auth import Principal
-from fairhub.events import OCCURRED_AT, Badge, BoothVisit, EventId, Moment, Ref
+from fairhub.events import OCCURRED_AT, Badge, BoothVisit, Count, EventId, Moment, Ref
 from fairhub.gateway import privacy
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import page_limit, read_model, reply
@@ -37,7 +37,7 @@ class LeadIn(BaseModel):
     seeker_id: Ref | None = None
     employer_id: Ref | None = Field(default=None, description="Implied by employer tokens.")
     notes: Notes | None = None
-    rating: int | None = Field(default=None, ge=1, le=5)
+    rating: Count | None = Field(default=None, ge=1, le=5)
     occurred_at: Moment | None = Field(default=None, description=OCCURRED_AT)
 
     @model_validator(mode="after")
