@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from support import Gateway, WorkerTask, eventually
+from support import Gateway, WorkerTask, event, eventually
 
 JOINED = "2026-01-01"
 
@@ -86,7 +86,7 @@ async def test_secretary_members_and_import(gateway: Gateway) -> None:
     assert status == 403
 
 
-async def test_members_only_fair(gateway: Gateway) -> None:
+async def test_members_only_fair(gateway: Gateway, worker: WorkerTask) -> None:
     alliance, secretary = await new_alliance(gateway)
     fair, organizer = await gateway.create_fair("武进校企联盟招聘会")
     byd = await member(gateway, alliance, secretary, kind="enterprise", name="常州精密")
@@ -131,8 +131,30 @@ async def test_members_only_fair(gateway: Gateway) -> None:
         "POST", f"/v1/fairs/{plain}/employers", plain_token, json={"name": "乙", "member_id": byd}
     )
     assert (status, err["fields"]) == (422, ["member_id"])
+    # A second fair of the alliance, open to all: the same member's figures add up.
+    second, second_token = await gateway.create_fair("武进直播招聘会")
+    status, _ = await gateway.request(
+        "POST", f"/v1/alliances/{alliance}/fairs", secretary, json={"fair_id": second}
+    )
+    again = await gateway.create(second, second_token, "employers", name="常州精密")
+    outsider = await gateway.create(second, second_token, "employers", name="外地公司")
+    assert again["member_id"] == byd and "member_id" not in outsider
+    await gateway.post(fair, organizer, [event("consultation", employer_id=first["id"])])
+    await gateway.post(
+        second,
+        second_token,
+        [event("consultation", employer_id=again["id"]) for _ in range(2)]
+        + [event("consultation", employer_id=outsider["id"])],
+    )
+
+    async def added_up() -> bool:
+        stats = await alliance_stats(gateway, alliance, secretary)
+        at_fairs = {m["id"]: m["at_fairs"] for m in stats["by_member"]}
+        return bool(at_fairs[byd].get("consultations", {}).get("total") == 3)
+
+    await eventually(added_up)
     status, got = await gateway.request("GET", f"/v1/alliances/{alliance}", secretary)
-    assert got["fair_ids"] == [fair]
+    assert sorted(got["fair_ids"]) == sorted([fair, second])
     assert (got["internship_share"], got["internship_subsidy"]) == (0.02, 300)
 
 

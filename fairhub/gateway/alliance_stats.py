@@ -64,6 +64,9 @@ async def get_stats(request: web.Request) -> web.Response:
         " WHERE alliance_id = $1 ORDER BY created_at, id",
         alliance,
     )
+    at_fairs: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
+    for row in await db.fetch(query("alliance_member_fairs"), alliance):
+        at_fairs[row["member_id"]][row["metric"]] = {"total": row["total"], "unique": row["uniq"]}
     by_offer = []
     training_subsidy = Decimal(0)
     for offer in offers:
@@ -82,7 +85,9 @@ async def get_stats(request: web.Request) -> web.Response:
     answer: dict[str, Any] = {
         "alliance": alliance,
         "totals": totals,
-        "by_member": [{**dict(m), **per["employer"][m["id"]]} for m in members],
+        "by_member": [
+            {**dict(m), **per["employer"][m["id"]], "at_fairs": at_fairs[m["id"]]} for m in members
+        ],
         "by_offer": by_offer,
         "by_occupation": await _by_occupation(db, alliance),
         "hires_by_channel": {

@@ -28,7 +28,9 @@ from fairhub.gateway.errors import Forbidden, NotFound, Unprocessable
 from fairhub.gateway.pages import html_response
 from fairhub.gateway.public_page import phone_shell
 from fairhub.gateway.training import menu_rows
+from fairhub.limits import Limit, client_address, enforce
 
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 KINDS = {"subsidised": "政府补贴培训", "certification": "技能等级认定", "project_class": "订单班"}
 # The form fields of a sign-up: a person the institution can call back.
 PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
@@ -108,12 +110,22 @@ async def _seeker(request: web.Request, alliance: str) -> str | None:
     return principal.subject_id
 
 
+async def _fields(request: web.Request, is_form: bool) -> Any:
+    """An HTML form's fields (empty inputs mean "not given"), or a JSON body."""
+    if is_form:
+        form = await request.post()
+        return {k: v for k, v in form.items() if isinstance(v, str) and v.strip()}
+    return await read_json(request)
+
+
 async def signup(request: web.Request) -> web.Response:
     """A sign-up from the menu: a training_signup event; the page or JSON says it is taken."""
     alliance, _ = await _alliance(request)
-    is_form = request.content_type != "application/json"
-    raw = dict(await request.post()) if is_form else await read_json(request)
-    body = validated(MenuSignupIn, raw)
+    settings = request.app[keys.SETTINGS]
+    per_address = Limit("signup", client_address(request), settings.signups_per_address_hour, 3600)
+    await enforce(request, alliance, "signup", [per_address])
+    is_form = request.content_type in FORMS
+    body = validated(MenuSignupIn, await _fields(request, is_form))
     seeker = await _seeker(request, alliance)
     if seeker is None and (body.name is None or body.phone is None):
         missing = [f for f in ("name", "phone") if getattr(body, f) is None]
