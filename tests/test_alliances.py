@@ -3,10 +3,16 @@ and the training menu on a phone, searched in Chinese and signed up to."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from playwright.async_api import Page, expect
 from support import Gateway, WorkerTask, event, eventually
+
+if TYPE_CHECKING:
+    from browser import Console
+
+pytest_plugins = ["browser"]  # Chromium fixtures: phone, phone_console
 
 JOINED = "2026-01-01"
 
@@ -263,3 +269,45 @@ async def alliance_stats(gateway: Gateway, alliance: str, token: str) -> dict[st
     status, body = await gateway.request("GET", f"/v1/alliances/{alliance}/stats", token)
     assert status == 200, body
     return dict(body)
+
+
+async def test_menu_searched_in_chinese_in_the_browser(
+    gateway: Gateway, worker: WorkerTask, phone: Page, phone_console: Console
+) -> None:
+    alliance, secretary = await new_alliance(gateway)
+    school = await member(
+        gateway, alliance, secretary, kind="training_institution", name="京口培训中心"
+    )
+    for occupation, region in (("焊工", "丹徒区"), ("钳工", "丹徒区"), ("养老护理员", "京口区")):
+        status, _ = await gateway.request(
+            "POST", f"/v1/alliances/{alliance}/offers", secretary,
+            json={"member_id": school, "occupation": occupation, "region": region,
+                  "kind": "subsidised", "seats": 20, "credit_stars": 3},
+        )  # fmt: skip
+        assert status == 201
+
+    await phone.goto(f"{gateway.base}/a/{alliance}/menu")
+    await expect(phone.locator("#offers .title")).to_have_count(3)
+    # Typed with a Chinese keyboard: a substring of the occupation, then of the region.
+    await phone.locator("input[name=occupation]").fill("焊")
+    await phone.get_by_role("button", name="搜索").click()
+    await expect(phone.locator("#offers .title")).to_have_count(1)
+    await expect(phone.locator("#offers .title")).to_contain_text("焊工")
+    await phone.locator("input[name=occupation]").fill("")
+    await phone.locator("input[name=region]").fill("丹徒")
+    await phone.get_by_role("button", name="搜索").click()
+    await expect(phone.locator("#offers .title")).to_have_count(2)
+
+    # The seeker signs up to the first offer from the page.
+    first = phone.locator("#offers li").first
+    await first.locator("input[name=name]").fill("孙八")
+    await first.locator("input[name=phone]").fill("13600000000")
+    await first.get_by_role("button", name="报名").click()
+    await expect(phone.locator("h1")).to_have_text("报名成功")
+    assert phone_console.problems() == []
+
+    async def counted() -> bool:
+        stats = await alliance_stats(gateway, alliance, secretary)
+        return bool(stats["totals"]["training_signups"] == {"total": 1, "unique": 1})
+
+    await eventually(counted)
