@@ -159,6 +159,20 @@ async def test_members_only_fair(gateway: Gateway, worker: WorkerTask) -> None:
         return bool(at_fairs[byd].get("consultations", {}).get("total") == 3)
 
     await eventually(added_up)
+    # The member's employer posts its own demand with its fair token, nobody else's.
+    demand = {"member_id": byd, "occupation": "钳工", "category": "skilled", "headcount": 5}
+    path = f"/v1/alliances/{alliance}/demands"
+    status, made = await gateway.request("POST", path, first["token"], json=demand)
+    assert status == 201, made
+    status, err = await gateway.request("POST", path, outsider["token"], json=demand)
+    assert (status, err["fields"]) == (403, ["Authorization"])
+    other = await member(gateway, alliance, secretary, kind="enterprise", name="别家")
+    status, err = await gateway.request(
+        "POST", path, first["token"], json={**demand, "member_id": other}
+    )
+    assert (status, err["fields"]) == (403, ["member_id"])
+    status, err = await gateway.request("GET", path, first["token"])
+    assert status == 403  # reading the alliance's demand is the secretary's
     status, got = await gateway.request("GET", f"/v1/alliances/{alliance}", secretary)
     assert sorted(got["fair_ids"]) == sorted([fair, second])
     assert (got["internship_share"], got["internship_subsidy"]) == (0.02, 300)

@@ -37,10 +37,16 @@ def alliance_id(request: web.Request) -> str:
         raise NotFound(f"no alliance {raw!r}", fields=["alliance"]) from None
 
 
-async def alliance_caller(request: web.Request) -> tuple[str, Principal]:
-    """The alliance in the path, its secretary or the admin calling, and the alliance exists."""
+async def alliance_caller(request: web.Request, *, members: bool = False) -> tuple[str, Principal]:
+    """The alliance in the path, its secretary or the admin calling, and the alliance exists.
+
+    With `members`, an employer token of one of the alliance's fairs may call too, when its
+    employer is linked to a member: it speaks for that member (principal.subject_id).
+    """
     alliance = alliance_id(request)
     principal = await caller(request)
+    if members and principal.role == "employer":
+        return alliance, await _member_employer(request, alliance, principal)
     if principal.role not in ("admin", "secretary"):
         raise Forbidden(f"a {principal.role} token may not do this", fields=["Authorization"])
     if not principal.may_act_on(alliance):
@@ -51,6 +57,21 @@ async def alliance_caller(request: web.Request) -> tuple[str, Principal]:
     if not found:
         raise NotFound(f"no alliance {alliance}", fields=["alliance"])
     return alliance, principal
+
+
+async def _member_employer(request: web.Request, alliance: str, principal: Principal) -> Principal:
+    member = await request.app[keys.DB].fetchval(
+        "SELECT e.member_id FROM employers e JOIN fairs f ON f.id = e.fair_id"
+        " WHERE e.fair_id = $1 AND e.id = $2 AND f.alliance_id = $3 AND e.revoked_at IS NULL",
+        principal.fair_id,
+        principal.subject_id,
+        alliance,
+    )
+    if member is None:
+        raise Forbidden(
+            "this employer is no member of the alliance's fairs", fields=["Authorization"]
+        )
+    return Principal(role="employer", fair_id=principal.fair_id, subject_id=member)
 
 
 async def create_alliance(request: web.Request) -> web.Response:

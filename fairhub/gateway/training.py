@@ -12,7 +12,7 @@ from aiohttp import web
 from fairhub import alliances, keys
 from fairhub.gateway.alliances import alliance_caller
 from fairhub.gateway.bodies import read_model, reply
-from fairhub.gateway.errors import Unprocessable
+from fairhub.gateway.errors import Forbidden, Unprocessable
 
 
 async def _member_of_kind(
@@ -25,9 +25,14 @@ async def _member_of_kind(
 
 
 async def add_demand(request: web.Request) -> web.Response:
-    """A member enterprise's demand for one occupation: registry data the figures compare."""
-    alliance, _ = await alliance_caller(request)
+    """A member enterprise's demand for one occupation: registry data the figures compare.
+
+    The secretary posts it for any member; an employer of the alliance's fairs for its own.
+    """
+    alliance, principal = await alliance_caller(request, members=True)
     body = await read_model(request, alliances.DemandIn)
+    if principal.role == "employer" and body.member_id != principal.subject_id:
+        raise Forbidden("an employer posts demand for its own member only", fields=["member_id"])
     demand = str(uuid.uuid4())
     async with request.app[keys.DB].acquire() as conn:
         await _member_of_kind(conn, alliance, body.member_id, "enterprise")
