@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fairhub.csvimport import CsvError, LineError, decode
+from fairhub.csvimport import CsvError, decode
 from fairhub.events import Ref
 from fairhub.registry import phone_key
 
@@ -168,8 +168,8 @@ KIND_WORDS: dict[str, str] = {
 }
 
 
-def read_members(data: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[LineError]]:
-    """A members CSV (any encoding csvimport reads) as (line, fields) rows; bad lines apart."""
+def read_members(data: bytes) -> list[tuple[int, dict[str, str]]]:
+    """A members CSV (any encoding csvimport reads) as (line, fields) rows, checked later."""
     text, _ = decode(data)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
@@ -179,7 +179,6 @@ def read_members(data: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[Li
     if not {"name", "kind"} <= set(columns.values()):
         raise CsvError("the header must name the columns name (名称) and kind (类型)", ["file"])
     rows: list[tuple[int, dict[str, str]]] = []
-    errors: list[LineError] = []
     for line, cells in enumerate(reader, start=2):
         fields = {
             column: cell.strip()
@@ -191,7 +190,7 @@ def read_members(data: bytes) -> tuple[list[tuple[int, dict[str, str]]], list[Li
         if "kind" in fields:
             fields["kind"] = KIND_WORDS.get(fields["kind"], fields["kind"])
         rows.append((line, fields))
-    return rows, errors
+    return rows
 
 
 async def employer_member(
@@ -231,6 +230,7 @@ async def employer_member(
 
 
 async def link_member(conn: asyncpg.Connection, fair: str, employer: str, member: str) -> None:
+    """Remember which member an employer of a fair is, for the member's figures across fairs."""
     await conn.execute(
         "UPDATE employers SET member_id = $3 WHERE fair_id = $1 AND id = $2", fair, employer, member
     )

@@ -35,6 +35,7 @@ def internship_subsidy(posts: int, staff: int | None, share: Decimal, per_post: 
 
 
 async def get_stats(request: web.Request) -> web.Response:
+    """Per member, occupation, offer and channel, with the subsidies owed."""
     alliance, _ = await alliance_caller(request)
     db = request.app[keys.DB_READ]
     rules = await db.fetchrow(

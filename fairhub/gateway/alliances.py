@@ -100,6 +100,7 @@ async def create_alliance(request: web.Request) -> web.Response:
 
 
 async def get_alliance(request: web.Request) -> web.Response:
+    """The alliance, its rules and its fairs, for the secretary's screen."""
     alliance, _ = await alliance_caller(request)
     row = await request.app[keys.DB].fetchrow(
         "SELECT id::text, name, region, internship_share, internship_subsidy,"
@@ -118,6 +119,7 @@ async def get_alliance(request: web.Request) -> web.Response:
 
 
 async def add_member(request: web.Request) -> web.Response:
+    """A member joins (on joined_at, today by default); a current name is one member."""
     alliance, _ = await alliance_caller(request)
     body = await read_model(request, alliances.MemberIn)
     async with request.app[keys.DB].acquire() as conn:
@@ -174,11 +176,11 @@ async def import_members(request: web.Request) -> web.Response:
     if len(data) > MAX_IMPORT_BYTES:
         raise TooLarge(f"a members file holds at most {MAX_IMPORT_BYTES} bytes", fields=["body"])
     try:
-        rows, errors = alliances.read_members(data)
+        rows = alliances.read_members(data)
     except CsvError as exc:
         raise Unprocessable(exc.detail, fields=exc.fields, code="bad_file") from None
     created: list[dict[str, Any]] = []
-    answer_errors = [{"line": e.line, "error": e.error} for e in errors]
+    answer_errors: list[dict[str, Any]] = []
     async with request.app[keys.DB].acquire() as conn:
         for line, fields in rows:
             try:

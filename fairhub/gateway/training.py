@@ -52,6 +52,7 @@ async def add_demand(request: web.Request) -> web.Response:
 
 
 async def list_demands(request: web.Request) -> web.Response:
+    """The alliance's job demand, in the order it was posted."""
     alliance, _ = await alliance_caller(request)
     rows = await request.app[keys.DB].fetch(
         "SELECT id, member_id, occupation, category, headcount, region, period FROM demands"
@@ -135,6 +136,7 @@ async def menu_rows(
 
 
 async def list_offers(request: web.Request) -> web.Response:
+    """The training menu as JSON, filtered like the phone page."""
     alliance, _ = await alliance_caller(request)
     query = request.query
     rows = await menu_rows(
