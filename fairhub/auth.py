@@ -36,7 +36,9 @@ TOKEN_PREFIX: dict[str, str] = {
 # Which event types each role may send (API.md); admin and organizers may send all.
 ROLE_EVENT_TYPES: dict[str, frozenset[str]] = {
     "device": frozenset({"checkin", "booth_visit", "qr_scan", "consultation"}),
-    "employer": frozenset({"booth_visit", "resume_downloaded", "intent_agreed", "consultation"}),
+    "employer": frozenset(
+        {"booth_visit", "resume_downloaded", "intent_agreed", "consultation", "hired"}
+    ),
     "host": frozenset({"live_join", "live_heartbeat", "live_leave", "consultation"}),
 }
 

@@ -173,6 +173,23 @@ class LiveLeave(_Event):
     viewer_id: Ref
 
 
+# How a hire came about (issue 13): recorded by a fair's employer, or sent to an alliance.
+HireChannel = Literal["fair", "livestream", "training", "internship", "other"]
+HIRE_CHANNELS: tuple[str, ...] = get_args(HireChannel)
+Occupation = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class FairHired(_Event):
+    """An employer of the fair hired a seeker; its alliance member, if any, gets the hire too."""
+
+    type: Literal["hired"]
+    employer_id: Ref
+    seeker_id: Ref
+    position_id: Ref | None = None
+    occupation: Occupation | None = None
+    channel: HireChannel = "fair"
+
+
 Event = Annotated[
     Checkin
     | QrScan
@@ -183,7 +200,8 @@ Event = Annotated[
     | Consultation
     | LiveJoin
     | LiveHeartbeat
-    | LiveLeave,
+    | LiveLeave
+    | FairHired,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[str, ...] = (
@@ -197,6 +215,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "live_join",
     "live_heartbeat",
     "live_leave",
+    "hired",
 )
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
@@ -245,7 +264,7 @@ def describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors(include_url=False):
         loc = [str(p) for p in item["loc"]]
-        if loc and loc[0] in EVENT_TYPES + ALLIANCE_EVENT_TYPES:  # the tag adds nothing
+        if loc and loc[0] in _TAGS:  # the union's tag adds nothing for the client
             loc = loc[1:]
         where = ".".join(loc)
         message = item["msg"].removeprefix("Value error, ")
@@ -256,9 +275,6 @@ def describe(error: ValidationError) -> str:
 # The chain after the fair (issue 13), sent to an alliance: POST /v1/alliances/{a}/events.
 # Each names its person by seeker_id or phone; the gateway turns a phone into a `person` key.
 Phone = Annotated[str, StringConstraints(min_length=5, max_length=20, pattern=r"^\+?[0-9 -]+$")]
-Occupation = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-HireChannel = Literal["fair", "livestream", "training", "internship", "other"]
-HIRE_CHANNELS: tuple[str, ...] = get_args(HireChannel)
 
 
 class _PersonEvent(_Event):
@@ -325,6 +341,8 @@ ALLIANCE_EVENT_TYPES: tuple[str, ...] = (
     "hired",
 )
 alliance_event_adapter: TypeAdapter[AllianceEvent] = TypeAdapter(AllianceEvent)
+# The unions' tags, which describe() leaves out of a field's path.
+_TAGS = frozenset(EVENT_TYPES + ALLIANCE_EVENT_TYPES)
 
 # An alliance's counted metrics, each with a total and a unique count of persons.
 ALLIANCE_METRICS: tuple[str, ...] = (

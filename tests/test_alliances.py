@@ -153,12 +153,32 @@ async def test_members_only_fair(gateway: Gateway, worker: WorkerTask) -> None:
         + [event("consultation", employer_id=outsider["id"])],
     )
 
+    # Hires recorded at the fairs by the organizer or the employer itself count for the member.
+    s1 = await gateway.create(fair, organizer, "seekers", name="周一")
+    s2 = await gateway.create(second, second_token, "seekers", name="吴二")
+    hire = event("hired", employer_id=first["id"], seeker_id=s1["id"], occupation="钳工")
+    [result] = await gateway.post(fair, organizer, [hire])
+    assert result["status"] == "accepted"
+    own = event("hired", employer_id=again["id"], seeker_id=s2["id"], channel="livestream")
+    assert (await gateway.post(second, again["token"], [own]))[0]["status"] == "accepted"
+    other_hire = event("hired", employer_id=outsider["id"], seeker_id=s2["id"])
+    [refused] = (
+        await gateway.request(
+            "POST", f"/v1/fairs/{second}/events", again["token"], json={"events": [other_hire]}
+        )
+    )[1]["results"]
+    assert refused["status"] == "rejected"
+
     async def added_up() -> bool:
         stats = await alliance_stats(gateway, alliance, secretary)
         at_fairs = {m["id"]: m["at_fairs"] for m in stats["by_member"]}
-        return bool(at_fairs[byd].get("consultations", {}).get("total") == 3)
+        return bool(
+            at_fairs[byd].get("consultations", {}).get("total") == 3
+            and at_fairs[byd].get("hires") == {"total": 2, "unique": 2}
+        )
 
     await eventually(added_up)
+    assert (await gateway.stats(fair, organizer))["totals"]["hires"] == {"total": 1, "unique": 1}
     # The member's employer posts its own demand with its fair token, nobody else's.
     demand = {"member_id": byd, "occupation": "钳工", "category": "skilled", "headcount": 5}
     path = f"/v1/alliances/{alliance}/demands"

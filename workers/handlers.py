@@ -151,7 +151,18 @@ def internship_started(event: Payload) -> Fact:
 
 
 def hired(event: Payload) -> Fact:
-    return _in_alliance("hires", event, event["channel"])
+    if "person" in event:  # sent to an alliance
+        return _in_alliance("hires", event, event["channel"])
+    # Recorded at a fair by its employer: counted for the employer, which adds up to its
+    # alliance member's figures through the employer's member link.
+    return Fact(
+        "hires",
+        _seeker(event),
+        employer_id=event["employer_id"],
+        position_id=event.get("position_id"),
+        seeker_id=event.get("seeker_id"),
+        outcome=event["channel"],
+    )
 
 
 HANDLERS: dict[str, Callable[[Payload], Fact]] = {
