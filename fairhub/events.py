@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -30,13 +31,30 @@ MAX_CLOCK_SKEW = timedelta(hours=1)
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+def _rfc3339_text(value: object) -> object:
+    """A time must come as RFC 3339 text: pydantic would read 0 as 1970-01-01 otherwise."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an RFC 3339 date-time string with an offset")
+    return value
+
+
+# A time from a client, as the schema says: `format: date-time`, a string, with an offset.
+Moment = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
+OCCURRED_AT = (
+    "When it happened, from the scanner's clock: RFC 3339 with an offset, not before "
+    "2000-01-01T00:00:00Z and at most 1 hour ahead of the server's clock (422 otherwise)."
+)
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: EventId = Field(
         description="Client-chosen idempotency key: the same id twice is one event."
     )
-    occurred_at: AwareDatetime = Field(description="When it happened, from the scanner's clock.")
+    occurred_at: Moment = Field(
+        description=OCCURRED_AT, json_schema_extra={"formatMinimum": "2000-01-01T00:00:00Z"}
+    )
 
     @field_validator("occurred_at")
     @classmethod

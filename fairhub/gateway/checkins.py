@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from fairhub.events import Badge, Checkin, EventId, Label, describe
+from fairhub.events import OCCURRED_AT, Badge, Checkin, EventId, Label, Moment, describe
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import read_model, reply
 from fairhub.gateway.errors import Conflict, Unprocessable
@@ -26,7 +26,7 @@ class CheckinIn(BaseModel):
     id: EventId
     badge: Badge
     gate: Label | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = Field(default=None, description=OCCURRED_AT)
 
 
 class CheckinAnswer(BaseModel):

@@ -27,7 +27,10 @@ def listed_employer(request: web.Request, principal: Principal) -> str | None:
     """Whose rows a listing shows: an employer token only its own, an organizer any it names."""
     if principal.role == "employer":
         return principal.subject_id or ""
-    return request.query.get("employer_id")
+    employer = request.query.get("employer_id")
+    if employer is not None and "\x00" in employer:  # Postgres text cannot hold NUL
+        raise Unprocessable("employer_id must not contain NUL", fields=["employer_id"])
+    return employer
 
 
 async def seeker_of(

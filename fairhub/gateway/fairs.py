@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,13 +20,20 @@ from pydantic import (
 from fairhub import keys
 from fairhub.auth import issue, mirror
 from fairhub.db import TRANSIENT_ERRORS
+from fairhub.events import Moment
 from fairhub.gateway.access import caller, fair_caller
 from fairhub.gateway.bodies import read_model
 from fairhub.gateway.errors import Forbidden, NotFound
 from fairhub.keyring import create_key, live_public_keys
 from fairhub.layout import ensure_group
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# No NUL: Postgres text cannot hold it.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$"),
+]
+# signup_cap is a Postgres integer: a larger number is refused here, not by the database.
+MOST_SIGNUPS = 2**31 - 1
 
 
 class FairIn(BaseModel):
@@ -35,11 +41,13 @@ class FairIn(BaseModel):
 
     name: Name
     kind: Literal["onsite", "live", "hybrid"]
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment = Field(description="After starts_at.")
     venue: Name | None = None
     signup_open: bool = Field(default=True, description="Seekers may sign up on their phones.")
-    signup_cap: int | None = Field(default=None, ge=0, description="At most this many sign-ups.")
+    signup_cap: int | None = Field(
+        default=None, ge=0, le=MOST_SIGNUPS, description="At most this many sign-ups."
+    )
     resume_retention_days: int = Field(
         default=180,
         ge=0,
@@ -62,7 +70,7 @@ class FairPatch(BaseModel):
     name: Name | None = None
     venue: Name | None = None
     signup_open: bool | None = None
-    signup_cap: int | None = Field(default=None, ge=0)
+    signup_cap: int | None = Field(default=None, ge=0, le=MOST_SIGNUPS)
     resume_retention_days: int | None = Field(default=None, ge=0, le=36500)
 
     @field_validator("name", "signup_open", "resume_retention_days")
@@ -228,6 +236,9 @@ async def rotate_key(request: web.Request) -> web.Response:
     """A new signing key; badges signed by the older keys stay valid until those are retired."""
     fair, _ = await fair_caller(request, "organizer")
     async with request.app[keys.DB].acquire() as conn, conn.transaction():
+        # Only the admin token reaches a fair that may not exist: 404, not a foreign-key 500.
+        if not await conn.fetchval("SELECT true FROM fairs WHERE id = $1 FOR SHARE", fair):
+            raise NotFound(f"no fair {fair}", fields=["fair"])
         key = await create_key(conn, fair)
     await request.app[keys.KEYRING].refresh(fair)
     return web.json_response({"kid": key.kid}, status=201)

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import asyncpg
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from redis.exceptions import RedisError
 
 from fairhub import csvimport, keys, registry
@@ -72,8 +73,9 @@ async def read_upload(request: web.Request) -> bytes:
                 named = data if named is None else named
             elif part.filename and other is None:
                 other = data
-    except ValueError as exc:  # aiohttp's word for a malformed form
-        raise BadRequest(f"the multipart body cannot be read: {exc}", fields=["file"]) from None
+    except (ValueError, HttpProcessingError) as exc:  # aiohttp's words for a malformed form
+        why = exc.message if isinstance(exc, HttpProcessingError) else exc
+        raise BadRequest(f"the multipart body cannot be read: {why}", fields=["file"]) from None
     found = named if named is not None else other
     if found is None:
         raise BadRequest("the form has no `file` part with the CSV", fields=["file"])

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from fairhub import gate, keys
 from fairhub.auth import Principal
-from fairhub.events import Badge, BoothVisit, EventId, Ref
+from fairhub.events import OCCURRED_AT, Badge, BoothVisit, EventId, Moment, Ref
 from fairhub.gateway import privacy
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import page_limit, read_model, reply
@@ -38,7 +38,7 @@ class LeadIn(BaseModel):
     employer_id: Ref | None = Field(default=None, description="Implied by employer tokens.")
     notes: Notes | None = None
     rating: int | None = Field(default=None, ge=1, le=5)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = Field(default=None, description=OCCURRED_AT)
 
     @model_validator(mode="after")
     def _who(self) -> LeadIn:

@@ -14,12 +14,12 @@ from typing import Annotated, Any
 
 import asyncpg
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
 from redis.exceptions import RedisError
 
 from fairhub import keys
 from fairhub.auth import Principal, issue, mirror
-from fairhub.events import Ref
+from fairhub.events import Moment, Ref
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import read_model, reply
 from fairhub.gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
@@ -39,7 +39,7 @@ class SessionIn(BaseModel):
     position_ids: list[Ref] | None = Field(default=None, max_length=5000)
     platform: Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)] | None = None
     stream_url: HttpUrl | None = None
-    starts_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
 
 
 class PinIn(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -184,6 +185,30 @@ def _cursor(row: dict[str, Any], order: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([value, row["id"]]).encode()).decode()
 
 
+def _after(raw: str, order: str) -> tuple[Any, str]:
+    """Where a page continues, or 422: a cursor comes back from the client, so it is checked
+    (a wrong shape or type would otherwise reach Postgres and come back as a 500)."""
+    try:
+        value, item_id = json.loads(base64.urlsafe_b64decode(raw))
+        if not isinstance(item_id, str) or "\x00" in item_id:
+            raise ValueError(item_id)
+        if order == "created_at":
+            return datetime.fromisoformat(value), item_id
+        if type(value) is not int or not -(2**31) <= value < 2**31:
+            raise ValueError(value)
+        return value, item_id
+    except (ValueError, TypeError):
+        raise Unprocessable("after is not a cursor from this API", fields=["after"]) from None
+
+
+def _text_query(query: Mapping[str, str], name: str) -> str | None:
+    """A text filter from the query string; Postgres text cannot hold NUL, so 422 for it."""
+    value = query.get(name)
+    if value is not None and "\x00" in value:
+        raise Unprocessable(f"{name} must not contain NUL", fields=[name])
+    return value
+
+
 async def list_items(request: web.Request) -> web.Response:
     """A page of items in creation order; `next` continues where this page ended."""
     resource = _resource(request)
@@ -192,26 +217,21 @@ async def list_items(request: web.Request) -> web.Response:
     limit = page_limit(query)
     where, args = ["fair_id = $1"], [fair]
     if "after" in query:
-        try:
-            after_value, after_id = json.loads(base64.urlsafe_b64decode(query["after"]))
-            if resource.order == "created_at":
-                after_value = datetime.fromisoformat(after_value)
-        except ValueError:
-            raise Unprocessable("after is not a cursor from this API", fields=["after"]) from None
-        args += [after_value, after_id]
+        args += list(_after(query["after"], resource.order))
         where.append(f"({resource.order}, id) > (${len(args) - 1}, ${len(args)})")
     if query.get("revoked") != "include":
         where.append("revoked_at IS NULL")
     for field in ("employer_id", "job_type"):
-        if field in query and resource is POSITIONS:
-            args.append(query[field])
+        value = _text_query(query, field)
+        if value is not None and resource is POSITIONS:
+            args.append(value)
             where.append(f"{field} = ${len(args)}")
     if principal.role == "employer" and resource is DEVICES:
         raise Forbidden("an employer token may not list devices", fields=["Authorization"])
     if resource is SEEKERS:
         await privacy.record(request, principal, fair, "seekers_listed")
-    if query.get("q"):
-        args.append(query["q"])
+    if q := _text_query(query, "q"):
+        args.append(q)
         column = (
             "title" if resource is POSITIONS else "name" if resource is not DEVICES else "label"
         )
@@ -266,6 +286,11 @@ async def update(request: web.Request) -> web.Response:
         raise Forbidden("a device token may not change seekers", fields=["Authorization"])
     body = await read_model(request, resource.patch)
     changes = body.model_dump(exclude_unset=True)
+    # What creation requires cannot be emptied by a change (a NOT NULL column, else a 500).
+    required = {name for name, f in resource.create.model_fields.items() if f.is_required()}
+    emptied = sorted(name for name in required if name in changes and changes[name] is None)
+    if emptied:
+        raise Unprocessable(f"{', '.join(emptied)} cannot be null", fields=emptied)
     app = request.app
     async with app[keys.DB].acquire() as conn, conn.transaction():
         current = await _row(conn, resource, fair, item_id)

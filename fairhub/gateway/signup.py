@@ -20,6 +20,7 @@ from fairhub.directory import SeekerCard
 from fairhub.gateway.access import fair_id
 from fairhub.gateway.bodies import read_json, reply, validated
 from fairhub.gateway.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     NotFound,
@@ -87,7 +88,10 @@ def address(request: web.Request) -> str:
 async def _fields(request: web.Request) -> Any:
     """A JSON body, or an HTML form's fields (empty inputs mean "not given")."""
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError as exc:  # a multipart type without its boundary, a broken encoding
+            raise BadRequest(f"the form cannot be read: {exc}", fields=["body"]) from None
         return {k: v for k, v in form.items() if isinstance(v, str) and v.strip()}
     return await read_json(request)
 
