@@ -24,8 +24,16 @@ from fairhub.csvimport import CsvError, decode
 from fairhub.events import Ref
 from fairhub.registry import phone_key
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# No NUL anywhere: Postgres text cannot hold it.
+_NO_NUL = r"^[^\x00]*$"
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)
+]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_NO_NUL)
+]
+# Money and shares as exact decimals, finite and of a sensible size.
+Yuan = Annotated[Decimal, Field(ge=0, le=10_000_000, decimal_places=2, allow_inf_nan=False)]
 MemberKind = Literal[
     "school",
     "technical_school",
@@ -44,10 +52,15 @@ class AllianceIn(_In):
     name: Name
     region: Text | None = None
     internship_share: Decimal = Field(
-        default=Decimal("0.02"), ge=0, le=1, description="Interns per declared staff that earn it."
+        default=Decimal("0.02"),
+        ge=0,
+        le=1,
+        decimal_places=4,
+        allow_inf_nan=False,
+        description="Interns per declared staff that earn the subsidy (0.02 is 2 %).",
     )
-    internship_subsidy: Decimal = Field(
-        default=Decimal(300), ge=0, description="Yuan per internship post per semester."
+    internship_subsidy: Yuan = Field(
+        default=Decimal(300), description="Yuan per internship post per semester."
     )
 
 
@@ -55,7 +68,9 @@ class MemberIn(_In):
     kind: MemberKind
     name: Name
     joined_at: date | None = Field(default=None, description="Today when left out.")
-    staff: int | None = Field(default=None, ge=0, description="Declared staff (enterprises).")
+    staff: int | None = Field(
+        default=None, ge=0, le=10_000_000, strict=True, description="Declared staff."
+    )
 
 
 class LeaveIn(_In):
@@ -64,14 +79,14 @@ class LeaveIn(_In):
 
 class FairLinkIn(_In):
     fair_id: uuid.UUID
-    members_only: bool = False
+    members_only: bool = Field(default=False, strict=True)
 
 
 class DemandIn(_In):
     member_id: Ref
     occupation: Text
     category: Literal["technical", "skilled"]
-    headcount: int = Field(ge=0, le=1_000_000)
+    headcount: int = Field(ge=0, le=1_000_000, strict=True)
     region: Text | None = None
     period: Text | None = None
 
@@ -80,10 +95,10 @@ class OfferIn(_In):
     member_id: Ref = Field(description="The training institution.")
     occupation: Text
     kind: Literal["subsidised", "certification", "project_class"]
-    seats: int = Field(ge=0, le=1_000_000)
+    seats: int = Field(ge=0, le=1_000_000, strict=True)
     region: Text | None = None
-    credit_stars: int | None = Field(default=None, ge=0, le=5)
-    subsidy_per_trainee: Decimal = Field(default=Decimal(0), ge=0)
+    credit_stars: int | None = Field(default=None, ge=0, le=5, strict=True)
+    subsidy_per_trainee: Yuan = Field(default=Decimal(0), description="Yuan per completion.")
     period: Text | None = None
     demand_ids: list[Ref] = Field(default_factory=list, max_length=200)
 
@@ -168,7 +183,7 @@ KIND_WORDS: dict[str, str] = {
 }
 
 
-def read_members(data: bytes) -> list[tuple[int, dict[str, str]]]:
+def read_members(data: bytes) -> list[tuple[int, dict[str, str | int]]]:
     """A members CSV (any encoding csvimport reads) as (line, fields) rows, checked later."""
     text, _ = decode(data)
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -178,7 +193,7 @@ def read_members(data: bytes) -> list[tuple[int, dict[str, str]]]:
     columns = {n: MEMBER_HEADERS.get(cell.strip().lower()) for n, cell in enumerate(header)}
     if not {"name", "kind"} <= set(columns.values()):
         raise CsvError("the header must name the columns name (名称) and kind (类型)", ["file"])
-    rows: list[tuple[int, dict[str, str]]] = []
+    rows: list[tuple[int, dict[str, str | int]]] = []
     for line, cells in enumerate(reader, start=2):
         fields = {
             column: cell.strip()
@@ -189,7 +204,10 @@ def read_members(data: bytes) -> list[tuple[int, dict[str, str]]]:
             continue
         if "kind" in fields:
             fields["kind"] = KIND_WORDS.get(fields["kind"], fields["kind"])
-        rows.append((line, fields))
+        cells_of: dict[str, str | int] = dict(fields)
+        if fields.get("staff", "").isdigit():  # a number in the sheet is a number of staff
+            cells_of["staff"] = int(fields["staff"])
+        rows.append((line, cells_of))
     return rows
 
 

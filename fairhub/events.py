@@ -194,7 +194,9 @@ class LiveLeave(_Event):
 # How a hire came about (issue 13): recorded by a fair's employer, or sent to an alliance.
 HireChannel = Literal["fair", "livestream", "training", "internship", "other"]
 HIRE_CHANNELS: tuple[str, ...] = get_args(HireChannel)
-Occupation = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Occupation = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_NO_NUL)
+]
 
 
 class FairHired(_Event):

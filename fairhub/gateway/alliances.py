@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 from typing import Any
@@ -24,6 +25,7 @@ from fairhub.gateway.errors import (
 )
 from fairhub.layout import ensure_group
 
+MEMBER_ID = re.compile(r"[\w.:@-]{1,64}")
 # An import is one request: a group's few hundred members, not a registry of millions.
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
@@ -133,7 +135,7 @@ async def add_member(request: web.Request) -> web.Response:
 async def list_members(request: web.Request) -> web.Response:
     """Members, those that left included; ?on=YYYY-MM-DD keeps the members of that day."""
     alliance, _ = await alliance_caller(request)
-    on = _day(request.query.get("on"), "on") if "on" in request.query else None
+    on = _day(request.query.get("on"), "on")
     rows = await request.app[keys.DB].fetch(
         "SELECT id, kind, name, staff, joined_at, left_at FROM alliance_members"
         " WHERE alliance_id = $1 AND ($2::date IS NULL OR (joined_at <= $2"
@@ -148,11 +150,14 @@ async def leave(request: web.Request) -> web.Response:
     """A member leaves on left_at (today by default); its past figures stay."""
     alliance, _ = await alliance_caller(request)
     left_at = _day(request.query.get("left_at"), "left_at") or date.today()
+    member = request.match_info["member"]
+    if not MEMBER_ID.fullmatch(member):
+        raise NotFound(f"no member {member!r}", fields=["member"])
     row = await request.app[keys.DB].fetchrow(
         "UPDATE alliance_members SET left_at = $3 WHERE alliance_id = $1 AND id = $2"
         " AND left_at IS NULL AND joined_at <= $3 RETURNING id",
         alliance,
-        request.match_info["member"],
+        member,
         left_at,
     )
     if row is None:
@@ -161,7 +166,7 @@ async def leave(request: web.Request) -> web.Response:
 
 
 def _day(raw: str | None, name: str) -> date | None:
-    if not raw:
+    if raw is None:
         return None
     try:
         return date.fromisoformat(raw)

@@ -24,16 +24,19 @@ from fairhub.events import Phone, Ref, TrainingSignup
 from fairhub.gateway.alliance_events import admit
 from fairhub.gateway.alliances import alliance_id
 from fairhub.gateway.bodies import read_json, reply, validated
-from fairhub.gateway.errors import Forbidden, NotFound, Unprocessable
+from fairhub.gateway.errors import BadRequest, Forbidden, NotFound, Unprocessable
 from fairhub.gateway.pages import html_response
 from fairhub.gateway.public_page import phone_shell
-from fairhub.gateway.training import menu_rows
+from fairhub.gateway.training import menu_rows, search_terms
 from fairhub.limits import Limit, client_address, enforce
 
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 KINDS = {"subsidised": "政府补贴培训", "certification": "技能等级认定", "project_class": "订单班"}
 # The form fields of a sign-up: a person the institution can call back.
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+PersonName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[^\x00]*$"),
+]
 
 
 class MenuSignupIn(BaseModel):
@@ -73,8 +76,7 @@ def _offer_item(alliance: str, offer: dict[str, Any]) -> str:
 async def menu_page(request: web.Request) -> web.Response:
     """The menu, filtered by occupation and region as typed (Chinese substrings)."""
     alliance, name = await _alliance(request)
-    occupation = request.query.get("occupation", "").strip()[:100]
-    region = request.query.get("region", "").strip()[:100]
+    occupation, region = search_terms(request)
     offers = await menu_rows(request.app[keys.DB_READ], alliance, occupation, region)
     e = escape
     items = (
@@ -113,7 +115,10 @@ async def _seeker(request: web.Request, alliance: str) -> str | None:
 async def _fields(request: web.Request, is_form: bool) -> Any:
     """An HTML form's fields (empty inputs mean "not given"), or a JSON body."""
     if is_form:
-        form = await request.post()
+        try:
+            form = await request.post()
+        except ValueError as exc:  # a multipart type without its boundary, a broken encoding
+            raise BadRequest(f"the form cannot be read: {exc}", fields=["body"]) from None
         return {k: v for k, v in form.items() if isinstance(v, str) and v.strip()}
     return await read_json(request)
 

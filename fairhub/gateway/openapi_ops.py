@@ -97,6 +97,11 @@ QUERY: dict[str, dict[str, Any]] = {
     "to": {**_WHOLE, "description": "Not less than `from`."},
     "scale": {"type": "integer", "minimum": 1, "maximum": 40},
     "lang": {"enum": ["zh", "en"]},
+    # The alliance routes' (issue 13).
+    "on": {"type": "string", "format": "date", "description": "Members of that day only."},
+    "left_at": {"type": "string", "format": "date", "description": "Today when left out."},
+    "occupation": {"type": "string", "description": "Part of the occupation, as typed."},
+    "region": {"type": "string", "description": "Part of the region, as typed."},
 }
 _RESUME_PARTS = {
     name: {"type": "string", "maxLength": 512}

@@ -135,13 +135,21 @@ async def menu_rows(
     ]
 
 
+def search_terms(request: web.Request) -> tuple[str, str]:
+    """The menu's search (occupation, region) as typed; 422 for what no text can hold."""
+    terms = []
+    for name in ("occupation", "region"):
+        value = request.query.get(name, "").strip()[:100]
+        if "\x00" in value:
+            raise Unprocessable(f"{name} cannot hold a NUL character", fields=[name])
+        terms.append(value)
+    return terms[0], terms[1]
+
+
 async def list_offers(request: web.Request) -> web.Response:
     """The training menu as JSON, filtered like the phone page."""
     alliance, _ = await alliance_caller(request)
-    query = request.query
-    rows = await menu_rows(
-        request.app[keys.DB], alliance, query.get("occupation", ""), query.get("region", "")
-    )
+    rows = await menu_rows(request.app[keys.DB], alliance, *search_terms(request))
     return reply({"items": rows})
 
 
