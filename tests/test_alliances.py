@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+import aiohttp
 from playwright.async_api import Page, expect
 from support import Gateway, WorkerTask, event, eventually
 
@@ -73,6 +74,20 @@ async def test_secretary_members_and_import(gateway: Gateway) -> None:
     assert status == 200, report
     assert [c["name"] for c in report["created"]] == ["丹阳精工", "某协会"]
     assert [e["line"] for e in report["errors"]] == [4]
+    # The same as an upload form; names already members are answered by line.
+    form = aiohttp.FormData()
+    form.add_field("file", "名称,类型\n某协会,协会\n新学校,学校\n".encode(), filename="m.csv")
+    status, report = await gateway.request(
+        "POST", f"/v1/alliances/{alliance}/members:import", secretary, data=form
+    )
+    assert status == 200, report
+    assert [c["name"] for c in report["created"]] == ["新学校"]
+    assert [e["line"] for e in report["errors"]] == [2]
+    status, err = await gateway.request(
+        "POST", f"/v1/alliances/{alliance}/members:import", secretary,
+        data=b"just,words\n1,2\n", headers={"Content-Type": "text/csv"},
+    )  # fmt: skip
+    assert (status, err["fields"]) == (422, ["file"])
 
     # Leaving: the member stays in the list, but not among the members of a later day.
     status, _ = await gateway.request(
@@ -81,9 +96,9 @@ async def test_secretary_members_and_import(gateway: Gateway) -> None:
     assert status == 204
     path = f"/v1/alliances/{alliance}/members"
     status, listed = await gateway.request("GET", path, secretary)
-    assert {m["name"] for m in listed["items"]} == {"镇江技师学院", "丹阳精工", "某协会"}
+    assert {m["name"] for m in listed["items"]} == {"镇江技师学院", "丹阳精工", "某协会", "新学校"}
     status, later = await gateway.request("GET", path + "?on=2026-07-01", secretary)
-    assert [m["name"] for m in later["items"]] == ["丹阳精工"]  # 某协会 joined today
+    assert [m["name"] for m in later["items"]] == ["丹阳精工"]  # the others joined today
     status, earlier = await gateway.request("GET", path + "?on=2026-02-01", secretary)
     assert [m["name"] for m in earlier["items"]] == ["镇江技师学院"]
     status, err = await gateway.request("GET", path + "?on=yesterday", secretary)
