@@ -9,7 +9,6 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-from aiohttp.web_request import FileField
 
 from fairhub import alliances, keys
 from fairhub.auth import Principal, issue_secretary, mirror
@@ -18,18 +17,16 @@ from fairhub.gateway.access import caller
 from fairhub.gateway.bodies import read_model, reply, validated
 from fairhub.gateway.errors import (
     ApiError,
-    BadRequest,
     Conflict,
     Forbidden,
     NotFound,
-    TooLarge,
     Unprocessable,
 )
+from fairhub.gateway.imports import read_upload
 from fairhub.layout import ensure_group
 
 MEMBER_ID = re.compile(r"[\w.:@-]{1,64}")
 # An import is one request: a group's few hundred members, not a registry of millions.
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
 MAX_IMPORT_ROWS = 5000
 
 
@@ -177,28 +174,11 @@ def _day(raw: str | None, name: str) -> date | None:
         raise Unprocessable(f"{name} must be a date (YYYY-MM-DD)", fields=[name]) from None
 
 
-async def _upload(request: web.Request) -> bytes:
-    """The file of an upload form (`file`), or the body itself (text/csv); past the cap by one."""
-    if request.content_type != "multipart/form-data":
-        return await request.content.read(MAX_IMPORT_BYTES + 1)
-    try:
-        form = await request.post()
-    except ValueError as exc:  # a multipart type without its boundary, a broken encoding
-        raise BadRequest(f"the form cannot be read: {exc}", fields=["body"]) from None
-    upload = form.get("file")
-    if not isinstance(upload, FileField):
-        raise Unprocessable("send the members file as the form field `file`", fields=["file"])
-    return bytes(upload.file.read(MAX_IMPORT_BYTES + 1))
-
-
 async def import_members(request: web.Request) -> web.Response:
     """A members CSV: every good line is added, every bad one answered with its reason."""
     alliance, _ = await alliance_caller(request)
-    data = await _upload(request)
-    if len(data) > MAX_IMPORT_BYTES:
-        raise TooLarge(f"a members file holds at most {MAX_IMPORT_BYTES} bytes", fields=["body"])
     try:
-        rows = alliances.read_members(data)
+        rows = alliances.read_members(await read_upload(request))
     except CsvError as exc:
         raise Unprocessable(exc.detail, fields=exc.fields, code="bad_file") from None
     if len(rows) > MAX_IMPORT_ROWS:
