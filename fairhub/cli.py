@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 
-from fairhub import loops, masterkey
+from fairhub import devinfo, lan, loops, masterkey
 from fairhub.config import Settings
 from fairhub.migrate import migrate
 from fairhub.supervise import CHILD_STOP_TIMEOUT, Child, EmbeddedServer, Supervisor
@@ -144,19 +144,36 @@ def _embedded(
         yield settings.model_copy(update=update), servers
 
 
-def _banner(settings: Settings, shape: str) -> None:
-    base = f"http://{settings.host}:{settings.port}"
+def _banner(settings: Settings, shape: str, venue: lan.Lan | None) -> None:
+    base = (venue and venue.public_url) or devinfo.local_url(settings.host, settings.port)
     print(
         "\nFairHub is running (Ctrl-C stops everything)\n"
         f"  API:        {base}/v1/fairs   (OpenAPI: {base}/openapi.json)\n"
         f"  Dashboards: {base}/dashboard   (sign in with the admin token, pick a fair)\n"
         f"  Admin token: {settings.resolved_admin_token()}\n"
+        f"  Kiosks:     a device token: POST {base}/v1/fairs/FAIR/devices with the organizer "
+        """token and {"label": "north gate", "gate": "north"}\n"""
         f"  Postgres:   {settings.database_url}\n"
         f"  Redis:      {settings.redis_url}\n"
         f"  Processes:  {shape}\n"
-        f"  Data:       {settings.data_dir.resolve()}\n",
+        f"  Data:       {settings.data_dir.resolve()}",
         flush=True,
     )
+    if venue is None:
+        print(
+            "  Venue network: closed (this machine only); `fairhub dev --lan` opens it to "
+            "phones and kiosks\n",
+            flush=True,
+        )
+    elif venue.public_url is None:
+        print(f"  Venue network: listening on {venue.host}, but {venue.note}\n", flush=True)
+    else:
+        print(
+            f"  Venue network: {venue.public_url}   (phones, kiosks and QR codes use it)",
+            flush=True,
+        )
+        lan.print_qr(venue.public_url)
+        print(flush=True)
 
 
 def dev_gateways(requested: int | None) -> int:
@@ -164,15 +181,28 @@ def dev_gateways(requested: int | None) -> int:
     return requested or max(1, min(4, os.cpu_count() or 1))
 
 
+def venue_network(settings: Settings, asked: bool) -> tuple[Settings, lan.Lan | None]:
+    """LAN mode (--lan or a host other than loopback): the host to bind and the public URL
+    that QR codes encode; None when `fairhub dev` stays on this machine."""
+    if not lan.wanted(settings, asked):
+        return settings, None
+    venue = lan.plan(settings)
+    return settings.model_copy(update={"host": venue.host, "public_url": venue.public_url}), venue
+
+
 def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
     gateways = dev_gateways(args.processes)
+    settings, venue = venue_network(settings, args.lan)
     with _embedded(settings, cluster=args.cluster) as (settings, servers):
         asyncio.run(migrate(str(settings.database_url)))
         env = {
             **os.environ,
             "FAIRHUB_DATABASE_URL": str(settings.database_url),
             "FAIRHUB_REDIS_URL": str(settings.redis_url),
+            "FAIRHUB_HOST": settings.host,
         }
+        if settings.public_url:
+            env["FAIRHUB_PUBLIC_URL"] = settings.public_url
         if args.cluster:
             # Each primary has a replica: a 202 waits for the replica's fsync too.
             env["FAIRHUB_WAITAOF_REPLICAS"] = env.get("FAIRHUB_WAITAOF_REPLICAS", "1")
@@ -185,8 +215,11 @@ def cmd_dev(settings: Settings, args: argparse.Namespace) -> None:
             gateway.append("--reuse-port")
         children = [Child(gateway, env) for _ in range(gateways)]
         children += [Child(argv, e) for argv, e in worker_commands(settings, workers, env)]
-        _banner(settings, f"{gateways} gateway(s) on one port, {workers} worker(s), supervised")
-        Supervisor(children, servers, _stop_timeout(settings)).run()
+        shape = f"{gateways} gateway(s) on one port, {workers} worker(s), supervised"
+        _banner(settings, shape, venue)
+        info = devinfo.describe(settings)
+        with devinfo.advertised(settings.data_dir, info):  # for `fairhub report`, `simulate`
+            Supervisor(children, servers, _stop_timeout(settings)).run()
 
 
 def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
@@ -197,13 +230,19 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
 
 def _report_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("fair", help="the fair's id")
-    parser.add_argument("--format", choices=["text", "json", "csv", "html"], help="default: text")
+    parser.add_argument(
+        "--format",
+        choices=["text", "json", "csv", "html", "xlsx"],
+        help="default: from the -o file's extension, else text",
+    )
     parser.add_argument("--output", "-o", help="write to this file (its suffix sets the format)")
     parser.add_argument("--lang", choices=["zh", "en"], default="zh")
-    parser.add_argument(
-        "--url", help="a gateway to ask, e.g. http://127.0.0.1:8080 (default: the database)"
+    devinfo.add_arguments(parser, "the fair's organizer token or the admin token")
+    parser.epilog = (
+        "Where the report comes from: --url; else the fairhub dev running in --data-dir; else "
+        "the database at FAIRHUB_DATABASE_URL when it is set; else the fairhub dev running in "
+        "./.fairhub (or FAIRHUB_DATA_DIR)."
     )
-    parser.add_argument("--token", help="organizer or admin token for --url")
 
 
 def cmd_kiosk(settings: Settings, args: argparse.Namespace) -> None:
@@ -304,6 +343,12 @@ def _dev_args(parser: argparse.ArgumentParser) -> None:
         "--cluster",
         action="store_true",
         help="a Valkey Cluster of 3 primaries and 3 replicas, 2 gateways, 2 workers",
+    )
+    parser.add_argument(
+        "--lan",
+        action="store_true",
+        help="listen on the venue network (as FAIRHUB_HOST=0.0.0.0 does): QR codes and the "
+        "banner use this machine's LAN address, unless FAIRHUB_PUBLIC_URL is set",
     )
 
 

@@ -1,8 +1,11 @@
-"""Reading an organizer's spreadsheet (CSV as Excel writes it in China) into registry rows.
+"""Reading an organizer's spreadsheet (CSV as Excel writes it in China, or the .xlsx workbook
+itself) into registry rows.
 
 Pure functions, no I/O: the gateway reads the upload, these turn bytes into validated models
 and per-line errors. Line numbers are physical lines of the file (the header is usually line 1)
-and name the line where a row starts, so a quoted cell spanning lines keeps later rows right.
+and name the line where a row starts, so a quoted cell spanning lines keeps later rows right;
+in a workbook they are the row numbers Excel shows. Both go through the same header mapping
+and validation, so a workbook and its CSV import the same rows with the same errors.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from fairhub import xlsx
 from fairhub.events import describe
 from fairhub.registry import EmployerIn, PositionIn, SeekerIn, phone_key
+from fairhub.salary import parse_salary
 
 Kind = Literal["employers", "positions", "seekers"]
 
@@ -38,6 +43,11 @@ ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "job_type": ("job_type", "岗位类别", "职位类别", "工作性质", "类别"),
         "headcount": ("headcount", "招聘人数", "人数", "需求人数"),
         "description": ("description", "岗位描述", "职位描述", "岗位要求", "岗位职责"),
+        # One cell ("5000-8000", "8k-12k", "面议") or the two ends in their own columns.
+        "salary": ("salary", "薪资", "薪资待遇", "薪酬", "月薪", "工资", "薪资范围"),
+        "salary_min": ("salary_min", "最低薪资", "最低月薪", "薪资下限"),
+        "salary_max": ("salary_max", "最高薪资", "最高月薪", "薪资上限"),
+        "location": ("location", "工作地点", "工作地址", "工作城市", "地点"),
     },
     "seekers": {
         "name": ("name", "姓名"),
@@ -63,6 +73,7 @@ UNSPECIFIED_HEADCOUNT = frozenset({"若干", "不限", "待定", "面议"})
 _HEADCOUNT_UNIT = re.compile(r"^\s*(\d+)\s*[人名个]\s*$")
 # A few title lines above the header are common in Chinese templates ("2026春季招聘会岗位表").
 MAX_TITLE_LINES = 5
+_OLD_EXCEL = b"\xd0\xcf\x11\xe0"  # Excel 97-2003 (.xls): an OLE file, not a zip
 _PUNCT = re.compile(r"[\s_\-*:]+")
 _TRAILING_NOTE = re.compile(r"\(.*\)$")
 
@@ -96,8 +107,10 @@ class Sheet:
 
 def decode(data: bytes) -> tuple[str, str]:
     """Text and encoding name: Excel writes UTF-8 with a BOM, plain UTF-8 or GB18030 (GBK)."""
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise CsvError("this is an Excel workbook, not CSV: save it as 'CSV UTF-8' and retry")
+    if data.startswith(b"PK\x03\x04"):
+        raise CsvError("this is an .xlsx workbook, not CSV")
+    if data.startswith(_OLD_EXCEL):
+        raise CsvError("this is an old .xls workbook: save it as .xlsx or 'CSV UTF-8' and retry")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _strict(data, "utf-16"), "utf-16"
     if data.startswith(codecs.BOM_UTF8):
@@ -171,10 +184,21 @@ def _expected(kind: Kind, names: tuple[str, ...]) -> str:
     return ", ".join(f"{n} ({'/'.join(ALIASES[kind][n][1:3]) or n})" for n in names)
 
 
-def read_sheet(data: bytes, kind: Kind) -> Sheet:
+def _workbook_records(data: bytes) -> Iterator[tuple[int, list[str]]]:
+    try:
+        yield from xlsx.read_rows(data)
+    except xlsx.WorkbookError as exc:
+        raise CsvError(str(exc)) from None
+
+
+def read_sheet(data: bytes, kind: Kind, content_type: str = "") -> Sheet:
     """Find the header, map its columns to fields and collect the non-empty rows."""
-    text, encoding = decode(data)
-    records = _records(text)
+    records: Iterator[tuple[int, list[str]]]
+    if xlsx.looks_like_xlsx(data, content_type) and not data.startswith(_OLD_EXCEL):
+        records, encoding = _workbook_records(data), "xlsx"
+    else:
+        text, encoding = decode(data)
+        records = _records(text)
     header: tuple[int, dict[str, int], list[str], list[str]] | None = None
     for seen, (line, cells) in enumerate(records):
         if seen >= MAX_TITLE_LINES:
@@ -250,6 +274,9 @@ def validate(
             problems += _resolve_employer(values, employer_names or {}, live_employer_ids)
             if "headcount" in values:
                 values["headcount"] = _headcount(values["headcount"])
+            if "salary" in values:  # columns of their own for the two ends take precedence
+                pay = parse_salary(values.pop("salary"))
+                values |= {k: v for k, v in pay.items() if v is not None and k not in values}
         item: BaseModel | None
         try:
             item = MODELS[kind].model_validate(values)

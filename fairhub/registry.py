@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from fairhub import badges
 from fairhub.events import Ref
@@ -42,7 +49,32 @@ class EmployerPatch(_In):
     industry: Text | None = None
 
 
-class PositionIn(_In):
+# Monthly pay in yuan; a million a month bounds typos, not salaries.
+Yuan = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class _Pay(_In):
+    """Pay and place, shared by a new position and a change to one."""
+
+    salary_min: Yuan | None = Field(default=None, description="Monthly pay from, in yuan.")
+    salary_max: Yuan | None = Field(
+        default=None, description="Monthly pay up to, in yuan; not below salary_min."
+    )
+    salary_text: Text | None = Field(
+        default=None, description="Pay in words when there is no figure, e.g. 面议."
+    )
+    location: Text | None = Field(default=None, description="Where the work is, e.g. 上海浦东.")
+
+    @field_validator("salary_max")
+    @classmethod
+    def _range_in_order(cls, value: int | None, info: ValidationInfo) -> int | None:
+        low = info.data.get("salary_min")
+        if value is not None and low is not None and low > value:
+            raise ValueError(f"below salary_min ({low})")
+        return value
+
+
+class PositionIn(_Pay):
     employer_id: Ref
     title: Text
     job_type: Text
@@ -50,7 +82,7 @@ class PositionIn(_In):
     description: LongText | None = None
 
 
-class PositionPatch(_In):
+class PositionPatch(_Pay):
     title: Text | None = None
     job_type: Text | None = None
     headcount: int | None = Field(default=None, ge=0, le=1_000_000)
@@ -137,9 +169,10 @@ async def insert_positions(
     """Insert positions of existing employers (the caller checked they are live)."""
     ids = [new_id() for _ in items]
     await conn.execute(
-        "INSERT INTO positions (fair_id, id, employer_id, title, job_type, headcount, description)"
+        "INSERT INTO positions (fair_id, id, employer_id, title, job_type, headcount, description,"
+        " salary_min, salary_max, salary_text, location)"
         " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],"
-        " $6::integer[], $7::text[])",
+        " $6::integer[], $7::text[], $8::integer[], $9::integer[], $10::text[], $11::text[])",
         fair,
         ids,
         [i.employer_id for i in items],
@@ -147,6 +180,10 @@ async def insert_positions(
         [i.job_type for i in items],
         [i.headcount for i in items],
         [i.description for i in items],
+        [i.salary_min for i in items],
+        [i.salary_max for i in items],
+        [i.salary_text for i in items],
+        [i.location for i in items],
     )
     return ids
 

@@ -1,4 +1,5 @@
-"""The day's report: the figures organizers publish the same evening, as JSON, CSV and A4 HTML.
+"""The day's report: the figures organizers publish the same evening, as JSON, CSV and A4 HTML
+(the Excel workbook is report_xlsx).
 
 Every figure comes from the same counters as /stats, read in one snapshot with the registry
 (employers, positions, schools), so the report and the live dashboard never disagree.

@@ -1,4 +1,5 @@
-"""`fairhub report FAIR`: the report from the database, or from a gateway with --url."""
+"""`fairhub report FAIR`: the report from a gateway (--url, or the running `fairhub dev`) or
+straight from the database at FAIRHUB_DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from fairhub import devinfo
 from fairhub.config import Settings
 from fairhub.report import build_report, report_csv, report_html, report_text
+from fairhub.report_xlsx import report_xlsx
 
 
 async def _from_database(url: str, fair: str) -> dict[str, Any] | None:
@@ -36,35 +39,43 @@ async def _from_gateway(url: str, token: str, fair: str) -> dict[str, Any]:
         return dict(body)
 
 
-def _token(settings: Settings, args: argparse.Namespace) -> str:
-    """--token, else the admin token that `fairhub dev` keeps in the data dir."""
-    if args.token:
-        return str(args.token)
-    if settings.admin_token or (settings.data_dir / "admin_token").exists():
-        return settings.resolved_admin_token()
-    sys.exit("give --token (an organizer or the admin token)")
+def source(settings: Settings, args: argparse.Namespace) -> tuple[str, str] | None:
+    """The gateway and token to ask, or None for the database.
+
+    --url first; then the `fairhub dev` of an explicit --data-dir; then FAIRHUB_DATABASE_URL
+    (a server deployment); then the `fairhub dev` of the default data dir.
+    """
+    if args.url or args.data_dir is not None or not settings.database_url:
+        return devinfo.target(settings, args.url, args.token)
+    return None
 
 
 def print_report(settings: Settings, args: argparse.Namespace) -> None:
     """Fetch the report and write it in the asked format, to a file or standard output."""
     output = Path(args.output) if args.output else None
     kind = args.format or (output.suffix.lstrip(".") if output else "") or "text"
-    if kind not in ("text", "txt", "json", "csv", "html"):
-        sys.exit(f"unknown format {kind!r}: text, json, csv or html")
-    url = args.url or (None if settings.database_url else f"http://{settings.host}:{settings.port}")
+    if kind not in ("text", "txt", "json", "csv", "html", "xlsx"):
+        sys.exit(f"unknown format {kind!r}: text, json, csv, html or xlsx")
+    if kind == "xlsx" and output is None and sys.stdout.isatty():
+        sys.exit("an .xlsx report is a file: give -o report.xlsx")
+    settings = devinfo.with_data_dir(settings, args)
+    gateway = source(settings, args)
     try:
-        if url is None:
+        if gateway is None:
             report = asyncio.run(_from_database(str(settings.database_url), args.fair))
         else:
-            report = asyncio.run(_from_gateway(url, _token(settings, args), args.fair))
-    except (OSError, aiohttp.ClientError, asyncpg.PostgresError) as exc:
-        sys.exit(f"could not read the report from {url or 'the database'}: {exc}")
+            report = asyncio.run(_from_gateway(*gateway, args.fair))
+    except (OSError, ValueError, aiohttp.ClientError, asyncpg.PostgresError) as exc:
+        where = gateway[0] if gateway else "the database (FAIRHUB_DATABASE_URL)"
+        sys.exit(f"could not read the report from {where}: {exc}")
     if report is None:
         sys.exit(f"no fair {args.fair}")
     if kind == "csv":
         data = report_csv(report, args.lang)
     elif kind == "json":
         data = json.dumps(report, ensure_ascii=False, indent=2).encode() + b"\n"
+    elif kind == "xlsx":
+        data = report_xlsx(report, args.lang)
     elif kind == "html":
         data = report_html(report, args.lang, settings.timezone).encode()
     else:

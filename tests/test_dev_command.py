@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -285,6 +286,12 @@ async def test_dev_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) 
         async with running_dev(data_dir, tmp_path, "first", session) as (dev, admin):
             assert admin.startswith("fh_admin_"), dev.output()
             assert (data_dir / "admin_token").read_text().strip() == admin
+            # Where to go next: the venue network, device tokens; where other commands find it.
+            banner = dev.stdout.read_text()
+            assert "Venue network: closed" in banner and "`fairhub dev --lan`" in banner
+            assert f"POST {dev.base}/v1/fairs/FAIR/devices" in banner
+            info = json.loads((data_dir / "dev.json").read_text())
+            assert (info["url"], info["pid"]) == (dev.base, dev.process.pid)
             client = Client(session, dev.base)
 
             status, body = await client.request(
@@ -351,6 +358,7 @@ async def test_dev_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) 
             await wait_for_totals(client, fair, organizer, expected, timeout=60)
 
             await stop_dev(dev, data_dir)
+            assert not (data_dir / "dev.json").exists()
 
         async with running_dev(data_dir, tmp_path, "second", session) as (dev, again):
             assert again == admin, dev.output()

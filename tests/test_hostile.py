@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import openpyxl
 import orjson
 import pytest
 from aiohttp import web
@@ -106,6 +107,19 @@ async def test_the_organizers_report_csv_carries_no_live_formula(
     _, err = await process.communicate()
     assert process.returncode == 0, err
     _check_neutralized(_cells(out.read_bytes()))
+
+    # And `-o report.xlsx`: a workbook whose every text cell is a plain string, none a formula.
+    book = tmp_path / "report.xlsx"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fairhub", "report", fair, "-o", str(book), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    assert process.returncode == 0, err
+    workbook = openpyxl.load_workbook(book)
+    cells = [c for sheet in workbook for row in sheet.iter_rows() for c in row if c.value]
+    assert not [c for c in cells if c.data_type == "f"]
+    assert any(str(c.value).startswith("'=HYPERLINK(") for c in cells)
 
 
 # ---------- JSON bodies ----------

@@ -25,14 +25,14 @@ async def fresh_database(database_url: str) -> AsyncIterator[str]:
 
 
 async def test_concurrent_migrations_apply_each_file_exactly_once(fresh_database: str) -> None:
-    newest = available()[-1].version
+    shipped = [m.version for m in available()]  # numbers may skip: branches reserve theirs
     runs = await asyncio.gather(*(migrate(fresh_database) for _ in range(3)))
-    assert sorted(runs, key=len) == [[], [], list(range(1, newest + 1))]
+    assert sorted(runs, key=len) == [[], [], shipped]
     assert await migrate(fresh_database) == []
     conn = await asyncpg.connect(fresh_database)
     try:
         versions = await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")
-        assert [r["version"] for r in versions] == list(range(1, newest + 1))
+        assert [r["version"] for r in versions] == shipped
         await check_current(conn)
     finally:
         await conn.close()

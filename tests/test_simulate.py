@@ -19,9 +19,9 @@ from rich.console import Console
 from support import ADMIN_TOKEN, Gateway, WorkerTask
 
 from fairhub.config import Settings
+from fairhub.devinfo import target
 from fairhub.events import CHANNELS, METRICS
 from fairhub.gate import VERDICTS
-from fairhub.simulate import admin_token
 from fairhub.simulate.day import Clock
 from fairhub.simulate.ledger import Ledger
 from fairhub.simulate.report import closing, compare, observed
@@ -162,8 +162,9 @@ def test_the_day_never_reaches_into_the_future() -> None:
 
 
 def test_without_an_admin_token_it_says_where_to_find_one(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="admin token"):
-        admin_token(Settings(data_dir=tmp_path, admin_token=None))
+    url = "http://127.0.0.1:8080"
+    with pytest.raises(SystemExit, match="give --token"):
+        target(Settings(data_dir=tmp_path, admin_token=None), url, None)
     assert not (tmp_path / "admin_token").exists()  # none was made up
     (tmp_path / "admin_token").write_text("fh_admin_kept\n")
-    assert admin_token(Settings(data_dir=tmp_path, admin_token=None)) == "fh_admin_kept"
+    assert target(Settings(data_dir=tmp_path, admin_token=None), url, None)[1] == "fh_admin_kept"

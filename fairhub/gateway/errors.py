@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -86,6 +88,10 @@ class Unavailable(ApiError):
     status, code = 503, "unavailable"
 
 
+# Details quote Chinese headers and names: as themselves, not as \u escapes.
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
 def error_response(
     status: int,
     code: str,
@@ -95,7 +101,7 @@ def error_response(
     **extra: Any,
 ) -> web.Response:
     body = {"error": code, "detail": detail, "fields": fields or [], **extra}
-    return web.json_response(body, status=status, headers=headers)
+    return web.json_response(body, status=status, headers=headers, dumps=_dumps)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

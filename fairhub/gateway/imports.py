@@ -1,8 +1,9 @@
 """POST /v1/fairs/{fair}/{employers|positions|seekers}:import: the registry from a spreadsheet.
 
-The organizer uploads the CSV Excel wrote (raw body, or multipart/form-data with a `file`
-part). Good rows are created with one bulk insert in one transaction; bad rows come back as
-per-line errors. Employers get their tokens here, shown this once; seekers get badge numbers.
+The organizer uploads the CSV Excel wrote or the .xlsx workbook itself (raw body, or
+multipart/form-data with a `file` part). Good rows are created with one bulk insert in one
+transaction; bad rows come back as per-line errors. Employers get their tokens here, shown this
+once; seekers get badge numbers. GET …:template.xlsx (or .csv) is the file to fill in.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from redis.exceptions import RedisError
 
-from fairhub import csvimport, keys, registry
+from fairhub import csvimport, keys, registry, templates, xlsx
 from fairhub.auth import IssuedToken, issue, mirror
 from fairhub.csvimport import CsvError, Kind, LineError
 from fairhub.directory import SeekerCard
@@ -78,7 +79,7 @@ async def read_upload(request: web.Request) -> bytes:
         raise BadRequest(f"the multipart body cannot be read: {why}", fields=["file"]) from None
     found = named if named is not None else other
     if found is None:
-        raise BadRequest("the form has no `file` part with the CSV", fields=["file"])
+        raise BadRequest("the form has no `file` part with the CSV or .xlsx", fields=["file"])
     return found
 
 
@@ -88,15 +89,18 @@ async def import_csv(request: web.Request) -> web.Response:
     fair, _ = await fair_caller(request, "organizer")
     data = await read_upload(request)
     try:
-        sheet = await asyncio.to_thread(csvimport.read_sheet, data, kind)
+        sheet = await asyncio.to_thread(csvimport.read_sheet, data, kind, request.content_type)
     except CsvError as exc:
         raise Unprocessable(exc.detail, fields=exc.fields, code="invalid_csv") from None
+    examples = [line for line, cells in sheet.rows if templates.is_example(kind, cells)]
+    sheet.rows = [(line, cells) for line, cells in sheet.rows if line not in examples]
     answer: dict[str, Any] = {
         "kind": kind,
         "encoding": sheet.encoding,
         "header_line": sheet.header_line,
         "columns": sheet.columns,
         "ignored_columns": sheet.ignored_columns,
+        "skipped_example_lines": examples,
     }
     app = request.app
     issued: list[IssuedToken] = []
@@ -193,6 +197,21 @@ def _error(error: LineError) -> dict[str, Any]:
     return {"line": error.line, "error": error.error}
 
 
+async def get_template(request: web.Request) -> web.Response:
+    """The file to fill in: Chinese headers the import knows and one example row."""
+    kind = cast(Kind, request.match_info["kind"])
+    await fair_caller(request, "organizer")
+    kind_of_file = request.match_info["ext"]
+    headers = {"Content-Disposition": f"attachment; filename={kind}-template.{kind_of_file}"}
+    if kind_of_file == "xlsx":
+        body = await asyncio.to_thread(templates.template_xlsx, kind)
+        return web.Response(body=body, content_type=xlsx.CONTENT_TYPE, headers=headers)
+    body = templates.template_csv(kind)
+    return web.Response(body=body, content_type="text/csv", charset="utf-8", headers=headers)
+
+
 def add_routes(app: web.Application) -> None:
     """Register the import routes (":import" never matches the registry's own routes)."""
-    app.router.add_post("/v1/fairs/{fair}/{kind:employers|positions|seekers}:import", import_csv)
+    kinds = "{kind:employers|positions|seekers}"
+    app.router.add_post(f"/v1/fairs/{{fair}}/{kinds}:import", import_csv)
+    app.router.add_get(f"/v1/fairs/{{fair}}/{kinds}:template.{{ext:xlsx|csv}}", get_template)

@@ -17,7 +17,7 @@ from fairhub.gateway.fairs import FairCreated, FairIn, FairOut, FairPatch
 from fairhub.gateway.intents import IntentIn
 from fairhub.gateway.leads import LeadIn
 from fairhub.gateway.live import PinIn, SessionIn
-from fairhub.gateway.live_public import PresenceIn, QuestionIn
+from fairhub.gateway.live_public import PresenceIn, QuestionIn, ViewerIn, ViewerOut
 from fairhub.gateway.menu_page import MenuSignupIn
 from fairhub.gateway.mine import ApplicationIn
 from fairhub.gateway.openapi_ops import REF, operation, path_parameters, ref
@@ -100,6 +100,8 @@ def openapi_document() -> dict[str, Any]:
                 PinIn,
                 PresenceIn,
                 QuestionIn,
+                ViewerIn,
+                ViewerOut,
                 *ALLIANCE_MODELS,
             )
         ],

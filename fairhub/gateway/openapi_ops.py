@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from fairhub.gateway.privacy import ACTIONS
+
 REF = "#/components/schemas/{model}"
 _PATH_PARAMETER = re.compile(r"{(\w+)}(\.?)")
 
@@ -28,11 +30,13 @@ class Op:
     ok: dict[str, str] = field(default_factory=dict)
     conflict: bool = False
     query: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # statuses beyond those its kind always answers
 
 
 _TEXT = {"type": "string"}
 _BINARY = {"type": "string", "format": "binary"}
 _SECONDS = {"type": "string", "pattern": "^[0-9]+$"}
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Success bodies by kind; a capitalised kind is a component schema sent as JSON.
 _MEDIA: dict[str, dict[str, Any]] = {
     "json": {"application/json": {"schema": {}}},
@@ -65,8 +69,10 @@ _MEDIA: dict[str, dict[str, Any]] = {
     "report": {
         "application/json": {"schema": {}},
         "text/csv": {"schema": _TEXT},
+        _XLSX: {"schema": _BINARY},
         "text/html": {"schema": _TEXT},
     },
+    "template": {"text/csv": {"schema": _TEXT}, _XLSX: {"schema": _BINARY}},
     "file": {"*/*": {"schema": _BINARY}},
     "asset": {"*/*": {"schema": _TEXT}},
 }
@@ -88,7 +94,7 @@ QUERY: dict[str, dict[str, Any]] = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
     "after": {"type": "string", "description": "The `next` of the previous page."},
     # Filters take any text (the first if repeated): an unknown value lists nothing.
-    "q": {"description": "Part of the name, title or label."},
+    "q": {"description": "Part of the name, title or label (a position: also place or pay)."},
     "revoked": {"description": "`include` lists revoked items too."},
     "employer_id": {"description": "Only this employer's (organizers)."},
     "job_type": {"description": "Only positions of this job type."},
@@ -97,6 +103,8 @@ QUERY: dict[str, dict[str, Any]] = {
     "to": {**_WHOLE, "description": "Not less than `from`."},
     "scale": {"type": "integer", "minimum": 1, "maximum": 40},
     "lang": {"enum": ["zh", "en"]},
+    "before": {"type": "integer", "minimum": 1, "description": "An entry id: older entries."},
+    "action": {"enum": sorted(ACTIONS)},
     # The alliance routes' (issue 13).
     "on": {"type": "string", "format": "date", "description": "Members of that day only."},
     "left_at": {"type": "string", "format": "date", "description": "Today when left out."},
@@ -112,6 +120,7 @@ _BODIES: dict[str, dict[str, Any]] = {
     "upload": {
         **_multipart({"file": _BINARY}, ["file"]),
         "text/csv": {"schema": _TEXT},
+        _XLSX: {"schema": _BINARY},
     },
     "file": _multipart({"file": _BINARY}, ["file"]),
     "resume": _multipart(
@@ -191,12 +200,13 @@ def operation(op: Op) -> dict[str, Any]:
     errors = ["400", "404", "422", "503"]
     if op.auth != "public":
         errors += ["401", "403"]
-    if op.auth in ("public", "badge"):
+    if op.auth in ("public", "badge", "seeker"):  # limits per address, viewer or seeker
         errors.append("429")
     if op.body is not None:
         errors += ["413", "415"]
     if op.conflict:
         errors.append("409")
+    errors += [status for status in op.errors if status not in errors]
     page = any(kind in ("html", "js", "asset") for kind in op.ok.values())
     for status in sorted(errors):
         responses[status] = _error(status, page)

@@ -54,6 +54,22 @@ def _fair_api() -> dict[str, dict[str, Op]]:
             )
         },
         fair + "/stats": {"get": Op("Totals and breakdowns", ok={"200": "StatsOut"})},
+        fair + "/throttled": {
+            "get": Op("Public tries refused by the limits, by kind (organizer)", ok={"200": "json"})
+        },
+        fair + "/audit": {
+            "get": Op(
+                "Who read personal data, newest first (organizer)",
+                ok={"200": "json"},
+                query=("limit", "before", "action"),
+            )
+        },
+        fair + "/registry/counts": {
+            "get": Op(
+                "What the fair registered: employers, positions, headcount (organizer)",
+                ok={"200": "json"},
+            )
+        },
         fair + "/stats/stream": {
             "get": Op("Server-Sent Events: one `stats` event per change", ok={"200": "sse"})
         },
@@ -95,6 +111,13 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 body="upload",
                 ok={"200": "json", "201": "json"},
                 conflict=True,
+            )
+        },
+        kind + ":template.{ext}": {
+            "get": Op(
+                "An import template (organizer): Chinese headers and one example row, which the"
+                " import skips if left unchanged",
+                ok={"200": "template"},
             )
         },
         fair + "/leads": {
@@ -143,7 +166,7 @@ def _fair_api() -> dict[str, dict[str, Op]]:
         },
         fair + "/report": {"get": Op("The day's figures", ok={"200": "json"})},
         fair + "/report.{format}": {
-            "get": Op("The day's figures as JSON, CSV or HTML", ok={"200": "report"})
+            "get": Op("The day's figures as JSON, CSV, Excel or HTML", ok={"200": "report"})
         },
         live: {
             "post": Op("A live session and its host token", body="SessionIn", ok={"201": "json"}),
@@ -259,6 +282,15 @@ def _public() -> dict[str, dict[str, Op]]:
                 auth=PUBLIC,
                 body="PresenceIn",
                 ok={"200": "json", "202": "json"},
+                errors=("403",),
+            )
+        },
+        "/live/{session}/viewer": {
+            "post": Op(
+                "The viewer page's signed viewer id: the kept one back (200) or a new one (201)",
+                auth=PUBLIC,
+                body="ViewerIn",
+                ok={"200": "ViewerOut", "201": "ViewerOut"},
             )
         },
         "/live/{session}/questions": {
@@ -267,6 +299,7 @@ def _public() -> dict[str, dict[str, Op]]:
                 auth=PUBLIC,
                 body="QuestionIn",
                 ok={"202": "json"},
+                errors=("403",),
             )
         },
         "/dashboard": {"get": Op("The organizers' sign-in page", auth=PUBLIC, ok={"200": "html"})},
@@ -305,7 +338,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     # Ids in a path before an extension (`{id}.svg`, `{id}.json`) cannot hold a dot.
     "dotless_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w:@-]+$"},
     "fmt": {"enum": ["svg", "png"]},
-    "format": {"enum": ["json", "csv", "html"]},
+    "format": {"enum": ["json", "csv", "xlsx", "html"]},
+    "ext": {"enum": ["xlsx", "csv"]},
     **openapi_alliances.PARAMETERS,
 }
 KINDS: dict[str, list[str]] = {
@@ -313,6 +347,7 @@ KINDS: dict[str, list[str]] = {
     "/v1/fairs/{fair}/{kind}/{id}": ["employers", "positions", "seekers", "devices"],
     "/v1/fairs/{fair}/{kind}/{id}/token": ["employers", "devices"],
     "/v1/fairs/{fair}/{kind}:import": ["employers", "positions", "seekers"],
+    "/v1/fairs/{fair}/{kind}:template.{ext}": ["employers", "positions", "seekers"],
     "/v1/fairs/{fair}/qr/{kind}/{id}.{fmt}": ["seeker", "employer", "position"],
     "/p/{fair}/{kind}/{id}": ["employers", "positions"],
     "/p/{fair}/{kind}/{id}.json": ["employers", "positions"],

@@ -14,7 +14,8 @@ LABELS: dict[str, dict[str, str]] = {
         "other_lang": "English", "not_found": "页面不存在",
         "not_found_text": "该招聘会、企业或职位不存在，或已下线。",
         # The employer and position pages.
-        "booth": "展位", "positions": "在招职位", "search_ph": "搜索职位名称", "search": "搜索",
+        "booth": "展位", "positions": "在招职位", "search_ph": "搜索职位、地点或薪资",
+        "search": "搜索",
         "all": "全部", "headcount": "招 {n} 人", "none": "没有符合条件的职位",
         "apply_short": "投递", "applied": "已投递", "apply_employer": "投递该企业（不指定职位）",
         "signup_to_apply": "报名后一键投递 ›", "hello": "{name}，你好", "my_page": "我的投递 ›",
@@ -64,7 +65,7 @@ LABELS: dict[str, dict[str, str]] = {
     "en": {
         "other_lang": "中文", "not_found": "Page not found",
         "not_found_text": "This fair, employer or position does not exist or is no longer listed.",
-        "booth": "Booth", "positions": "Open positions", "search_ph": "Search positions",
+        "booth": "Booth", "positions": "Open positions", "search_ph": "Search jobs, places or pay",
         "search": "Search", "all": "All", "headcount": "{n} openings",
         "none": "No matching positions", "apply_short": "Apply", "applied": "Applied",
         "apply_employer": "Apply to this employer (any position)",

@@ -43,6 +43,12 @@ _MAX_POSITIONS = 1000  # one employer's list; the biggest fair has 2,300 over 80
 # Set by the page's own search form, chips and language link, and by the fair page's links:
 # a phone already on FairHub's pages.
 _ON_PAGE = ("q", "job_type", "lang", "from", "next")
+# What a phone shows of a position.
+_SHOWN_FIELDS = (
+    "title", "job_type", "headcount", "description", "salary_min", "salary_max", "salary_text",
+    "location",
+)  # fmt: skip
+_SHOWN = ", ".join(_SHOWN_FIELDS)
 # Every visit reaches us, so every visit is counted.
 _HEADERS = {**PAGE_HEADERS, "Cache-Control": "no-store"}
 
@@ -75,7 +81,7 @@ async def load(request: web.Request) -> View:
         employer_id = item_id
         if kind == "positions":
             row = await conn.fetchrow(
-                "SELECT id, employer_id, title, job_type, headcount, description FROM positions"
+                f"SELECT id, employer_id, {_SHOWN} FROM positions"
                 " WHERE fair_id = $1 AND id = $2 AND revoked_at IS NULL",
                 fair,
                 item_id,
@@ -94,10 +100,13 @@ async def load(request: web.Request) -> View:
         if employer is None:
             raise NotFound(f"no {kind[:-1]} {item_id!r} in this fair", fields=["id"])
         # Substring match (strpos), not LIKE: Chinese titles have no word boundaries, and a
-        # query holding % or _ means those characters. One employer's rows are few.
+        # query holding % or _ means those characters. One employer's rows are few. A seeker
+        # types the job, the place ("浦东") or the pay in words ("面议").
         rows = await conn.fetch(
-            "SELECT id, title, job_type, headcount, description,"
-            " ($3 = '' OR strpos(lower(title), lower($3)) > 0) AS q_match,"
+            f"SELECT id, {_SHOWN},"
+            " ($3 = '' OR strpos(lower(title), lower($3)) > 0"
+            " OR strpos(lower(coalesce(location, '')), lower($3)) > 0"
+            " OR strpos(lower(coalesce(salary_text, '')), lower($3)) > 0) AS q_match,"
             " ($4 = '' OR job_type = $4) AS type_match"
             " FROM positions WHERE fair_id = $1 AND employer_id = $2 AND revoked_at IS NULL"
             " ORDER BY created_at, id LIMIT $5",
@@ -109,7 +118,7 @@ async def load(request: web.Request) -> View:
         )
     found = [dict(r) for r in rows]
     counts = Counter(r["job_type"] for r in found if r["q_match"])
-    fields = ("id", "title", "job_type", "headcount", "description")
+    fields = ("id", *_SHOWN_FIELDS)
     return View(
         fair={"id": fair, "name": employer["fair_name"]},
         employer={k: employer[k] for k in ("id", "name", "booth", "industry")},

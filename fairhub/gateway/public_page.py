@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fairhub.gateway.pages import settings_script, shell
+from fairhub.salary import format_salary
 
 # The tab's icon, inline so that browsers do not ask for /favicon.ico: a paper on blue.
 ICON = (
@@ -87,11 +88,24 @@ def lang_link(href: str, labels: dict[str, str]) -> str:
     return f'<a class="lang" href="{escape(href)}">{labels["other_lang"]}</a>'
 
 
-def _position_item(position: dict[str, Any], labels: dict[str, str], here: bool) -> str:
+def _pay_and_place(position: dict[str, Any], lang: str) -> str:
+    """The salary and the work location, the first things a seeker compares; may be empty."""
+    parts = [format_salary(position, lang), position.get("location") or ""]
+    shown = [escape(p) for p in parts if p]
+    if not shown:
+        return ""
+    pay = f'<span class="pay">{shown[0]}</span>' if parts[0] else shown[0]
+    return f'<div class="pay-place">{" · ".join([pay, *shown[1:]])}</div>'
+
+
+def _position_item(
+    position: dict[str, Any], labels: dict[str, str], here: bool, lang: str = "zh"
+) -> str:
     count = labels["headcount"].format(n=position["headcount"])
     return (
         f'<li{" class=here" if here else ""}><div class="job-text">'
         f'<div class="title">{escape(position["title"])}</div>'
+        f"{_pay_and_place(position, lang)}"
         f'<div class="muted">{escape(position["job_type"])} · {count}</div></div>'
         f'<button type="button" class="apply" data-apply="{escape(position["id"])}">'
         f"{labels['apply_short']}</button></li>"
@@ -143,6 +157,7 @@ def render_page(view: View, labels: dict[str, str], lang: str) -> str:
         text = f"<p>{e(pos['description'])}</p>" if pos["description"] else ""
         head += (
             f'<section class="p-card here"><h2>{e(pos["title"])}</h2>'
+            f"{_pay_and_place(pos, lang)}"
             f'<p class="muted">{e(pos["job_type"])} · {count}</p>{text}'
             f'<button type="button" class="primary big apply" data-apply="{e(pos["id"])}">'
             f"{L['apply_short']}</button></section>"
@@ -166,7 +181,7 @@ def render_page(view: View, labels: dict[str, str], lang: str) -> str:
         for text, value, on in chips
     )
     here = pos["id"] if pos is not None else None
-    items = "".join(_position_item(p, L, p["id"] == here) for p in view.positions)
+    items = "".join(_position_item(p, L, p["id"] == here, lang) for p in view.positions)
     none = f'<li class="muted">{L["none"]}</li>'
     listing = (
         f'<section class="p-card"><h2>{L["positions"]}</h2><form class="search" method="get">'

@@ -55,7 +55,8 @@ EMPLOYERS = Resource(
 )
 POSITIONS = Resource(
     "positions",
-    "id, employer_id, title, job_type, headcount, description, created_at, updated_at, revoked_at",
+    "id, employer_id, title, job_type, headcount, description, salary_min, salary_max,"
+    " salary_text, location, created_at, updated_at, revoked_at",
     registry.PositionIn,
     registry.PositionPatch,
     readers=EVERYONE,
@@ -82,6 +83,8 @@ DEVICES = Resource(
     token_role="device",
 )
 RESOURCES = {r.name: r for r in (EMPLOYERS, POSITIONS, SEEKERS, DEVICES)}
+# A seeker searches positions by what they would type: the job, the place, or "面议".
+SEARCHED_POSITION_COLUMNS = ("title", "location", "salary_text")
 
 
 def _resource(request: web.Request) -> Resource:
@@ -232,10 +235,12 @@ async def list_items(request: web.Request) -> web.Response:
         await privacy.record(request, principal, fair, "seekers_listed")
     if q := _text_query(query, "q"):
         args.append(q)
-        column = (
-            "title" if resource is POSITIONS else "name" if resource is not DEVICES else "label"
-        )
-        where.append(f"strpos(lower({column}), lower(${len(args)})) > 0")
+        searched = {POSITIONS: SEARCHED_POSITION_COLUMNS, DEVICES: ("label",)}
+        matches = [
+            f"strpos(lower({c}), lower(${len(args)})) > 0"
+            for c in searched.get(resource, ("name",))
+        ]
+        where.append("(" + " OR ".join(matches) + ")")
     rows = await request.app[keys.DB].fetch(
         f"SELECT {resource.columns} FROM {resource.name} t WHERE {' AND '.join(where)}"
         f" ORDER BY {resource.order}, id LIMIT {limit + 1}",
@@ -324,6 +329,10 @@ async def update(request: web.Request) -> web.Response:
                 )
             except asyncpg.UniqueViolationError:
                 raise Conflict("that name is already used in this fair", fields=["name"]) from None
+            except asyncpg.CheckViolationError:  # one end changed past the other one
+                raise Unprocessable(
+                    "salary_min is above salary_max", fields=["salary_min", "salary_max"]
+                ) from None
         row = await _row(conn, resource, fair, item_id)
     if resource is SEEKERS:
         await app[keys.DIRECTORY].reload(fair, [item_id])

@@ -1,15 +1,18 @@
-"""GET /v1/fairs/{fair}/report[.json|.csv|.html]: the day's figures as organizers publish them."""
+"""GET /v1/fairs/{fair}/report[.json|.csv|.xlsx|.html]: the day's figures as organizers publish
+them."""
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 from aiohttp import web
 
-from fairhub import keys
+from fairhub import keys, xlsx
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.errors import NotFound
 from fairhub.report import build_report, report_csv, report_html
+from fairhub.report_xlsx import report_xlsx
 
 
 async def get_report(request: web.Request) -> web.Response:
@@ -30,6 +33,12 @@ async def get_report(request: web.Request) -> web.Response:
             charset="utf-8",
             headers={"Content-Disposition": disposition},
         )
+    if kind == "xlsx":
+        return web.Response(
+            body=await asyncio.to_thread(report_xlsx, report, lang),
+            content_type=xlsx.CONTENT_TYPE,
+            headers={"Content-Disposition": disposition},
+        )
     page = report_html(report, lang, request.app[keys.SETTINGS].timezone)
     return web.Response(
         text=page,
@@ -40,4 +49,4 @@ async def get_report(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/fairs/{fair}/report", get_report)
-    app.router.add_get("/v1/fairs/{fair}/report.{format:json|csv|html}", get_report)
+    app.router.add_get("/v1/fairs/{fair}/report.{format:json|csv|xlsx|html}", get_report)

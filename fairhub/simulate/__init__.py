@@ -18,6 +18,7 @@ import aiohttp
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from fairhub import devinfo
 from fairhub.config import Settings
 from fairhub.simulate.build import build
 from fairhub.simulate.client import Api, ApiError
@@ -50,10 +51,7 @@ def _positive(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `fairhub simulate`."""
-    parser.add_argument("--url", help="the gateway (default: http://FAIRHUB_HOST:FAIRHUB_PORT)")
-    parser.add_argument(
-        "--token", help="the admin token (default: FAIRHUB_ADMIN_TOKEN or <data dir>/admin_token)"
-    )
+    devinfo.add_arguments(parser, "the admin token (it creates a fair)")
     parser.add_argument(
         "--profile",
         choices=sorted(PROFILES),
@@ -81,20 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def admin_token(settings: Settings) -> str:
-    """The configured admin token; never a new one (that would be of no use to the server)."""
-    if settings.admin_token or (settings.data_dir / "admin_token").exists():
-        return settings.resolved_admin_token()
-    sys.exit(
-        "fairhub simulate needs the admin token: pass --token, set FAIRHUB_ADMIN_TOKEN, or run "
-        f"where `fairhub dev` keeps its data ({settings.data_dir}/admin_token is missing)"
-    )
-
-
 def run_simulation(settings: Settings, args: argparse.Namespace) -> None:
     """Play the day; exit 0 only if every figure /stats shows is the one the clients made."""
-    url = args.url or f"http://{settings.host}:{settings.port}"
-    token = args.token or admin_token(settings)
+    url, token = devinfo.target(devinfo.with_data_dir(settings, args), args.url, args.token)
     sys.exit(asyncio.run(simulate(url, token, args)))
 
 
