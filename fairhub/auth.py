@@ -23,19 +23,22 @@ from redis.exceptions import RedisError
 from fairhub import keys
 from fairhub.redis import RedisClient
 
-Role = Literal["admin", "organizer", "device", "employer", "host", "seeker"]
+Role = Literal["admin", "organizer", "device", "employer", "host", "seeker", "secretary"]
 TOKEN_PREFIX: dict[str, str] = {
     "organizer": "fho_",
     "device": "fhd_",
     "employer": "fhe_",
     "host": "fhh_",
     "seeker": "fhs_",  # kept in the seeker's browser: their own badge and applications only
+    "secretary": "fha_",  # an alliance's secretary: its members, demand, menu and chain events
 }
 
 # Which event types each role may send (API.md); admin and organizers may send all.
 ROLE_EVENT_TYPES: dict[str, frozenset[str]] = {
     "device": frozenset({"checkin", "booth_visit", "qr_scan", "consultation"}),
-    "employer": frozenset({"booth_visit", "resume_downloaded", "intent_agreed", "consultation"}),
+    "employer": frozenset(
+        {"booth_visit", "resume_downloaded", "intent_agreed", "consultation", "hired"}
+    ),
     "host": frozenset({"live_join", "live_heartbeat", "live_leave", "consultation"}),
 }
 
@@ -43,7 +46,7 @@ ROLE_EVENT_TYPES: dict[str, frozenset[str]] = {
 @dataclass(frozen=True)
 class Principal:
     role: Role
-    fair_id: str | None = None  # None only for admin
+    fair_id: str | None = None  # None only for admin; a secretary's is the alliance id
     subject_id: str | None = None  # the employer, device or live session behind the token
 
     def may_act_on(self, fair_id: str) -> bool:
@@ -117,7 +120,7 @@ class Authenticator:
             return Principal(**json.loads(raw))
         # Postgres away and the token not mirrored: the error becomes a 503, not a 401.
         row = await self._db.fetchrow(
-            "SELECT role, fair_id::text AS fair_id, subject_id FROM tokens"
+            "SELECT role, coalesce(fair_id, alliance_id)::text AS fair_id, subject_id FROM tokens"
             " WHERE token_hash = $1 AND revoked_at IS NULL",
             digest,
         )
@@ -159,6 +162,18 @@ async def issue(
         subject_id,
     )
     return IssuedToken(token, digest, Principal(role=role, fair_id=fair_id, subject_id=subject_id))
+
+
+async def issue_secretary(conn: asyncpg.Connection, alliance_id: str) -> IssuedToken:
+    """A token scoped to one alliance; its principal's fair_id holds the alliance id."""
+    token = new_token("secretary")
+    digest = token_hash(token)
+    await conn.execute(
+        "INSERT INTO tokens (token_hash, role, alliance_id) VALUES ($1, 'secretary', $2)",
+        digest,
+        alliance_id,
+    )
+    return IssuedToken(token, digest, Principal(role="secretary", fair_id=alliance_id))
 
 
 def event_forbidden(

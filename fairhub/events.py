@@ -202,6 +202,25 @@ class LiveLeave(_Event):
     viewer_id: Ref
 
 
+# How a hire came about (issue 13): recorded by a fair's employer, or sent to an alliance.
+HireChannel = Literal["fair", "livestream", "training", "internship", "other"]
+HIRE_CHANNELS: tuple[str, ...] = get_args(HireChannel)
+Occupation = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_NO_NUL)
+]
+
+
+class FairHired(_Event):
+    """An employer of the fair hired a seeker; its alliance member, if any, gets the hire too."""
+
+    type: Literal["hired"]
+    employer_id: Ref
+    seeker_id: Ref
+    position_id: Ref | None = None
+    occupation: Occupation | None = None
+    channel: HireChannel = "fair"
+
+
 Event = Annotated[
     Checkin
     | QrScan
@@ -212,7 +231,8 @@ Event = Annotated[
     | Consultation
     | LiveJoin
     | LiveHeartbeat
-    | LiveLeave,
+    | LiveLeave
+    | FairHired,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[str, ...] = (
@@ -226,6 +246,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "live_join",
     "live_heartbeat",
     "live_leave",
+    "hired",
 )
 
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
@@ -274,9 +295,91 @@ def describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors(include_url=False):
         loc = [str(p) for p in item["loc"]]
-        if loc and loc[0] in EVENT_TYPES:  # the union's tag adds nothing for the client
+        if loc and loc[0] in _TAGS:  # the union's tag adds nothing for the client
             loc = loc[1:]
         where = ".".join(loc)
         message = item["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
+
+
+# The chain after the fair (issue 13), sent to an alliance: POST /v1/alliances/{a}/events.
+# Each names its person by seeker_id or phone; the gateway turns a phone into a `person` key.
+Phone = Annotated[str, StringConstraints(min_length=5, max_length=20, pattern=r"^\+?[0-9 -]+$")]
+
+
+class _PersonEvent(_Event):
+    seeker_id: Ref | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _who(self) -> _PersonEvent:
+        _one_of(self, "seeker_id", "phone")
+        return self
+
+
+class TrainingSignup(_PersonEvent):
+    """A person signed up to an offer of the training menu."""
+
+    type: Literal["training_signup"]
+    offer_id: Ref
+
+
+class TrainingCompleted(_PersonEvent):
+    """A trainee passed the course of an offer."""
+
+    type: Literal["training_completed"]
+    offer_id: Ref
+
+
+class SkillCertified(_PersonEvent):
+    """A person got a skill-level certificate in an occupation."""
+
+    type: Literal["skill_certified"]
+    offer_id: Ref | None = None
+    occupation: Occupation
+    level: Annotated[str, StringConstraints(min_length=1, max_length=40, pattern=_NO_NUL)]
+
+
+class InternshipStarted(_PersonEvent):
+    """A member enterprise took a student on an internship post for a semester."""
+
+    type: Literal["internship_started"]
+    member_id: Ref
+    semester: Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[\w.-]+$")]
+
+
+class Hired(_PersonEvent):
+    """A member employer hired a person, through a channel."""
+
+    type: Literal["hired"]
+    member_id: Ref
+    occupation: Occupation | None = None
+    position_id: Ref | None = None
+    channel: HireChannel
+    fair_id: Ref | None = None
+
+
+AllianceEvent = Annotated[
+    TrainingSignup | TrainingCompleted | SkillCertified | InternshipStarted | Hired,
+    Field(discriminator="type"),
+]
+ALLIANCE_EVENT_TYPES: tuple[str, ...] = (
+    "training_signup",
+    "training_completed",
+    "skill_certified",
+    "internship_started",
+    "hired",
+)
+alliance_event_adapter: TypeAdapter[AllianceEvent] = TypeAdapter(AllianceEvent)
+# The unions' tags, which describe() leaves out of a field's path.
+_TAGS = frozenset(EVENT_TYPES + ALLIANCE_EVENT_TYPES)
+
+# An alliance's counted metrics, each with a total and a unique count of persons.
+ALLIANCE_METRICS: tuple[str, ...] = (
+    "training_signups",
+    "training_completions",
+    "certifications",
+    "internships",
+    "hires",
+)

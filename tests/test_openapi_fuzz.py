@@ -174,8 +174,19 @@ async def _fixtures(gateway: Gateway) -> dict[str, str]:
         )
         assert status == 201, signed_up
         tokens.append(signed_up["token"])
+    # An alliance with a member, so that the alliance routes get past their 404s too.
+    status, alliance = await gateway.request("POST", "/v1/alliances", json={"name": "测试联盟"})
+    assert status == 201, alliance
+    status, member = await gateway.request(
+        "POST",
+        f"/v1/alliances/{alliance['id']}/members",
+        json={"kind": "training_institution", "name": "测试培训学校", "joined_at": "2026-01-01"},
+    )
+    assert status == 201, member
     return {
         "fair": fair,
+        "alliance": alliance["id"],
+        "member": member["id"],
         "session": session["id"],
         "id": seeker["id"],
         "kid": position["id"],

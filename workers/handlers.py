@@ -117,6 +117,54 @@ def live_leave(event: Payload) -> Fact:
     return Fact(None, "v:" + event["viewer_id"], session_id=event["session_id"])
 
 
+# The chain after the fair, in an alliance's space (fair_id holds the alliance id). The gateway
+# has resolved the references: `person` is who (seeker or phone key), `member_id` the member
+# the figure belongs to (the institution of an offer, the enterprise of an internship or hire).
+# Columns are reused: employer_id holds the member, position_id the offer, outcome the channel
+# of a hire, the level of a certificate or the semester of an internship.
+
+
+def _in_alliance(metric: str, event: Payload, outcome: str | None = None) -> Fact:
+    return Fact(
+        metric,
+        event.get("person"),
+        employer_id=event.get("member_id"),
+        position_id=event.get("offer_id"),
+        outcome=outcome,
+    )
+
+
+def training_signup(event: Payload) -> Fact:
+    return _in_alliance("training_signups", event)
+
+
+def training_completed(event: Payload) -> Fact:
+    return _in_alliance("training_completions", event)
+
+
+def skill_certified(event: Payload) -> Fact:
+    return _in_alliance("certifications", event, event["level"])
+
+
+def internship_started(event: Payload) -> Fact:
+    return _in_alliance("internships", event, event["semester"])
+
+
+def hired(event: Payload) -> Fact:
+    if "person" in event:  # sent to an alliance
+        return _in_alliance("hires", event, event["channel"])
+    # Recorded at a fair by its employer: counted for the employer, which adds up to its
+    # alliance member's figures through the employer's member link.
+    return Fact(
+        "hires",
+        _seeker(event),
+        employer_id=event["employer_id"],
+        position_id=event.get("position_id"),
+        seeker_id=event.get("seeker_id"),
+        outcome=event["channel"],
+    )
+
+
 HANDLERS: dict[str, Callable[[Payload], Fact]] = {
     "checkin": checkin,
     "qr_scan": qr_scan,
@@ -127,6 +175,11 @@ HANDLERS: dict[str, Callable[[Payload], Fact]] = {
     "consultation": consultation,
     "live_join": live_join,
     "live_leave": live_leave,
+    "training_signup": training_signup,
+    "training_completed": training_completed,
+    "skill_certified": skill_certified,
+    "internship_started": internship_started,
+    "hired": hired,
 }
 
 # Presence beats are too many to keep one row each; they live in Redis (livestream issue).

@@ -12,6 +12,9 @@ from fairhub.config import Settings
 from fairhub.db import open_pool
 from fairhub.directory import Directory
 from fairhub.gateway import (
+    alliance_events,
+    alliance_stats,
+    alliances,
     checkins,
     dashboard,
     enrolment,
@@ -25,6 +28,7 @@ from fairhub.gateway import (
     live_pages,
     live_public,
     live_questions,
+    menu_page,
     mine,
     privacy,
     public,
@@ -35,6 +39,7 @@ from fairhub.gateway import (
     seeker_pages,
     signup,
     stats,
+    training,
     viewers,
 )
 from fairhub.gateway.errors import error_middleware
@@ -163,6 +168,11 @@ def create_app(settings: Settings) -> web.Application:
         live_public,  # before the pages: /live/{session}.json is not a page
         viewers,
         live_pages,
+        alliances,
+        training,
+        alliance_events,
+        alliance_stats,
+        menu_page,
     ):
         module.add_routes(app)
     privacy.add_routes(app)  # the audit log of personal-data reads

@@ -10,7 +10,8 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from fairhub import registry
-from fairhub.events import Event, EventBatch, IngestAnswer
+from fairhub.alliances import AllianceIn, DemandIn, FairLinkIn, MemberIn, OfferIn
+from fairhub.events import AllianceEvent, Event, EventBatch, IngestAnswer
 from fairhub.gateway.checkins import CheckinAnswer, CheckinIn
 from fairhub.gateway.enrolment import EnrolIn
 from fairhub.gateway.fairs import FairCreated, FairIn, FairOut, FairPatch
@@ -19,11 +20,15 @@ from fairhub.gateway.kiosks import BeatIn
 from fairhub.gateway.leads import LeadIn
 from fairhub.gateway.live import PinIn, SessionIn
 from fairhub.gateway.live_public import PresenceIn, QuestionIn, ViewerIn, ViewerOut
+from fairhub.gateway.menu_page import MenuSignupIn
 from fairhub.gateway.mine import ApplicationIn
 from fairhub.gateway.openapi_ops import REF, operation, path_parameters, ref
 from fairhub.gateway.openapi_paths import KINDS, PARAMETERS, operations
 from fairhub.gateway.signup import CodeIn, SignedUp, SignupIn
 from fairhub.gateway.stats import StatsOut
+
+# The bodies of the alliance routes (issue 13).
+ALLIANCE_MODELS = (AllianceIn, MemberIn, FairLinkIn, DemandIn, OfferIn, MenuSignupIn)
 
 
 class Error(BaseModel):
@@ -101,6 +106,7 @@ def openapi_document() -> dict[str, Any]:
                 ViewerOut,
                 EnrolIn,
                 BeatIn,
+                *ALLIANCE_MODELS,
             )
         ],
         ref_template=REF,
@@ -111,6 +117,26 @@ def openapi_document() -> dict[str, Any]:
     schemas["Event"] = event_schema
     schemas["EventOrBatch"] = {"oneOf": [ref("Event"), ref("EventBatch")]}
     schemas["EventBatch"]["properties"]["events"]["items"] = ref("Event")
+    alliance_events = TypeAdapter(AllianceEvent).json_schema(ref_template=REF)
+    schemas.update(alliance_events.pop("$defs", {}))
+    schemas["AllianceEvent"] = alliance_events
+    schemas["AllianceEventOrBatch"] = {
+        "oneOf": [
+            ref("AllianceEvent"),
+            {
+                "type": "object",
+                "required": ["events"],
+                "properties": {
+                    "events": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 500,
+                        "items": ref("AllianceEvent"),
+                    }
+                },
+            },
+        ]
+    }
     schemas["RegistryIn"] = {
         "anyOf": [ref(m) for m in ("EmployerIn", "PositionIn", "SeekerIn", "DeviceIn")],
         "description": "The item for the path's kind: employers, positions, seekers, devices.",

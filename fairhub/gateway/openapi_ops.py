@@ -106,6 +106,11 @@ QUERY: dict[str, dict[str, Any]] = {
     "before": {"type": "integer", "minimum": 1, "description": "An entry id: older entries."},
     "action": {"enum": sorted(ACTIONS)},
     "access_token": {"type": "string", "description": "The token, for a page opened in a browser."},
+    # The alliance routes'.
+    "on": {"type": "string", "format": "date", "description": "Members of that day only."},
+    "left_at": {"type": "string", "format": "date", "description": "Today when left out."},
+    "occupation": {"type": "string", "description": "Part of the occupation, as typed."},
+    "region": {"type": "string", "description": "Part of the region, as typed."},
 }
 _RESUME_PARTS = {
     name: {"type": "string", "maxLength": 512}

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fairhub.gateway import openapi_alliances
+from fairhub.gateway.openapi_alliances import alliance_operations
 from fairhub.gateway.openapi_ops import Op
 
 # Who may call (see `security` in openapi_ops): a bearer token, the seeker's cookie or token,
@@ -399,7 +401,7 @@ def _public() -> dict[str, dict[str, Op]]:
 
 def operations() -> dict[str, dict[str, Op]]:
     """path → method → operation, for every route create_app serves."""
-    return {**_fair_api(), **_public()}
+    return {**_fair_api(), **_public(), **alliance_operations()}
 
 
 # Path parameters by name; a route's regex in the router is repeated here as an enum.
@@ -416,6 +418,7 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "fmt": {"enum": ["svg", "png"]},
     "format": {"enum": ["json", "csv", "xlsx", "html"]},
     "ext": {"enum": ["xlsx", "csv"]},
+    **openapi_alliances.PARAMETERS,
 }
 KINDS: dict[str, list[str]] = {
     "/v1/fairs/{fair}/{kind}": ["employers", "positions", "seekers", "devices"],

@@ -19,11 +19,12 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from fairhub import badges, keys, registry
+from fairhub.alliances import employer_member, link_member
 from fairhub.auth import Principal, issue, mirror, revoke
 from fairhub.directory import SeekerCard
 from fairhub.gateway import privacy
 from fairhub.gateway.access import fair_caller
-from fairhub.gateway.bodies import page_limit, read_model, reply
+from fairhub.gateway.bodies import page_limit, read_json, read_model, reply, validated
 from fairhub.gateway.errors import Conflict, Forbidden, NotFound, Unprocessable
 from fairhub.keyring import signing_key
 from fairhub.sql import query as sql_query
@@ -101,6 +102,13 @@ async def _row(conn: Any, resource: Resource, fair: str, item_id: str) -> dict[s
     return dict(row)
 
 
+def _ref(value: object) -> str | None:
+    """A member_id as sent: a reference, or 422 naming it."""
+    if value is None or (isinstance(value, str) and 0 < len(value) <= 64):
+        return value
+    raise Unprocessable("member_id must be a member's id", fields=["member_id"])
+
+
 def _own_employer(principal: Principal, employer_id: str | None) -> None:
     """An employer token may only touch its own employer's things."""
     if principal.role == "employer" and employer_id != principal.subject_id:
@@ -115,16 +123,27 @@ async def create(request: web.Request) -> web.Response:
     fair, principal = await fair_caller(request, *resource.writers)
     if resource is EMPLOYERS and principal.role == "employer":
         raise Forbidden("only the organizer adds employers", fields=["Authorization"])
-    body = await read_model(request, resource.create)
+    raw = await read_json(request)
+    # An employer of an alliance's fair may name its alliance member (issue 13).
+    member_id = (
+        raw.pop("member_id", None) if resource is EMPLOYERS and isinstance(raw, dict) else None
+    )
+    body = validated(resource.create, raw)
     app = request.app
     answer: dict[str, Any]
     async with app[keys.DB].acquire() as conn, conn.transaction():
         if isinstance(body, registry.EmployerIn):
+            member, problem = await employer_member(conn, fair, body.name, _ref(member_id))
+            if problem is not None:
+                field, _, detail = problem.partition(": ")
+                raise Unprocessable(detail, fields=[field], code="not_a_member")
             try:
                 [new_id] = await registry.insert_employers(conn, fair, [body])
             except asyncpg.UniqueViolationError:
                 raise Conflict(f"an employer named {body.name!r} exists", fields=["name"]) from None
-            answer = {"id": new_id}
+            if member is not None:
+                await link_member(conn, fair, new_id, member)
+            answer = {"id": new_id} if member is None else {"id": new_id, "member_id": member}
         elif isinstance(body, registry.PositionIn):
             _own_employer(principal, body.employer_id)
             if not await registry.live_employers(conn, fair, {body.employer_id}):
