@@ -202,7 +202,7 @@ class LiveLeave(_Event):
     viewer_id: Ref
 
 
-# How a hire came about (issue 13): recorded by a fair's employer, or sent to an alliance.
+# How a hire came about: recorded by a fair's employer, or sent to an alliance.
 HireChannel = Literal["fair", "livestream", "training", "internship", "other"]
 HIRE_CHANNELS: tuple[str, ...] = get_args(HireChannel)
 Occupation = Annotated[
@@ -303,7 +303,7 @@ def describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-# The chain after the fair (issue 13), sent to an alliance: POST /v1/alliances/{a}/events.
+# The chain after the fair, sent to an alliance: POST /v1/alliances/{a}/events.
 # Each names its person by seeker_id or phone; the gateway turns a phone into a `person` key.
 Phone = Annotated[str, StringConstraints(min_length=5, max_length=20, pattern=r"^\+?[0-9 -]+$")]
 

@@ -39,7 +39,7 @@ LAYOUT = "fh:layout"
 LAYOUT_VERSION = 2
 # Sorted set worker name -> last heartbeat (ms): who shares the partitions now.
 WORKERS = "fh:workers"
-# Fast recovery and readiness (issue 15). When any worker last beat (ms), kept after the
+# Fast recovery and readiness. When any worker last beat (ms), kept after the
 # workers leave, so /readyz can say for how long none has been alive.
 WORKERS_LAST_BEAT = "fh:workers:last_beat"
 # Hash partition -> "<measured ms> <oldest uncounted entry ms, 0 if none>", written by the

@@ -1,6 +1,6 @@
 """Faults while events flow: workers SIGKILLed with batches in hand, Valkey SIGKILLed right
 after a 202, Postgres stopped for 5 s. Nothing is lost or counted twice, and the figures are
-exact within 15 s of the last 202 (issue 15's recovery target), with nothing left pending and no
+exact within 15 s of the last 202, with nothing left pending and no
 dead worker's consumer left in the group.
 
 Servers of its own (embedded, under tmp_path): the session's shared ones keep running.

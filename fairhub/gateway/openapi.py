@@ -27,7 +27,7 @@ from fairhub.gateway.openapi_paths import KINDS, PARAMETERS, operations
 from fairhub.gateway.signup import CodeIn, SignedUp, SignupIn
 from fairhub.gateway.stats import StatsOut
 
-# The bodies of the alliance routes (issue 13).
+# The bodies of the alliance routes.
 ALLIANCE_MODELS = (AllianceIn, MemberIn, FairLinkIn, DemandIn, OfferIn, MenuSignupIn)
 
 

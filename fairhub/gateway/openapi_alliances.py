@@ -1,4 +1,4 @@
-"""The alliance routes of the OpenAPI table (issue 13): the secretary's API and the menu page."""
+"""The alliance routes of the OpenAPI table: the secretary's API and the menu page."""
 
 from __future__ import annotations
 

@@ -124,7 +124,7 @@ async def create(request: web.Request) -> web.Response:
     if resource is EMPLOYERS and principal.role == "employer":
         raise Forbidden("only the organizer adds employers", fields=["Authorization"])
     raw = await read_json(request)
-    # An employer of an alliance's fair may name its alliance member (issue 13).
+    # An employer of an alliance's fair may name its alliance member.
     member_id = (
         raw.pop("member_id", None) if resource is EMPLOYERS and isinstance(raw, dict) else None
     )
