@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from fairhub import import_texts as texts
 from fairhub import xlsx
 from fairhub.import_texts import Problem, Said, header, join, validation_problems
 from fairhub.registry import EmployerIn, PositionIn, SeekerIn, phone_key
@@ -119,36 +120,21 @@ class Sheet:
 def decode(data: bytes) -> tuple[str, str]:
     """Text and encoding name: Excel writes UTF-8 with a BOM, plain UTF-8 or GB18030 (GBK)."""
     if data.startswith(b"PK\x03\x04"):
-        raise CsvError(Said("this is an .xlsx workbook, not CSV", "这是 .xlsx 工作簿，不是 CSV"))
+        raise CsvError(texts.XLSX_NOT_CSV)
     if data.startswith(_OLD_EXCEL):
-        raise CsvError(
-            Said(
-                "this is an old .xls workbook: save it as .xlsx or 'CSV UTF-8' and retry",
-                "这是旧版 .xls 工作簿：请另存为 .xlsx 或“CSV UTF-8”后重试",
-            )
-        )
+        raise CsvError(texts.OLD_XLS)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _strict(data, "utf-16"), "utf-16"
     if data.startswith(codecs.BOM_UTF8):
         return _strict(data, "utf-8-sig"), "utf-8-sig"
     if b"\x00" in data:
-        raise CsvError(
-            Said(
-                "the file is not text (it contains NUL bytes): upload a CSV file",
-                "文件不是文本（含有 NUL 字节）：请上传 CSV 文件",
-            )
-        )
+        raise CsvError(texts.NUL_BYTES)
     for encoding in ("utf-8", "gb18030"):
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise CsvError(
-        Said(
-            "the file is not UTF-8 or GB18030 text: save it as 'CSV UTF-8' and retry",
-            "文件不是 UTF-8 或 GB18030 文本：请另存为“CSV UTF-8”后重试",
-        )
-    )
+    raise CsvError(texts.NOT_TEXT)
 
 
 def _strict(data: bytes, encoding: str) -> str:
@@ -340,21 +326,10 @@ def validate(
             problems += validation_problems(kind, exc, cells)
             item = None
         if kind == "employers" and isinstance(item, EmployerIn):
-            taken = Said(
-                f"name: an employer named {item.name!r} exists in this fair",
-                f"企业名称：本场已有名为“{item.name}”的企业",
-            )
-            shown = Said(f"name: {item.name!r}", f"企业名称：“{item.name}”")
-            problems += _once(seen, item.name.lower(), line, taken_names, taken, shown, "name")
+            problems += _once(seen, item.name.lower(), line, taken_names, "name", item.name)
         if kind == "seekers" and isinstance(item, SeekerIn) and item.phone:
-            taken = Said(
-                f"phone: {item.phone} is already registered in this fair",
-                f"手机号：{item.phone} 已在本场登记",
-            )
-            shown = Said(f"phone: {item.phone}", f"手机号：{item.phone}")
-            problems += _once(
-                seen, phone_key(item.phone), line, taken_phones, taken, shown, "phone"
-            )
+            key = phone_key(item.phone)
+            problems += _once(seen, key, line, taken_phones, "phone", item.phone)
         if problems or item is None:
             errors.append(LineError(line, problems))
         else:
@@ -367,19 +342,14 @@ def _once(
     key: str,
     line: int,
     fair: set[str] | frozenset[str],
-    taken: Said,
-    shown: Said,
     field: str,
+    value: str,
 ) -> list[Problem]:
     """A name or phone is one per fair: the problem if the fair or the file has it already."""
     if key in fair:
-        return [Problem(taken, field)]
+        return [Problem(texts.taken(field, value), field)]
     if key in seen:
-        also = Said(
-            f"{shown.en} is also on line {seen[key]} of this file",
-            f"{shown.zh} 与本文件第 {seen[key]} 行重复",
-        )
-        return [Problem(also, field)]
+        return [Problem(texts.also_on_line(field, value, seen[key]), field)]
     seen[key] = line
     return []
 
@@ -394,24 +364,13 @@ def _resolve_employer(
         if given in live_ids:
             return []
         values["employer_id"] = "unknown"  # still validate the other cells
-        said = Said(
-            f"employer_id: no employer {given!r} in this fair", f"企业编号：本场没有企业“{given}”"
-        )
-        return [Problem(said, "employer_id")]
+        return [Problem(texts.no_employer_id(given), "employer_id")]
     values["employer_id"] = "unknown"
     if name is None:
-        said = Said(
-            "employer: missing (the employer's name as in the employers file)",
-            "企业名称：未填写（应与企业表中的名称一致）",
-        )
-        return [Problem(said, "employer")]
+        return [Problem(texts.EMPLOYER_MISSING, "employer")]
     found = names.get(name.lower())
     if found is None:
-        said = Said(
-            f"employer: no employer named {name!r} in this fair",
-            f"企业名称：本场没有名为“{name}”的企业",
-        )
-        return [Problem(said, "employer")]
+        return [Problem(texts.no_employer_named(name), "employer")]
     values["employer_id"] = found
     return []
 

@@ -65,6 +65,66 @@ class Problem:
     field: str | None = None
 
 
+# Whole files that are not what the import reads.
+XLSX_NOT_CSV = Said("this is an .xlsx workbook, not CSV", "这是 .xlsx 工作簿，不是 CSV")
+OLD_XLS = Said(
+    "this is an old .xls workbook: save it as .xlsx or 'CSV UTF-8' and retry",
+    "这是旧版 .xls 工作簿：请另存为 .xlsx 或“CSV UTF-8”后重试",
+)
+NUL_BYTES = Said(
+    "the file is not text (it contains NUL bytes): upload a CSV file",
+    "文件不是文本（含有 NUL 字节）：请上传 CSV 文件",
+)
+NOT_TEXT = Said(
+    "the file is not UTF-8 or GB18030 text: save it as 'CSV UTF-8' and retry",
+    "文件不是 UTF-8 或 GB18030 文本：请另存为“CSV UTF-8”后重试",
+)
+
+
+EMPLOYER_MISSING = Said(
+    "employer: missing (the employer's name as in the employers file)",
+    "企业名称：未填写（应与企业表中的名称一致）",
+)
+
+
+def taken(field: str, value: str) -> Said:
+    """The fair has this employer's name (`name`) or seeker's phone (`phone`) already."""
+    if field == "name":
+        return Said(
+            f"name: an employer named {value!r} exists in this fair",
+            f"企业名称：本场已有名为“{value}”的企业",
+        )
+    return Said(
+        f"phone: {value} is already registered in this fair", f"手机号：{value} 已在本场登记"
+    )
+
+
+def also_on_line(field: str, value: str, line: int) -> Said:
+    """An earlier line of the same file has this employer's name or seeker's phone."""
+    if field == "name":
+        shown = Said(f"name: {value!r}", f"企业名称：“{value}”")
+    else:
+        shown = Said(f"phone: {value}", f"手机号：{value}")
+    return Said(
+        f"{shown.en} is also on line {line} of this file", f"{shown.zh} 与本文件第 {line} 行重复"
+    )
+
+
+def no_employer_id(given: str) -> Said:
+    """A positions file names an employer id the fair has not (or no longer)."""
+    return Said(
+        f"employer_id: no employer {given!r} in this fair", f"企业编号：本场没有企业“{given}”"
+    )
+
+
+def no_employer_named(name: str) -> Said:
+    """A positions file names an employer the fair has not."""
+    return Said(
+        f"employer: no employer named {name!r} in this fair",
+        f"企业名称：本场没有名为“{name}”的企业",
+    )
+
+
 def lang_of(value: str | None) -> Lang:
     """Chinese unless English is asked for (`?lang=en`)."""
     return "en" if (value or "").lower().startswith("en") else "zh"

@@ -62,7 +62,7 @@ async def _read_capped(
     return b"".join(chunks), total
 
 
-async def read_upload(request: web.Request, lang: Lang = "en") -> bytes:
+async def read_upload(request: web.Request, lang: Lang = "zh") -> bytes:
     """The raw body, or a form's `file` part (else its first file); 413 past the limit."""
     if request.content_length is not None and request.content_length > MAX_FILE_BYTES:
         raise _too_large(lang)
