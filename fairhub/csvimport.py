@@ -8,6 +8,9 @@ in a workbook they are the row numbers Excel shows. Both go through the same hea
 and validation, so a workbook and its CSV import the same rows with the same errors.
 """
 
+# Chinese texts use full-width punctuation, as Chinese text should.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import codecs
@@ -21,8 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from fairhub import import_texts as texts
 from fairhub import xlsx
-from fairhub.events import describe
+from fairhub.import_texts import Problem, Said, header, join, validation_problems
 from fairhub.registry import EmployerIn, PositionIn, SeekerIn, phone_key
 from fairhub.salary import parse_salary
 
@@ -81,16 +85,24 @@ _TRAILING_NOTE = re.compile(r"\(.*\)$")
 class CsvError(ValueError):
     """The file as a whole cannot be imported; `fields` names what is at fault."""
 
-    def __init__(self, detail: str, fields: list[str] | None = None) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, text: Said, fields: list[str] | None = None) -> None:
+        super().__init__(text.en)
+        self.text = text
         self.fields = fields or ["file"]
 
 
 @dataclass
 class LineError:
+    """A row that was not imported: what is wrong, the first cell at fault first."""
+
     line: int
-    error: str
+    problems: list[Problem]
+
+    def text(self) -> Said:
+        return join([p.text for p in self.problems])
+
+    def field(self) -> str | None:
+        return next((p.field for p in self.problems if p.field), None)
 
 
 @dataclass
@@ -108,21 +120,21 @@ class Sheet:
 def decode(data: bytes) -> tuple[str, str]:
     """Text and encoding name: Excel writes UTF-8 with a BOM, plain UTF-8 or GB18030 (GBK)."""
     if data.startswith(b"PK\x03\x04"):
-        raise CsvError("this is an .xlsx workbook, not CSV")
+        raise CsvError(texts.XLSX_NOT_CSV)
     if data.startswith(_OLD_EXCEL):
-        raise CsvError("this is an old .xls workbook: save it as .xlsx or 'CSV UTF-8' and retry")
+        raise CsvError(texts.OLD_XLS)
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return _strict(data, "utf-16"), "utf-16"
     if data.startswith(codecs.BOM_UTF8):
         return _strict(data, "utf-8-sig"), "utf-8-sig"
     if b"\x00" in data:
-        raise CsvError("the file is not text (it contains NUL bytes): upload a CSV file")
+        raise CsvError(texts.NUL_BYTES)
     for encoding in ("utf-8", "gb18030"):
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:
             continue
-    raise CsvError("the file is not UTF-8 or GB18030 text: save it as 'CSV UTF-8' and retry")
+    raise CsvError(texts.NOT_TEXT)
 
 
 def _strict(data: bytes, encoding: str) -> str:
@@ -130,8 +142,12 @@ def _strict(data: bytes, encoding: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise CsvError(
-            f"the file starts with a {encoding} byte order mark but byte {exc.start} is not"
-            f" {encoding}: save it as 'CSV UTF-8' and retry"
+            Said(
+                f"the file starts with a {encoding} byte order mark but byte {exc.start} is not"
+                f" {encoding}: save it as 'CSV UTF-8' and retry",
+                f"文件以 {encoding} 字节顺序标记开头，但第 {exc.start} 个字节不是 {encoding}："
+                f"请另存为“CSV UTF-8”后重试",
+            )
         ) from None
 
 
@@ -156,7 +172,12 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise CsvError(f"line {start}: the CSV cannot be read: {exc}") from None
+            raise CsvError(
+                Said(
+                    f"line {start}: the CSV cannot be read: {exc}",
+                    f"第 {start} 行：CSV 无法读取（{exc}）",
+                )
+            ) from None
         yield start, cells
         start = reader.line_num + 1
 
@@ -171,8 +192,12 @@ def _map_header(kind: Kind, cells: list[str]) -> tuple[dict[str, int], list[str]
             if cell.strip():
                 ignored.append(cell.strip())
         elif name in index:
+            first, second = cells[index[name]].strip(), cell.strip()
             raise CsvError(
-                f"columns {cells[index[name]].strip()!r} and {cell.strip()!r} both give {name}",
+                Said(
+                    f"columns {first!r} and {second!r} both give {name}",
+                    f"“{first}”和“{second}”两列都是{header(kind, name)}，请只留一列",
+                ),
                 fields=[name],
             )
         else:
@@ -180,15 +205,21 @@ def _map_header(kind: Kind, cells: list[str]) -> tuple[dict[str, int], list[str]
     return index, ignored
 
 
-def _expected(kind: Kind, names: tuple[str, ...]) -> str:
-    return ", ".join(f"{n} ({'/'.join(ALIASES[kind][n][1:3]) or n})" for n in names)
+def _expected(kind: Kind, names: tuple[str, ...]) -> Said:
+    """The columns named in both languages, each with the headers that give it."""
+    shown = {n: "/".join(ALIASES[kind][n][1:3]) or n for n in names}
+    chinese = {n: "/".join([a for a in ALIASES[kind][n] if not a.isascii()][:2]) for n in names}
+    return Said(
+        ", ".join(f"{n} ({shown[n]})" for n in names),
+        "、".join(f"{header(kind, n)}（{chinese[n] or n}）" for n in names),
+    )
 
 
 def _workbook_records(data: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         yield from xlsx.read_rows(data)
     except xlsx.WorkbookError as exc:
-        raise CsvError(str(exc)) from None
+        raise CsvError(exc.text) from None
 
 
 def read_sheet(data: bytes, kind: Kind, content_type: str = "") -> Sheet:
@@ -210,9 +241,13 @@ def read_sheet(data: bytes, kind: Kind, content_type: str = "") -> Sheet:
             header = (line, index, ignored, cells)
             break
     if header is None:
+        expected = _expected(kind, tuple(ALIASES[kind]))
         raise CsvError(
-            f"no header row with a known column in the first {MAX_TITLE_LINES} lines;"
-            f" expected {_expected(kind, tuple(ALIASES[kind]))}",
+            Said(
+                f"no header row with a known column in the first {MAX_TITLE_LINES} lines;"
+                f" expected {expected.en}",
+                f"前 {MAX_TITLE_LINES} 行中没有可识别的表头；应有 {expected.zh}",
+            ),
             fields=["header"],
         )
     header_line, index, ignored, cells = header
@@ -220,8 +255,12 @@ def read_sheet(data: bytes, kind: Kind, content_type: str = "") -> Sheet:
     if kind == "positions" and "employer" not in index and "employer_id" not in index:
         missing.insert(0, "employer")
     if missing:
+        lacking = _expected(kind, tuple(missing))
         raise CsvError(
-            f"the header (line {header_line}) lacks {_expected(kind, tuple(missing))}",
+            Said(
+                f"the header (line {header_line}) lacks {lacking.en}",
+                f"表头（第 {header_line} 行）缺少 {lacking.zh}",
+            ),
             fields=missing,
         )
     sheet = Sheet(
@@ -235,8 +274,11 @@ def read_sheet(data: bytes, kind: Kind, content_type: str = "") -> Sheet:
         if not any(c.strip() for c in row):
             continue
         if any(c.strip() for c in row[width:]):
-            detail = f"{len(row)} cells but the header has {width}: quote cells with commas"
-            sheet.errors.append(LineError(line, detail))
+            detail = Said(
+                f"{len(row)} cells but the header has {width}: quote cells with commas",
+                f"本行有 {len(row)} 格，表头只有 {width} 列：含逗号的内容请加引号",
+            )
+            sheet.errors.append(LineError(line, [Problem(detail)]))
             continue
         values = {name: row[i].strip() for name, i in index.items() if i < len(row)}
         sheet.rows.append((line, {k: v for k, v in values.items() if v}))
@@ -269,7 +311,7 @@ def validate(
     seen: dict[str, int] = {}
     for line, cells in rows:
         values: dict[str, Any] = dict(cells)
-        problems: list[str] = []
+        problems: list[Problem] = []
         if kind == "positions":
             problems += _resolve_employer(values, employer_names or {}, live_employer_ids)
             if "headcount" in values:
@@ -281,18 +323,15 @@ def validate(
         try:
             item = MODELS[kind].model_validate(values)
         except ValidationError as exc:
-            problems.append(describe(exc))
+            problems += validation_problems(kind, exc, cells)
             item = None
         if kind == "employers" and isinstance(item, EmployerIn):
-            taken = f"name: an employer named {item.name!r} exists in this fair"
-            key, shown = item.name.lower(), f"name: {item.name!r}"
-            problems += _once(seen, key, line, taken_names, taken, shown)
+            problems += _once(seen, item.name.lower(), line, taken_names, "name", item.name)
         if kind == "seekers" and isinstance(item, SeekerIn) and item.phone:
-            taken = f"phone: {item.phone} is already registered in this fair"
-            key, shown = phone_key(item.phone), f"phone: {item.phone}"
-            problems += _once(seen, key, line, taken_phones, taken, shown)
+            key = phone_key(item.phone)
+            problems += _once(seen, key, line, taken_phones, "phone", item.phone)
         if problems or item is None:
-            errors.append(LineError(line, "; ".join(problems)))
+            errors.append(LineError(line, problems))
         else:
             good.append((line, item))
     return good, errors
@@ -303,21 +342,21 @@ def _once(
     key: str,
     line: int,
     fair: set[str] | frozenset[str],
-    taken: str,
-    shown: str,
-) -> list[str]:
+    field: str,
+    value: str,
+) -> list[Problem]:
     """A name or phone is one per fair: the problem if the fair or the file has it already."""
     if key in fair:
-        return [taken]
+        return [Problem(texts.taken(field, value), field)]
     if key in seen:
-        return [f"{shown} is also on line {seen[key]} of this file"]
+        return [Problem(texts.also_on_line(field, value, seen[key]), field)]
     seen[key] = line
     return []
 
 
 def _resolve_employer(
     values: dict[str, Any], names: dict[str, str], live_ids: set[str] | frozenset[str]
-) -> list[str]:
+) -> list[Problem]:
     """Put the employer's id in `values`; the problem if the file names no live employer."""
     name = values.pop("employer", None)
     given = values.get("employer_id")
@@ -325,13 +364,13 @@ def _resolve_employer(
         if given in live_ids:
             return []
         values["employer_id"] = "unknown"  # still validate the other cells
-        return [f"employer_id: no employer {given!r} in this fair"]
+        return [Problem(texts.no_employer_id(given), "employer_id")]
     values["employer_id"] = "unknown"
     if name is None:
-        return ["employer: missing (the employer's name as in the employers file)"]
+        return [Problem(texts.EMPLOYER_MISSING, "employer")]
     found = names.get(name.lower())
     if found is None:
-        return [f"employer: no employer named {name!r} in this fair"]
+        return [Problem(texts.no_employer_named(name), "employer")]
     values["employer_id"] = found
     return []
 

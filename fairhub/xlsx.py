@@ -5,6 +5,9 @@ An upload is untrusted: its zip is measured before openpyxl opens it (a small fi
 unpack into gigabytes), defusedxml guards the XML, and the sheet is read in streaming mode.
 """
 
+# Chinese texts use full-width punctuation, as Chinese text should.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import io
@@ -18,6 +21,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 
+from fairhub.import_texts import Said
+
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _ZIP_MAGIC = b"PK\x03\x04"
 # A registry of thousands of rows unpacks to a few MB of XML; this bounds a zip bomb.
@@ -28,6 +33,15 @@ MAX_COLUMNS = 200
 
 class WorkbookError(ValueError):
     """The upload looks like a workbook but cannot be read as one; the text says why."""
+
+    def __init__(self, text: Said) -> None:
+        super().__init__(text.en)
+        self.text = text
+
+
+def _unreadable(exc: Exception) -> WorkbookError:
+    name = type(exc).__name__
+    return WorkbookError(Said(f"the workbook cannot be read ({name})", f"工作簿无法读取（{name}）"))
 
 
 def looks_like_xlsx(data: bytes, content_type: str = "") -> bool:
@@ -58,12 +72,19 @@ def _check_zip(data: bytes) -> None:
             unpacked = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile:
         raise WorkbookError(
-            "the file starts like an Excel (.xlsx) workbook but is not one"
+            Said(
+                "the file starts like an Excel (.xlsx) workbook but is not one",
+                "文件开头像 Excel（.xlsx）工作簿，但并不是",
+            )
         ) from None
     if unpacked > MAX_UNPACKED_BYTES:
+        size, limit = unpacked // (1024 * 1024), MAX_UNPACKED_BYTES // (1024 * 1024)
         raise WorkbookError(
-            f"the workbook unpacks to {unpacked // (1024 * 1024)} MB, more than"
-            f" {MAX_UNPACKED_BYTES // (1024 * 1024)} MB: split it or save it as CSV"
+            Said(
+                f"the workbook unpacks to {size} MB, more than {limit} MB:"
+                " split it or save it as CSV",
+                f"工作簿解压后有 {size} MB，超过 {limit} MB：请拆分或另存为 CSV",
+            )
         )
 
 
@@ -73,17 +94,22 @@ def read_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise WorkbookError(f"the workbook cannot be read ({type(exc).__name__})") from None
+        raise _unreadable(exc) from None
     try:
         rows = book.worksheets[0].iter_rows(max_col=MAX_COLUMNS, values_only=True)
         for number, values in enumerate(rows, start=1):
             if number > MAX_ROWS:
-                raise WorkbookError(f"the sheet has more than {MAX_ROWS:,} rows: split it")
+                raise WorkbookError(
+                    Said(
+                        f"the sheet has more than {MAX_ROWS:,} rows: split it",
+                        f"工作表超过 {MAX_ROWS} 行：请拆分",
+                    )
+                )
             yield number, [_text(v).strip() for v in values]
     except WorkbookError:
         raise
     except Exception as exc:  # damaged XML inside the sheet shows only when it is read
-        raise WorkbookError(f"the workbook cannot be read ({type(exc).__name__})") from None
+        raise _unreadable(exc) from None
     finally:
         book.close()
 

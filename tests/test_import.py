@@ -1,5 +1,8 @@
 """CSV imports of the registry: Excel's encodings, per-line errors, one transaction, scale."""
 
+# Error texts are Chinese with full-width punctuation; so are these tests.
+# ruff: noqa: RUF001
+
 from __future__ import annotations
 
 import asyncio
@@ -57,10 +60,11 @@ async def test_employers_from_utf8_with_bom_get_tokens_and_line_errors(
     assert body["ignored_columns"] == ["备注"]
     assert body["columns"] == {"name": "企业名称", "booth": "展位号", "industry": "所属行业"}
     assert [e["line"] for e in body["errors"]] == [3, 7, 8, 13]
-    assert "5 cells but the header has 4" in body["errors"][3]["error"]
-    assert body["errors"][0]["error"].startswith("name:")
-    assert "also on line 2" in body["errors"][1]["error"]
-    assert "exists in this fair" in body["errors"][2]["error"]
+    assert "本行有 5 格，表头只有 4 列" in body["errors"][3]["error"]
+    assert body["errors"][0]["error"].startswith("企业名称：")
+    assert body["errors"][1]["error"] == "企业名称：“华为技术” 与本文件第 2 行重复"
+    assert body["errors"][2]["error"] == "企业名称：本场已有名为“已有科技”的企业"
+    assert [e["field"] for e in body["errors"]] == ["企业名称", "企业名称", "企业名称", None]
     created = body["employers"]
     assert [(e["line"], e["name"]) for e in created] == [
         (2, "华为技术"),
@@ -107,10 +111,10 @@ async def test_positions_from_gb18030_with_line_errors(
     assert body["columns"]["headcount"] == HEADCOUNT
     errors = {e["line"]: e["error"] for e in body["errors"]}
     assert sorted(errors) == [5, 8, 9, 11]
-    assert errors[5].startswith("headcount:")
-    assert errors[8] == "employer: no employer named '不存在的公司' in this fair"
-    assert errors[9].startswith("title:")
-    assert errors[11].startswith("headcount:")
+    assert errors[5] == "招聘人数：应为整数"
+    assert errors[8] == "企业名称：本场没有名为“不存在的公司”的企业"
+    assert errors[9] == "岗位名称：必填，不能为空"
+    assert errors[11] == "招聘人数：不能小于 0"
     assert body["created"] == 3
     assert [i["line"] for i in body["items"]] == [3, 4, 10]
     rows = await db.fetch(
@@ -143,7 +147,7 @@ async def test_positions_by_employer_id_from_a_form_upload(
     assert status == 200, body
     assert body["created"] == 1
     assert body["errors"] == [
-        {"line": 3, "error": f"employer_id: no employer {gone!r} in this fair"}
+        {"line": 3, "error": f"企业编号：本场没有企业“{gone}”", "field": "企业编号"}
     ]
     assert await count(db, "positions", fair) == 1
 
@@ -168,8 +172,8 @@ async def test_seekers_get_badge_numbers_that_check_in(
     assert body["numbers"] == {"from": 2, "to": 4}
     assert [(i["line"], i["number"]) for i in body["items"]] == [(2, 2), (3, 3), (7, 4)]
     assert [e["line"] for e in body["errors"]] == [4, 5]
-    assert body["errors"][0]["error"].startswith("phone:")
-    assert body["errors"][1]["error"].startswith("name:")
+    assert body["errors"][0]["error"].startswith("手机号：不是有效的电话号码")
+    assert body["errors"][1]["error"] == "姓名：必填，不能为空"
     assert await count(db, "seekers", fair) == 4
     phone = await db.fetchval("SELECT phone FROM seekers WHERE fair_id = $1 AND number = 2", fair)
     assert phone == "13800138000"
@@ -205,10 +209,10 @@ async def test_files_that_cannot_be_imported_get_a_clear_4xx(
         ("employers", b"name\n\xff\xfe\xfd\xfc\n", 422, "invalid_csv", "GB18030"),
         ("employers", b"name\nA\x00B\n", 422, "invalid_csv", "NUL"),
         ("seekers", "编号,备注\n1,x\n".encode(), 422, "invalid_csv", "姓名"),
-        ("seekers", b"", 422, "invalid_csv", "no header"),
-        ("employers", b'{"name": "JSON Corp"}', 422, "invalid_csv", "no header"),
-        ("positions", "岗位名称\n工程师\n".encode(), 422, "invalid_csv", "employer"),
-        ("positions", "岗位,职位\nx,y\n".encode(), 422, "invalid_csv", "both give title"),
+        ("seekers", b"", 422, "invalid_csv", "没有可识别的表头"),
+        ("employers", b'{"name": "JSON Corp"}', 422, "invalid_csv", "没有可识别的表头"),
+        ("positions", "岗位名称\n工程师\n".encode(), 422, "invalid_csv", "缺少 企业名称"),
+        ("positions", "岗位,职位\nx,y\n".encode(), 422, "invalid_csv", "两列都是岗位名称"),
     ]
     for kind, data, status, code, words in cases:
         got, body = await upload(gateway, fair, token, kind, data)

@@ -203,8 +203,8 @@ async def test_one_phone_is_one_seeker(
     )
     assert status == 200 and body["created"] == 1, body
     assert [e["line"] for e in body["errors"]] == [3, 4]
-    assert "already registered" in body["errors"][0]["error"]
-    assert "also on line 2" in body["errors"][1]["error"]
+    assert "已在本场登记" in body["errors"][0]["error"]
+    assert "与本文件第 2 行重复" in body["errors"][1]["error"]
     # An imported phone signs in with a code, never as a second seeker.
     imported = await phones(fair)
     status, body = await imported.signup(name="韩梅梅", phone="13900000000")

@@ -15,11 +15,14 @@ import aiohttp
 import asyncpg
 import pytest
 from openpyxl import Workbook, load_workbook
+from pydantic import BaseModel, ValidationError
 from support import Gateway, WorkerTask
 from test_report import _a_small_day
 
 from fairhub import xlsx
+from fairhub.import_texts import HEADERS, validation_problems
 from fairhub.salary import parse_salary
+from fairhub.templates import COLUMNS
 from fairhub.xlsx import CONTENT_TYPE, read_rows
 
 XLSX = CONTENT_TYPE
@@ -39,10 +42,17 @@ def workbook(rows: list[list[Any]], title_rows: list[list[Any]] | None = None) -
 
 
 async def upload(
-    gateway: Gateway, fair: str, token: str, kind: str, data: bytes, content_type: str
+    gateway: Gateway,
+    fair: str,
+    token: str,
+    kind: str,
+    data: bytes,
+    content_type: str,
+    query: str = "",
 ) -> tuple[int, Any]:
     body = aiohttp.BytesIOPayload(io.BytesIO(data), content_type=content_type)
-    return await gateway.request("POST", f"/v1/fairs/{fair}/{kind}:import", token, data=body)
+    path = f"/v1/fairs/{fair}/{kind}:import{query}"
+    return await gateway.request("POST", path, token, data=body)
 
 
 async def download(gateway: Gateway, path: str, token: str) -> tuple[str, bytes]:
@@ -183,13 +193,95 @@ async def test_import_errors_are_readable_chinese_utf8(
     status, body = await upload(gateway, fair, token, "employers", b"PK\x03\x04junk", XLSX)
     assert (status, body["error"], body["fields"]) == (422, "invalid_csv", ["file"])
     status, body = await upload(gateway, fair, token, "employers", b"\xd0\xcf\x11\xe0old", XLSX)
-    assert (status, body["error"]) == (422, "invalid_csv") and "old .xls" in body["detail"], body
+    assert (status, body["error"]) == (422, "invalid_csv") and "旧版 .xls" in body["detail"], body
     monkeypatch.setattr(xlsx, "MAX_UNPACKED_BYTES", 1024 * 1024)  # the gateway is in-process
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (2 * 1024 * 1024))
     status, body = await upload(gateway, fair, token, "employers", bomb.getvalue(), XLSX)
     assert (status, body["error"]) == (422, "invalid_csv") and "MB" in body["detail"], body
+
+
+BAD_POSITIONS: list[list[Any]] = [
+    ["企业名称", "岗位名称", "岗位类别", "招聘人数", "薪资"],
+    ["华为技术", "工程师", "全职", "很多", ""],  # 2
+    ["华为技术", None, "全职", 2, ""],  # 3
+    ["没有的企业", "会计", "全职", 1, ""],  # 4
+    ["华为技术", "测试", "全职", 2_000_000, ""],  # 5
+    ["华为技术", "长" * 201, "全职", 1, ""],  # 6
+    ["华为技术", "运维", "全职", -1, "12000-8000"],  # 7
+    ["华为技术", "产品经理", "全职", 1, "8k-12k"],  # 8: good
+]
+
+
+async def test_bad_rows_answer_chinese_naming_the_columns_and_english_on_request(
+    gateway: Gateway,
+) -> None:
+    fair, token = await gateway.create_fair()
+    await gateway.create(fair, token, "employers", name="华为技术")
+    files = [
+        (as_csv(BAD_POSITIONS).encode("gb18030"), "text/csv"),
+        (workbook(BAD_POSITIONS), XLSX),
+    ]
+    answers = []
+    for data, content_type in files:
+        for query in ("", "?lang=en"):
+            # Every row but line 8 is refused, so each upload creates the same one position.
+            status, answer = await upload(
+                gateway, fair, token, "positions", data, content_type, query
+            )
+            assert (status, answer["created"]) == (200, 1), answer
+            answers.append(answer["errors"])
+    assert answers[0] == answers[2] and answers[1] == answers[3]  # CSV and .xlsx say the same
+    chinese, english = answers[0], answers[1]
+    assert [(e["line"], e["field"], e["error"]) for e in chinese] == [
+        (2, "招聘人数", "招聘人数：应为整数"),
+        (3, "岗位名称", "岗位名称：必填，不能为空"),
+        (4, "企业名称", "企业名称：本场没有名为“没有的企业”的企业"),
+        (5, "招聘人数", "招聘人数：不能大于 1000000"),
+        (6, "岗位名称", "岗位名称：不能超过 200 个字"),
+        (7, "薪资", "薪资：低于最低薪资（12000）；招聘人数：不能小于 0"),
+    ]
+    assert [e["field"] for e in english] == [e["field"] for e in chinese]
+    texts = [e["error"] for e in english]
+    assert texts[0].startswith("headcount: Input should be a valid integer")
+    assert texts[1] == "title: Field required"
+    assert texts[2] == "employer: no employer named '没有的企业' in this fair"
+    assert texts[5] == (
+        "salary_max: below salary_min (12000);"
+        " headcount: Input should be greater than or equal to 0"
+    )
+
+    status, body = await upload(
+        gateway, fair, token, "positions", "岗位名称\n工程师\n".encode(), "text/csv", "?lang=en"
+    )
+    assert (status, body["fields"]) == (422, ["employer", "job_type", "headcount"]), body
+    assert body["detail"].startswith("the header (line 1) lacks employer (employer_name/企业名称)")
+    status, body = await upload(
+        gateway, fair, token, "positions", "岗位名称\n工程师\n".encode(), "text/csv"
+    )
+    assert body["detail"] == (
+        "表头（第 1 行）缺少 企业名称（企业名称/单位名称）、岗位类别（岗位类别/职位类别）、"
+        "招聘人数（招聘人数/人数）"
+    )
+
+
+def test_every_template_header_names_its_column_in_errors() -> None:
+    """Errors name a column as the template heads it; a pydantic error without a phrase of
+    its own still names the column in Chinese."""
+    for kind, columns in COLUMNS.items():
+        for field_name, header, _, _ in columns:
+            assert HEADERS[kind][field_name] == header
+
+    class Seeker(BaseModel):
+        graduation_year: date
+
+    with pytest.raises(ValidationError) as caught:
+        Seeker.model_validate({"graduation_year": "明年"})
+    [problem] = validation_problems("seekers", caught.value)
+    assert problem.field == "graduation_year"
+    assert problem.text.zh.startswith("毕业年份：填写有误（")
+    assert problem.text.en.startswith("graduation_year: Input should be a valid date")
 
 
 async def test_templates_have_chinese_headers_and_round_trip(

@@ -4,7 +4,12 @@ The organizer uploads the CSV Excel wrote or the .xlsx workbook itself (raw body
 multipart/form-data with a `file` part). Good rows are created with one bulk insert in one
 transaction; bad rows come back as per-line errors. Employers get their tokens here, shown this
 once; seekers get badge numbers. GET …:template.xlsx (or .csv) is the file to fill in.
+
+Error texts are Chinese, naming columns by their Chinese headers; `?lang=en` answers English.
 """
+
+# Chinese texts use full-width punctuation, as Chinese text should.
+# ruff: noqa: RUF001
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from fairhub.directory import SeekerCard
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import reply
 from fairhub.gateway.errors import ApiError, BadRequest, Conflict, Unprocessable
+from fairhub.import_texts import Lang, Said, header, lang_of
 from fairhub.keyring import signing_key
 
 log = logging.getLogger(__name__)
@@ -37,29 +43,31 @@ class TooLarge(ApiError):
     status, code = 413, "too_large"
 
 
-def _too_large() -> TooLarge:
-    return TooLarge(
-        f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", fields=["file"]
-    )
+def _too_large(lang: Lang) -> TooLarge:
+    limit = MAX_FILE_BYTES // (1024 * 1024)
+    said = Said(f"the file is larger than {limit} MB", f"文件超过 {limit} MB")
+    return TooLarge(said.say(lang), fields=["file"])
 
 
-async def _read_capped(read: Callable[[int], Awaitable[bytes]], total: int) -> tuple[bytes, int]:
+async def _read_capped(
+    read: Callable[[int], Awaitable[bytes]], total: int, lang: Lang
+) -> tuple[bytes, int]:
     """Everything `read(n)` gives, counting against MAX_FILE_BYTES for the whole body."""
     chunks = []
     while chunk := await read(64 * 1024):
         total += len(chunk)
         if total > MAX_FILE_BYTES:
-            raise _too_large()
+            raise _too_large(lang)
         chunks.append(chunk)
     return b"".join(chunks), total
 
 
-async def read_upload(request: web.Request) -> bytes:
+async def read_upload(request: web.Request, lang: Lang = "zh") -> bytes:
     """The raw body, or a form's `file` part (else its first file); 413 past the limit."""
     if request.content_length is not None and request.content_length > MAX_FILE_BYTES:
-        raise _too_large()
+        raise _too_large(lang)
     if request.content_type != "multipart/form-data":
-        data, _ = await _read_capped(request.content.read, 0)
+        data, _ = await _read_capped(request.content.read, 0, lang)
         return data
     named: bytes | None = None
     other: bytes | None = None
@@ -68,30 +76,39 @@ async def read_upload(request: web.Request) -> bytes:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
             if not isinstance(part, BodyPartReader):
-                raise BadRequest("nested multipart bodies are not supported", fields=["file"])
-            data, total = await _read_capped(part.read_chunk, total)
+                nested = Said(
+                    "nested multipart bodies are not supported", "不支持嵌套的 multipart 表单"
+                )
+                raise BadRequest(nested.say(lang), fields=["file"])
+            data, total = await _read_capped(part.read_chunk, total, lang)
             if part.name == "file":
                 named = data if named is None else named
             elif part.filename and other is None:
                 other = data
     except (ValueError, HttpProcessingError) as exc:  # aiohttp's words for a malformed form
         why = exc.message if isinstance(exc, HttpProcessingError) else exc
-        raise BadRequest(f"the multipart body cannot be read: {why}", fields=["file"]) from None
+        said = Said(f"the multipart body cannot be read: {why}", f"表单无法读取（{why}）")
+        raise BadRequest(said.say(lang), fields=["file"]) from None
     found = named if named is not None else other
     if found is None:
-        raise BadRequest("the form has no `file` part with the CSV or .xlsx", fields=["file"])
+        said = Said(
+            "the form has no `file` part with the CSV or .xlsx",
+            "表单中没有 `file` 部分（CSV 或 .xlsx 文件）",
+        )
+        raise BadRequest(said.say(lang), fields=["file"])
     return found
 
 
 async def import_csv(request: web.Request) -> web.Response:
     """Create what the file holds that is valid, in one transaction; say what was not."""
     kind = cast(Kind, request.match_info["kind"])
+    lang = lang_of(request.query.get("lang"))
     fair, _ = await fair_caller(request, "organizer")
-    data = await read_upload(request)
+    data = await read_upload(request, lang)
     try:
         sheet = await asyncio.to_thread(csvimport.read_sheet, data, kind, request.content_type)
     except CsvError as exc:
-        raise Unprocessable(exc.detail, fields=exc.fields, code="invalid_csv") from None
+        raise Unprocessable(exc.text.say(lang), fields=exc.fields, code="invalid_csv") from None
     examples = [line for line, cells in sheet.rows if templates.is_example(kind, cells)]
     sheet.rows = [(line, cells) for line, cells in sheet.rows if line not in examples]
     answer: dict[str, Any] = {
@@ -130,7 +147,7 @@ async def import_csv(request: web.Request) -> web.Response:
         items = [item for _, item in good]
         if kind == "employers":
             employers = cast(list[registry.EmployerIn], items)
-            ids = await _insert_employers(conn, fair, employers)
+            ids = await _insert_employers(conn, fair, employers, lang)
             created = []
             for line, new_id, employer in zip(lines, ids, employers, strict=True):
                 token = await issue(conn, "employer", fair, new_id)
@@ -153,11 +170,11 @@ async def import_csv(request: web.Request) -> web.Response:
             answer["numbers"] = {"from": new[0].number, "to": new[-1].number} if new else None
     await _after_commit(app, fair, issued, cards)
     bad = sorted(sheet.errors + errors, key=lambda e: e.line)
-    return reply({"created": len(good), "errors": [_error(e) for e in bad], **answer})
+    return reply({"created": len(good), "errors": [_error(kind, e, lang) for e in bad], **answer})
 
 
 async def _insert_employers(
-    conn: asyncpg.Connection, fair: str, items: list[registry.EmployerIn]
+    conn: asyncpg.Connection, fair: str, items: list[registry.EmployerIn], lang: Lang
 ) -> list[str]:
     if not items:
         return []
@@ -165,11 +182,12 @@ async def _insert_employers(
         return await registry.insert_employers(conn, fair, items)
     except asyncpg.UniqueViolationError:
         # Another request created one of these names since the check: nothing was imported.
-        raise Conflict(
+        said = Said(
             "an employer with one of these names was created meanwhile; nothing was imported,"
             " upload the file again",
-            fields=["name"],
-        ) from None
+            "刚有同名企业被创建，本次未导入任何数据：请重新上传文件",
+        )
+        raise Conflict(said.say(lang), fields=["name"]) from None
 
 
 async def _insert_seekers(
@@ -193,8 +211,14 @@ async def _after_commit(
         log.warning("imported seekers of fair %s not copied to Redis: %s", fair, exc)
 
 
-def _error(error: LineError) -> dict[str, Any]:
-    return {"line": error.line, "error": error.error}
+def _error(kind: Kind, error: LineError, lang: Lang) -> dict[str, Any]:
+    """A bad row: its line, what is wrong and the Chinese header of the first cell at fault."""
+    field = error.field()
+    return {
+        "line": error.line,
+        "error": error.text().say(lang),
+        "field": header(kind, field) if field else None,
+    }
 
 
 async def get_template(request: web.Request) -> web.Response:
