@@ -134,10 +134,12 @@ def _fair_api() -> dict[str, dict[str, Op]]:
         },
         kind + ":import": {
             "post": Op(
-                "Import a CSV (header row) or xlsx: `{created, errors}`",
+                "Import a CSV (header row) or xlsx: `{created, errors: [{line, error, field}]}`;"
+                " errors in Chinese, `?lang=en` in English",
                 body="upload",
                 ok={"200": "json", "201": "json"},
                 conflict=True,
+                query=("lang",),
             )
         },
         kind + ":template.{ext}": {
