@@ -139,7 +139,6 @@ def _fair_api() -> dict[str, dict[str, Op]]:
                 body="upload",
                 ok={"200": "json", "201": "json"},
                 conflict=True,
-                query=("lang",),
             )
         },
         kind + ":template.{ext}": {
