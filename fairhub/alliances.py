@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from fairhub.csvimport import CsvError, decode
 from fairhub.events import Ref
+from fairhub.import_texts import MEMBERS_EMPTY, MEMBERS_HEADER
 from fairhub.registry import phone_key
 
 # No NUL anywhere: Postgres text cannot hold it.
@@ -189,10 +190,10 @@ def read_members(data: bytes) -> list[tuple[int, dict[str, str | int]]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:
-        raise CsvError("the file is empty: send a header row and one row per member")
+        raise CsvError(MEMBERS_EMPTY)
     columns = {n: MEMBER_HEADERS.get(cell.strip().lower()) for n, cell in enumerate(header)}
     if not {"name", "kind"} <= set(columns.values()):
-        raise CsvError("the header must name the columns name (名称) and kind (类型)", ["file"])
+        raise CsvError(MEMBERS_HEADER, ["file"])
     rows: list[tuple[int, dict[str, str | int]]] = []
     for line, cells in enumerate(reader, start=2):
         fields = {

@@ -66,6 +66,13 @@ class Problem:
 
 
 # Whole files that are not what the import reads.
+MEMBERS_EMPTY = Said(
+    "the file is empty: send a header row and one row per member",
+    "文件是空的：请给出表头和每个成员一行",
+)
+MEMBERS_HEADER = Said(
+    "the header must name the columns name (名称) and kind (类型)", "表头须有 名称 和 类型 两列"
+)
 XLSX_NOT_CSV = Said("this is an .xlsx workbook, not CSV", "这是 .xlsx 工作簿，不是 CSV")
 OLD_XLS = Said(
     "this is an old .xls workbook: save it as .xlsx or 'CSV UTF-8' and retry",

@@ -23,6 +23,7 @@ from fairhub.gateway.errors import (
     Unprocessable,
 )
 from fairhub.gateway.imports import read_upload
+from fairhub.import_texts import lang_of
 from fairhub.layout import ensure_group
 
 MEMBER_ID = re.compile(r"[\w.:@-]{1,64}")
@@ -180,7 +181,8 @@ async def import_members(request: web.Request) -> web.Response:
     try:
         rows = alliances.read_members(await read_upload(request))
     except CsvError as exc:
-        raise Unprocessable(exc.detail, fields=exc.fields, code="bad_file") from None
+        lang = lang_of(request.query.get("lang"))
+        raise Unprocessable(exc.text.say(lang), fields=exc.fields, code="bad_file") from None
     if len(rows) > MAX_IMPORT_ROWS:
         raise Unprocessable(f"a members file holds at most {MAX_IMPORT_ROWS} rows", fields=["file"])
     created: list[dict[str, Any]] = []
