@@ -66,6 +66,7 @@ class Problem:
 
 
 # Whole files that are not what the import reads.
+NOT_A_MEMBER = "企业名称：“{name}” 不是本场所属联盟在开幕日的成员"
 MEMBERS_EMPTY = Said(
     "the file is empty: send a header row and one row per member",
     "文件是空的：请给出表头和每个成员一行",

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
+import asyncpg
 from playwright.async_api import Page, expect
 from support import Gateway, WorkerTask, event, eventually
 
@@ -107,7 +108,9 @@ async def test_secretary_members_and_import(gateway: Gateway) -> None:
     assert status == 403
 
 
-async def test_members_only_fair(gateway: Gateway, worker: WorkerTask) -> None:
+async def test_members_only_fair(
+    gateway: Gateway, worker: WorkerTask, db: asyncpg.Connection
+) -> None:
     alliance, secretary = await new_alliance(gateway)
     fair, organizer = await gateway.create_fair("武进校企联盟招聘会")
     byd = await member(gateway, alliance, secretary, kind="enterprise", name="常州精密")
@@ -141,6 +144,23 @@ async def test_members_only_fair(gateway: Gateway, worker: WorkerTask) -> None:
     )  # fmt: skip
     assert (status, err["fields"]) == (422, ["member_id"])
     assert "left the alliance on 2026-10-01" in err["detail"]
+
+    # An import is held to the same rule, row by row: a member is linked, others are refused.
+    csv = "企业名称,展位号\n常州精密二厂,B01\n外地公司,B02\n".encode()
+    plant = await member(gateway, alliance, secretary, kind="enterprise", name="常州精密二厂")
+    status, report = await gateway.request(
+        "POST", f"/v1/fairs/{fair}/employers:import", organizer, data=csv,
+        headers={"Content-Type": "text/csv"},
+    )  # fmt: skip
+    assert status == 200, report
+    assert [e["name"] for e in report["employers"]] == ["常州精密二厂"]
+    assert [(e["line"], e["field"]) for e in report["errors"]] == [(3, "企业名称")]
+    assert "外地公司" in report["errors"][0]["error"] and "联盟" in report["errors"][0]["error"]
+    imported = report["employers"][0]["id"]
+    status, listed = await gateway.request("GET", f"/v1/fairs/{fair}/employers", organizer)
+    assert {e["name"] for e in listed["items"]} == {"常州精密", "常州精密二厂"}
+    linked = "SELECT member_id FROM employers WHERE fair_id = $1 AND id = $2"
+    assert await db.fetchval(linked, fair, imported) == plant
 
     # A fair of no alliance registers anyone, as before, and refuses a member_id.
     plain, plain_token = await gateway.create_fair("普通招聘会")

@@ -24,13 +24,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 from redis.exceptions import RedisError
 
 from fairhub import csvimport, keys, registry, templates, xlsx
+from fairhub.alliances import employer_member, link_member
 from fairhub.auth import IssuedToken, issue, mirror
 from fairhub.csvimport import CsvError, Kind, LineError
 from fairhub.directory import SeekerCard
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import reply
 from fairhub.gateway.errors import ApiError, BadRequest, Conflict, Unprocessable
-from fairhub.import_texts import Lang, Said, header, lang_of
+from fairhub.import_texts import NOT_A_MEMBER, Lang, Problem, Said, header, lang_of
 from fairhub.keyring import signing_key
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,10 @@ async def import_csv(request: web.Request) -> web.Response:
             live_employer_ids=live,
             taken_phones=phones,
         )
+        members: dict[int, str] = {}
+        if kind == "employers":
+            good, refused, members = await _as_alliance_takes_them(conn, fair, good)
+            errors += refused
         lines = [line for line, _ in good]
         items = [item for _, item in good]
         if kind == "employers":
@@ -150,6 +155,8 @@ async def import_csv(request: web.Request) -> web.Response:
             ids = await _insert_employers(conn, fair, employers, lang)
             created = []
             for line, new_id, employer in zip(lines, ids, employers, strict=True):
+                if line in members:
+                    await link_member(conn, fair, new_id, members[line])
                 token = await issue(conn, "employer", fair, new_id)
                 issued.append(token)
                 created.append(
@@ -171,6 +178,26 @@ async def import_csv(request: web.Request) -> web.Response:
     await _after_commit(app, fair, issued, cards)
     bad = sorted(sheet.errors + errors, key=lambda e: e.line)
     return reply({"created": len(good), "errors": [_error(kind, e, lang) for e in bad], **answer})
+
+
+async def _as_alliance_takes_them(
+    conn: asyncpg.Connection, fair: str, good: list[tuple[int, Any]]
+) -> tuple[list[tuple[int, Any]], list[LineError], dict[int, str]]:
+    """Imported employers as the fair's alliance takes them, as one by one (POST …/employers):
+    the rows kept, the rows a members-only fair refuses, and the member of each kept line."""
+    if not await conn.fetchval("SELECT alliance_id IS NOT NULL FROM fairs WHERE id = $1", fair):
+        return good, [], {}
+    kept, refused, members = [], [], {}
+    for line, employer in good:
+        member, problem = await employer_member(conn, fair, employer.name, None)
+        if problem is not None:
+            said = Said(problem, NOT_A_MEMBER.format(name=employer.name))
+            refused.append(LineError(line, [Problem(said, "name")]))
+            continue
+        if member is not None:
+            members[line] = member
+        kept.append((line, employer))
+    return kept, refused, members
 
 
 async def _insert_employers(
