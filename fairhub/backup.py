@@ -21,10 +21,10 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 import asyncpg
 import psutil
@@ -35,6 +35,8 @@ from fairhub.config import Settings
 from fairhub.embedded import EmbeddedError, EmbeddedPostgres, EmbeddedRedis, _run_postgres_tool
 from fairhub.masterkey import SecretKeyError
 from fairhub.redis import RedisClient, open_redis
+
+S = TypeVar("S", EmbeddedPostgres, EmbeddedRedis)
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -84,28 +86,34 @@ def servers(settings: Settings, running_ok: bool) -> Iterator[tuple[str, str]]:
     `fairhub dev` is running (if `running_ok`) or started for the job and stopped after."""
     data_dir = settings.data_dir.resolve()
     with contextlib.ExitStack() as stack:
-        database_url, redis_url = settings.database_url, settings.redis_url
-        if not database_url:
-            postgres = EmbeddedPostgres(data_dir / "postgres")
-            database_url = running_postgres_url(postgres)
-            if database_url and not running_ok:
-                raise BackupError("stop `fairhub dev` first: restore replaces its data")
-            if not database_url:
-                say(f"starting the embedded postgres in {postgres.data_dir}")
-                postgres.start()
-                stack.callback(postgres.stop)
-                database_url = postgres.url
-        if not redis_url:
-            redis = EmbeddedRedis(data_dir / "redis")
-            redis_url = running_redis_url(redis)
-            if redis_url and not running_ok:
-                raise BackupError("stop `fairhub dev` first: restore replaces its data")
-            if not redis_url:
-                say(f"starting the embedded valkey in {redis.data_dir}")
-                redis.start()
-                stack.callback(redis.stop)
-                redis_url = redis.url
-        yield database_url, redis_url
+        database_url = settings.database_url or _embedded(
+            stack, "postgres", EmbeddedPostgres(data_dir / "postgres"), running_postgres_url,
+            running_ok,
+        )  # fmt: skip
+        redis_url = settings.redis_url or _embedded(
+            stack, "valkey", EmbeddedRedis(data_dir / "redis"), running_redis_url, running_ok
+        )
+        yield str(database_url), str(redis_url)
+
+
+def _embedded(
+    stack: contextlib.ExitStack,
+    name: str,
+    server: S,
+    running_url: Callable[[S], str | None],
+    running_ok: bool,
+) -> str:
+    """The URL of one embedded server: the one `fairhub dev` runs, or one started until `stack`
+    closes."""
+    url = running_url(server)
+    if url and not running_ok:
+        raise BackupError("stop `fairhub dev` first: restore replaces its data")
+    if url:
+        return url
+    say(f"starting the embedded {name} in {server.data_dir}")
+    server.start()
+    stack.callback(server.stop)
+    return str(server.url)
 
 
 def _text(value: bytes | str) -> str:
