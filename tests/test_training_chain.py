@@ -21,6 +21,18 @@ METRIC_OF = {
 }
 
 
+async def fair_seekers(gateway: Gateway, alliance: str, secretary: str, n: int) -> list[str]:
+    """`n` seekers of a new fair of the alliance: the persons events may name by seeker_id."""
+    fair, organizer = await gateway.create_fair()
+    status, body = await gateway.request(
+        "POST", f"/v1/alliances/{alliance}/fairs", secretary, json={"fair_id": fair}
+    )
+    assert status == 200, body
+    return [
+        (await gateway.create(fair, organizer, "seekers", name=f"学员{k}"))["id"] for k in range(n)
+    ]
+
+
 def person(e: dict[str, Any]) -> str:
     return e.get("seeker_id") or "".join(c for c in e["phone"] if c.isdigit())[-11:]
 
@@ -98,16 +110,18 @@ async def test_chain_replayed_exactly(gateway: Gateway, worker: WorkerTask) -> N
          "subsidy_per_trainee": 800},
     )  # fmt: skip
     occupation_of = {weld: "焊工", nurse: "养老护理员"}
+    # A seeker named by id is one of the alliance's fairs' (tests/test_alliance_refs.py).
+    [seeker] = await fair_seekers(gateway, alliance, secretary, 1)
 
     p = [f"1390000000{n}" for n in range(8)]
     good = [
         event("training_signup", 0, offer_id=weld, phone=p[0]),
         event("training_signup", 1, offer_id=weld, phone="+86 " + p[0]),  # the same person
-        event("training_signup", 2, offer_id=weld, seeker_id="seeker-0001"),
+        event("training_signup", 2, offer_id=weld, seeker_id=seeker),
         event("training_signup", 3, offer_id=nurse, phone=p[1]),
         event("training_signup", 4, offer_id=nurse, phone=p[2]),
         event("training_completed", 60, offer_id=weld, phone=p[0]),
-        event("training_completed", 61, offer_id=weld, seeker_id="seeker-0001"),
+        event("training_completed", 61, offer_id=weld, seeker_id=seeker),
         event("training_completed", 62, offer_id=nurse, phone=p[1]),
         event("skill_certified", 90, offer_id=weld, occupation="焊工", level="四级", phone=p[0]),
         event("skill_certified", 91, occupation="养老护理员", level="五级", phone=p[1]),
@@ -201,9 +215,10 @@ async def test_chain_replayed_exactly(gateway: Gateway, worker: WorkerTask) -> N
 async def test_rules_are_the_alliances_own(gateway: Gateway, worker: WorkerTask) -> None:
     alliance, secretary = await new_alliance(gateway, internship_share=0.05, internship_subsidy=500)
     firm = await member(gateway, alliance, secretary, kind="enterprise", name="小厂", staff=40)
+    students = await fair_seekers(gateway, alliance, secretary, 2)
     interns = [
-        event("internship_started", n, member_id=firm, semester="2026-1", seeker_id=f"s-000{n}")
-        for n in range(2)
+        event("internship_started", n, member_id=firm, semester="2026-1", seeker_id=seeker)
+        for n, seeker in enumerate(students)
     ]
     status, answer = await gateway.request(
         "POST", f"/v1/alliances/{alliance}/events", secretary, json={"events": interns}

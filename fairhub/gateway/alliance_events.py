@@ -2,13 +2,16 @@
 
 An alliance's events go to the stream partition of the alliance id and are stored and counted
 with fair_id = the alliance id, so the worker's one idempotent statement counts them exactly
-once, like a fair's. References are resolved here, where Postgres is at hand: an offer names
-its institution and occupation, a member must be current on the day of the event; a phone
-becomes a digest (`person`), so the event log keeps no phone numbers.
+once, like a fair's. References are resolved here, where Postgres is at hand, in one query per
+batch: an offer names its institution and occupation, a member must be current on the day of
+the event, a seeker must be one of the alliance's fairs, a position one of those fairs' and of
+the named member's employer, a fair one of the alliance's; a phone becomes a digest
+(`person`), so the event log keeps no phone numbers.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import asyncpg
@@ -21,6 +24,7 @@ from fairhub.gate import with_fields
 from fairhub.gateway.alliances import alliance_caller
 from fairhub.gateway.bodies import read_json, reply
 from fairhub.gateway.ingest import Rejected, _items
+from fairhub.sql import query
 
 Item = AllianceEvent | Rejected
 
@@ -72,60 +76,83 @@ async def admit(app: web.Application, alliance: str, items: list[Item]) -> list[
     return results
 
 
+# What a batch names, by kind of reference (offer, member, fair, seeker, position): id -> row.
+Refs = dict[str, dict[str, asyncpg.Record]]
+
+
+async def _find(conn: asyncpg.Connection, alliance: str, events: list[AllianceEvent]) -> Refs:
+    """Every offer, member, fair, seeker and position the events name: one round trip."""
+
+    def named(field: str) -> list[str]:
+        return sorted({ref for e in events if (ref := e.__dict__.get(field))})
+
+    rows = await conn.fetch(
+        query("alliance_refs"),
+        alliance,
+        named("offer_id"),
+        named("member_id"),
+        named("fair_id"),
+        named("seeker_id"),
+        named("position_id"),
+    )
+    found: Refs = defaultdict(dict)
+    for row in rows:
+        found[row["ref"]][row["id"]] = row
+    return found
+
+
+def _problem(item: AllianceEvent, refs: Refs) -> str | None:
+    """Why an event cannot be counted ("field: reason"), or None when all it names is ours."""
+    seeker_id = item.seeker_id
+    if seeker_id is not None and seeker_id not in refs["seeker"]:
+        return "seeker_id: no seeker of this alliance's fairs"
+    offer_id = _offer(item)
+    if offer_id is not None and offer_id not in refs["offer"]:
+        return "offer_id: no such offer in this alliance"
+    member_id = _member(item)
+    if member_id is not None:
+        kind = "enterprise" if item.type == "internship_started" else None
+        found = refs["member"].get(member_id)
+        problem = alliances.member_problem(found, item.occurred_at.date(), kind)
+        if problem is not None:
+            return f"member_id: {problem}"
+    fair_id = _fair(item)
+    if fair_id is not None and fair_id not in refs["fair"]:
+        return "fair_id: no fair of this alliance"
+    position_id = item.__dict__.get("position_id")
+    if position_id is not None:
+        position = refs["position"].get(position_id)
+        if position is None:
+            return "position_id: no position at this alliance's fairs"
+        if position["member_id"] != member_id:
+            return "position_id: a position of another employer than member_id's"
+        if fair_id is not None and position["fair_id"] != fair_id:
+            return "position_id: a position of another fair than fair_id"
+    return None
+
+
 async def _resolve(
     conn: asyncpg.Connection, alliance: str, items: list[Item]
 ) -> list[Rejected | tuple[str, str]]:
-    events = [i for i in items if not isinstance(i, Rejected)]
-    offer_ids = {ref for i in events if (ref := _offer(i))}
-    member_ids = {ref for i in events if (ref := _member(i))}
-    fair_ids = {ref for i in events if (ref := _fair(i))}
-    offers = {
-        r["id"]: r
-        for r in await conn.fetch(
-            "SELECT id, member_id, occupation FROM offers"
-            " WHERE alliance_id = $1 AND id = any($2::text[])",
-            alliance,
-            list(offer_ids),
-        )
-    }
-    found = await alliances.members(conn, alliance, member_ids)
-    fairs = {
-        r["id"]
-        for r in await conn.fetch(
-            "SELECT id::text FROM fairs WHERE alliance_id = $1 AND id::text = any($2::text[])",
-            alliance,
-            list(fair_ids),
-        )
-    }
+    refs = await _find(conn, alliance, [i for i in items if not isinstance(i, Rejected)])
     out: list[Rejected | tuple[str, str]] = []
     for item in items:
         if isinstance(item, Rejected):
             out.append(item)
+            continue
+        problem = _problem(item, refs)
+        if problem is not None:
+            out.append(Rejected(item.id, problem))
             continue
         added: dict[str, Any] = {
             "person": alliances.person_key(alliance, item.seeker_id, item.phone)
         }
         offer_id = _offer(item)
         if offer_id is not None:
-            offer = offers.get(offer_id)
-            if offer is None:
-                out.append(Rejected(item.id, "offer_id: no such offer in this alliance"))
-                continue
+            offer = refs["offer"][offer_id]
             added["member_id"] = offer["member_id"]
             if item.type != "skill_certified":
                 added["occupation"] = offer["occupation"]
-        member_id = _member(item)
-        if member_id is not None:
-            kind = "enterprise" if item.type == "internship_started" else None
-            day = item.occurred_at.date()
-            problem = alliances.member_problem(found.get(member_id), day, kind)
-            if problem is not None:
-                out.append(Rejected(item.id, f"member_id: {problem}"))
-                continue
-        fair_id = _fair(item)
-        if fair_id is not None and fair_id not in fairs:
-            out.append(Rejected(item.id, "fair_id: no fair of this alliance"))
-            continue
         event = item.model_copy(update={"phone": None})  # kept only as the person's digest
         out.append((item.id, with_fields(event, added)))
     return out
