@@ -23,6 +23,7 @@ from pydantic import (
 
 from fairhub import badges
 from fairhub.events import Count, Ref
+from fairhub.sql import query
 
 # Names come from spreadsheets: trimmed, no NUL (Postgres text cannot hold it), bounded.
 Text = Annotated[
@@ -208,23 +209,29 @@ async def employers_by_name(conn: asyncpg.Connection, fair: str) -> dict[str, st
     return {r["name"]: r["id"] for r in rows}
 
 
+# The alliance members a fair's school may be: its seekers' figures add up to theirs.
+SCHOOL_KINDS: tuple[str, ...] = ("school", "technical_school", "vocational_school")
+
+
 async def school_ids(conn: asyncpg.Connection, fair: str, names: set[str]) -> dict[str, str]:
-    """name -> id for each school name, creating the schools not seen before."""
+    """name -> id for each school name, creating the schools not seen before.
+
+    A new school of an alliance's fair is linked to the school member of its name.
+    """
     if not names:
         return {}
-    await conn.execute(
-        "INSERT INTO schools (fair_id, id, name)"
-        " SELECT $1, gen_random_uuid()::text, n FROM unnest($2::text[]) AS n"
-        " ON CONFLICT (fair_id, name) DO NOTHING",
-        fair,
-        sorted(names),
-    )
+    await conn.execute(query("insert_schools"), fair, sorted(names), list(SCHOOL_KINDS))
     rows = await conn.fetch(
         "SELECT name, id FROM schools WHERE fair_id = $1 AND name = ANY($2::text[])",
         fair,
         list(names),
     )
     return {r["name"]: r["id"] for r in rows}
+
+
+async def link_schools(conn: asyncpg.Connection, fair: str) -> None:
+    """Link the schools of a fair that joined an alliance to its school members, by name."""
+    await conn.execute(query("link_schools"), fair, list(SCHOOL_KINDS))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from fairhub import alliances, keys
+from fairhub import alliances, keys, registry
 from fairhub.auth import Principal, issue_secretary, mirror
 from fairhub.csvimport import CsvError
 from fairhub.gateway.access import caller
@@ -205,16 +205,20 @@ async def import_members(request: web.Request) -> web.Response:
 
 
 async def link_fair(request: web.Request) -> web.Response:
-    """A fair joins the alliance (admin or secretary), members-only or open to all."""
+    """A fair joins the alliance (admin or secretary), members-only or open to all; its schools
+    are linked to the school members of their names."""
     alliance, _ = await alliance_caller(request)
     body = await read_model(request, alliances.FairLinkIn)
-    row = await request.app[keys.DB].fetchrow(
-        "UPDATE fairs SET alliance_id = $1, members_only = $3 WHERE id = $2"
-        " AND (alliance_id IS NULL OR alliance_id = $1) RETURNING id",
-        alliance,
-        body.fair_id,
-        body.members_only,
-    )
+    async with request.app[keys.DB].acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "UPDATE fairs SET alliance_id = $1, members_only = $3 WHERE id = $2"
+            " AND (alliance_id IS NULL OR alliance_id = $1) RETURNING id",
+            alliance,
+            body.fair_id,
+            body.members_only,
+        )
+        if row is not None:  # its seekers' schools now count for the school members
+            await registry.link_schools(conn, str(body.fair_id))
     if row is None:
         raise Unprocessable("no such fair, or it belongs to another alliance", fields=["fair_id"])
     return reply({"fair_id": str(body.fair_id), "members_only": body.members_only})

@@ -36,6 +36,7 @@ from fairhub.gateway import (
     registry,
     report,
     resumes,
+    schools,
     seeker_pages,
     signup,
     stats,
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> web.Application:
         viewers,
         live_pages,
         alliances,
+        schools,  # the schools of a fair and the alliance members they are
         training,
         alliance_events,
         alliance_stats,

@@ -24,11 +24,20 @@ from fairhub.gateway.menu_page import MenuSignupIn
 from fairhub.gateway.mine import ApplicationIn
 from fairhub.gateway.openapi_ops import REF, operation, path_parameters, ref
 from fairhub.gateway.openapi_paths import KINDS, PARAMETERS, operations
+from fairhub.gateway.schools import SchoolLinkIn
 from fairhub.gateway.signup import CodeIn, SignedUp, SignupIn
 from fairhub.gateway.stats import StatsOut
 
 # The bodies of the alliance routes.
-ALLIANCE_MODELS = (AllianceIn, MemberIn, FairLinkIn, DemandIn, OfferIn, MenuSignupIn)
+ALLIANCE_MODELS = (
+    AllianceIn,
+    MemberIn,
+    FairLinkIn,
+    DemandIn,
+    OfferIn,
+    MenuSignupIn,
+    SchoolLinkIn,
+)
 
 
 class Error(BaseModel):

@@ -11,6 +11,7 @@ ALLIANCE = "/v1/alliances/{alliance}"
 PARAMETERS: dict[str, dict[str, Any]] = {
     "alliance": {"type": "string", "format": "uuid"},
     "member": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w.:@-]+$"},
+    "school": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w.:@-]+$"},
 }
 
 
@@ -75,6 +76,20 @@ def alliance_operations() -> dict[str, dict[str, Op]]:
         },
         ALLIANCE + "/stats": {
             "get": Op("Figures per member, occupation, offer and channel", ok={"200": "json"})
+        },
+        "/v1/fairs/{fair}/schools": {
+            "get": Op(
+                "The fair's schools and the alliance member each is (organizer, secretary)",
+                ok={"200": "json"},
+            )
+        },
+        "/v1/fairs/{fair}/schools/{school}": {
+            "put": Op(
+                "Link a school to a school member of the fair's alliance, null unlinks"
+                " (organizer, secretary)",
+                body="SchoolLinkIn",
+                ok={"200": "json"},
+            )
         },
         "/a/{alliance}/menu": {
             "get": Op(
