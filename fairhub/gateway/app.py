@@ -13,6 +13,7 @@ from fairhub.db import open_pool
 from fairhub.directory import Directory
 from fairhub.gateway import (
     alliance_events,
+    alliance_privacy,
     alliance_stats,
     alliances,
     checkins,
@@ -174,6 +175,7 @@ def create_app(settings: Settings) -> web.Application:
         training,
         alliance_events,
         alliance_stats,
+        alliance_privacy,  # menu sign-ups read, erased and audited
         menu_page,
     ):
         module.add_routes(app)

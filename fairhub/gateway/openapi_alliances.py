@@ -11,6 +11,13 @@ ALLIANCE = "/v1/alliances/{alliance}"
 PARAMETERS: dict[str, dict[str, Any]] = {
     "alliance": {"type": "string", "format": "uuid"},
     "member": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w.:@-]+$"},
+    "offer": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w.:@-]+$"},
+    "person": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 64,
+        "description": "A phone number (digits, spaces, hyphens, a leading +) or a seeker id.",
+    },
     "school": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[\w.:@-]+$"},
 }
 
@@ -66,6 +73,28 @@ def alliance_operations() -> dict[str, dict[str, Op]]:
             "get": Op(
                 "The training menu, searched", ok={"200": "json"}, query=("occupation", "region")
             ),
+        },
+        ALLIANCE + "/offers/{offer}/signups": {
+            "get": Op(
+                "An offer's sign-ups with name and phone (secretary, or the offering"
+                " institution's employer); each read is in the audit log",
+                ok={"200": "page"},
+                query=("limit", "after"),
+            )
+        },
+        ALLIANCE + "/people/{person}": {
+            "delete": Op(
+                "Erase a person's sign-ups by phone or seeker id: name and phone go, the figures"
+                " stay (secretary): `{erased}`",
+                ok={"200": "json"},
+            )
+        },
+        ALLIANCE + "/audit": {
+            "get": Op(
+                "Who read or erased sign-ups' personal data, newest first (secretary)",
+                ok={"200": "page"},
+                query=("limit", "before", "action"),
+            )
         },
         ALLIANCE + "/events": {
             "post": Op(

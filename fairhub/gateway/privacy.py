@@ -3,7 +3,9 @@
 Every résumé download and every read of seekers' personal data (lists of résumés, leads and
 intents, seeker records, badge sheets) leaves a row: which role and which employer or device,
 which token (a prefix of its hash, never the token), from which address, what, when. The fair's
-organizer reads the log through GET /v1/fairs/{fair}/audit, newest first.
+organizer reads the log through GET /v1/fairs/{fair}/audit, newest first. An alliance's rows
+(reads and erasures of training menu sign-ups) carry the alliance's id instead of a fair's, and
+its secretary reads them through GET /v1/alliances/{alliance}/audit (alliance_privacy.py).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ Action = Literal[
     "leads_listed",
     "intents_listed",
     "badges_printed",
+    # An alliance's (fair_id null, alliance_id set): the menu's sign-ups read and erased.
+    "signups_listed",
+    "signups_erased",
 ]
 ACTIONS: frozenset[str] = frozenset(get_args(Action))
 
@@ -54,10 +59,32 @@ async def record(
     subject: str | None = None,
 ) -> None:
     """Write down who read personal data; before the data leaves, so no read goes unlogged."""
+    await _insert(request, principal, "fair_id", fair, action, subject)
+
+
+async def record_in_alliance(
+    request: web.Request,
+    principal: Principal,
+    alliance: str,
+    action: Action,
+    subject: str | None = None,
+) -> None:
+    """The same for an alliance's personal data (menu sign-ups), kept under its id."""
+    await _insert(request, principal, "alliance_id", alliance, action, subject)
+
+
+async def _insert(
+    request: web.Request,
+    principal: Principal,
+    scope: Literal["fair_id", "alliance_id"],
+    scope_id: str,
+    action: Action,
+    subject: str | None,
+) -> None:
     await request.app[keys.DB].execute(
-        "INSERT INTO audit_log (fair_id, actor_role, actor_id, token_ref, address, action,"
+        f"INSERT INTO audit_log ({scope}, actor_role, actor_id, token_ref, address, action,"
         " subject) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        fair,
+        scope_id,
         principal.role,
         principal.subject_id,
         token_ref(request),
@@ -97,6 +124,13 @@ _AUDIT_COLUMNS = "id, at, actor_role, actor_id, token_ref, address, action, subj
 async def list_audit(request: web.Request) -> web.Response:
     """The fair's audit log, newest first; `before` (an entry id) continues a page."""
     fair, _ = await fair_caller(request, "organizer")
+    return reply(await audit_page(request, "fair_id", fair))
+
+
+async def audit_page(
+    request: web.Request, scope: Literal["fair_id", "alliance_id"], scope_id: str
+) -> dict[str, object]:
+    """A page of a fair's or an alliance's log, newest first, as `limit`, `before`, `action` ask."""
     query = request.query
     limit = page_limit(query)
     before: int | None = None
@@ -111,17 +145,17 @@ async def list_audit(request: web.Request) -> web.Response:
     if action is not None and action not in ACTIONS:
         raise Unprocessable(f"action is one of {', '.join(sorted(ACTIONS))}", fields=["action"])
     rows = await request.app[keys.DB].fetch(
-        f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE fair_id = $1"
+        f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE {scope} = $1"
         " AND ($2::bigint IS NULL OR id < $2) AND ($3::text IS NULL OR action = $3)"
         " ORDER BY id DESC LIMIT $4",
-        fair,
+        scope_id,
         before,
         action,
         limit + 1,
     )
     items = [dict(r) for r in rows[:limit]]
     more = len(rows) > limit
-    return reply({"items": items, "next": str(items[-1]["id"]) if more else None})
+    return {"items": items, "next": str(items[-1]["id"]) if more else None}
 
 
 def add_routes(app: web.Application) -> None:
