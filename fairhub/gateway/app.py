@@ -13,6 +13,7 @@ from fairhub.db import open_pool
 from fairhub.directory import Directory
 from fairhub.gateway import (
     alliance_events,
+    alliance_imports,
     alliance_stats,
     alliances,
     checkins,
@@ -169,6 +170,7 @@ def create_app(settings: Settings) -> web.Application:
         viewers,
         live_pages,
         alliances,
+        alliance_imports,  # the secretary's spreadsheets
         training,
         alliance_events,
         alliance_stats,
