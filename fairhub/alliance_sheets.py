@@ -53,6 +53,7 @@ COLUMNS: dict[SheetKind, tuple[Column, ...]] = {
         ),
         Column("joined_at", "加入日期", ("joined_at", "入盟日期"), "2026-03-01", "不填为今天"),
         Column("staff", "职工人数", ("staff", "员工人数"), 300, "企业填写，用于实习补贴的 2% 规则"),
+        Column("left_at", "退出日期", ("left_at",), "", "已退出的成员填写；之后不再计入"),
     ),
     "demands": (
         Column(

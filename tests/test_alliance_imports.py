@@ -27,11 +27,13 @@ async def test_members_from_a_workbook_and_errors_in_chinese(gateway: Gateway) -
     alliance, secretary = await new_alliance(gateway)
     path = f"/v1/alliances/{alliance}/members:import"
     rows: list[list[object]] = [
-        ["名称", "类型", "加入日期", "职工人数"],
-        ["镇江技师学院", "技工院校", "2026-02-01", None],
-        ["丹阳精工", "企业", "2026-03-01", 250],
-        ["坏行", "银行", None, None],
-        ["丹阳精工", "企业", None, 10],
+        ["名称", "类型", "加入日期", "职工人数", "退出日期"],
+        ["镇江技师学院", "技工院校", "2026-02-01", None, None],
+        ["丹阳精工", "企业", "2026-03-01", 250, None],
+        ["坏行", "银行", None, None, None],
+        ["丹阳精工", "企业", None, 10, None],
+        ["旧船厂", "企业", "2021-03-01", 90, "2026-07-01"],
+        ["早退公司", "企业", "2021-03-01", 90, "2020-07-01"],
     ]
     status, answer = await gateway.request(
         "POST", path, secretary, data=workbook("members", rows), headers=XLSX
@@ -40,13 +42,27 @@ async def test_members_from_a_workbook_and_errors_in_chinese(gateway: Gateway) -
     assert [(c["line"], c["name"]) for c in answer["created"]] == [
         (2, "镇江技师学院"),
         (3, "丹阳精工"),
+        (6, "旧船厂"),
     ]
-    assert [(e["line"], e["field"]) for e in answer["errors"]] == [(4, "类型"), (5, "名称")]
+    assert answer["created"][2]["left_at"] == "2026-07-01"
+    assert [(e["line"], e["field"]) for e in answer["errors"]] == [
+        (4, "类型"),
+        (5, "名称"),
+        (7, "退出日期"),
+    ]
     assert "类型" in answer["errors"][0]["error"]
     assert "丹阳精工" in answer["errors"][1]["error"]
     status, listed = await gateway.request("GET", f"/v1/alliances/{alliance}/members", secretary)
     staff = {m["name"]: (m["kind"], m["staff"]) for m in listed["items"]}
-    assert staff == {"镇江技师学院": ("technical_school", None), "丹阳精工": ("enterprise", 250)}
+    assert staff == {
+        "镇江技师学院": ("technical_school", None),
+        "丹阳精工": ("enterprise", 250),
+        "旧船厂": ("enterprise", 90),
+    }
+    status, later = await gateway.request(
+        "GET", f"/v1/alliances/{alliance}/members?on=2026-08-01", secretary
+    )
+    assert "旧船厂" not in {m["name"] for m in later["items"]}
     # English on request; a file without the columns is refused as a whole, naming the file.
     status, answer = await gateway.request(
         "POST", path + "?lang=en", secretary, data="名称,类型\nx,火箭\n".encode(), headers=CSV

@@ -91,9 +91,11 @@ async def _current_members(conn: asyncpg.Connection, alliance: str) -> dict[str,
     return {r["name"].lower(): r["id"] for r in rows}
 
 
-def _model(kind: SheetKind, values: dict[str, Any]) -> BaseModel:
+def _model(
+    kind: SheetKind, values: dict[str, Any], model: type[BaseModel] | None = None
+) -> BaseModel:
     try:
-        return MODELS[kind].model_validate(values)
+        return (model or MODELS[kind]).model_validate(values)
     except ValidationError as exc:
         first = validation_problems(kind, exc, {k: str(v) for k, v in values.items()})[0]
         field = first.field
@@ -131,15 +133,7 @@ async def _add_row(
     names: dict[str, str],
 ) -> dict[str, Any]:
     if kind == "members":
-        body = cast(alliances.MemberIn, _model(kind, cells))
-        try:
-            member = await alliances.insert_member(conn, alliance, body)
-        except asyncpg.UniqueViolationError:
-            said = Said(
-                f"name: {body.name} is already a member", f"名称：“{body.name}”已是联盟成员"
-            )
-            raise RowError(said, "name") from None
-        return {"id": member, "name": body.name}
+        return await _add_member(conn, alliance, cells)
     values = {k: v for k, v in cells.items() if k not in ("member", "enterprises")}
     values["member_id"] = _member_of(kind, cells, names)
     field = "member_id" if "member_id" in cells else "member"
@@ -162,6 +156,33 @@ async def _add_row(
     offer = offer.model_copy(update={"demand_ids": demand_ids})
     new_id, built_on = await insert_offer(conn, alliance, offer)
     return {"id": new_id, "enterprise_ids": built_on}
+
+
+async def _add_member(
+    conn: asyncpg.Connection, alliance: str, cells: dict[str, Any]
+) -> dict[str, Any]:
+    """A member, and its leave when the sheet gives one (a group's history in one file)."""
+    leave = {"left_at": cells["left_at"]} if "left_at" in cells else {}
+    left_at = cast(alliances.LeaveIn, _model("members", leave, alliances.LeaveIn)).left_at
+    fields = {k: v for k, v in cells.items() if k != "left_at"}
+    body = cast(alliances.MemberIn, _model("members", fields))
+    try:
+        member = await alliances.insert_member(conn, alliance, body)
+    except asyncpg.UniqueViolationError:
+        said = Said(f"name: {body.name} is already a member", f"名称：“{body.name}”已是联盟成员")
+        raise RowError(said, "name") from None
+    if left_at is not None:
+        left = await conn.fetchval(
+            "UPDATE alliance_members SET left_at = $3 WHERE alliance_id = $1 AND id = $2"
+            " AND joined_at <= $3 RETURNING true",
+            alliance,
+            member,
+            left_at,
+        )
+        if not left:
+            said = Said("left_at: before joined_at", "退出日期：早于加入日期")
+            raise RowError(said, "left_at")
+    return {"id": member, "name": body.name, **({"left_at": left_at} if left_at else {})}
 
 
 # Member kinds as the secretary's sheets write them.
