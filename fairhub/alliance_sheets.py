@@ -162,7 +162,7 @@ def _records(data: bytes, content_type: str) -> Iterator[tuple[int, list[str]]]:
         raise CsvError(said) from None
 
 
-def _value(field: str, cell: str) -> str | int | list[str]:
+def value(field: str, cell: str) -> str | int | list[str]:
     """A cell as the API takes it: words to values, numbers to numbers, lists to lists."""
     text = unicodedata.normalize("NFKC", cell).strip()
     if field in WORDS:
@@ -208,7 +208,7 @@ def read_sheet(
     for line, cells in records:
         found = {f: cells[i] for f, i in index.items() if i < len(cells) and cells[i].strip()}
         if found and found != example:
-            rows.append((line, {f: _value(f, cell) for f, cell in found.items()}))
+            rows.append((line, {f: value(f, cell) for f, cell in found.items()}))
     return rows
 
 

@@ -81,7 +81,7 @@ async def test_the_seeds_give_the_cited_totals(gateway: Gateway, db: asyncpg.Con
     assert (await kinds(gateway, baotou, today))["enterprise"] == 55
     assert sum(d["headcount"] for d in await listed(gateway, baotou, "demands")) == 371
     assert {d["member_id"] for d in await listed(gateway, baotou, "demands")} == {
-        m["id"] for m in loaded["baotou"].members.values() if m["类型"] == "企业"
+        m["id"] for m in loaded["baotou"].members.values() if m["kind"] == "enterprise"
     }
 
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fairhub.alliance_sheets import COLUMNS, SheetKind, value
 from fairhub.simulate.client import Api
 
 HERE = Path(__file__).parent
-SHEETS = ("members", "demands", "offers")
+SHEETS: tuple[SheetKind, ...] = ("members", "demands", "offers")
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Loaded:
     seed: Seed
     id: str
     secretary: str
+    # Rows by their fields (name, kind, occupation, seats, …) with the ids the imports gave.
     members: dict[str, dict[str, Any]] = field(default_factory=dict)  # by name
     demands: list[dict[str, Any]] = field(default_factory=list)
     offers: list[dict[str, Any]] = field(default_factory=list)
@@ -153,10 +155,10 @@ async def load_one(
         created = await _import(
             api, f"{base}/{sheet}:import", loaded.secretary, sheets[sheet].csv()
         )
-        rows = sheets[sheet].rows
+        rows, fields = sheets[sheet].rows, {c.header: c.field for c in COLUMNS[sheet]}
         for item in created:
-            row = dict(zip(sheets[sheet].header, rows[item["line"] - 2], strict=True))
-            entry = {**row, **item}
+            cells = zip(sheets[sheet].header, rows[item["line"] - 2], strict=True)
+            entry = {fields[h]: value(fields[h], c) for h, c in cells if h in fields} | item
             if sheet == "members":
                 loaded.members[item["name"]] = entry
             else:
@@ -168,8 +170,13 @@ async def load_one(
 
 
 async def _fair(api: Api, admin: str, loaded: Loaded, employers: Table) -> dict[str, Any]:
-    body = {"name": loaded.seed.fair, "kind": "onsite", "starts_at": FAIR_DAY[0],
-            "ends_at": FAIR_DAY[1], "venue": loaded.seed.region}  # fmt: skip
+    body = {
+        "name": loaded.seed.fair,
+        "kind": "onsite",
+        "starts_at": FAIR_DAY[0],
+        "ends_at": FAIR_DAY[1],
+        "venue": loaded.seed.region,
+    }
     _, fair = await api.call("POST", "/v1/fairs", admin, json_body=body)
     link = {"fair_id": fair["id"], "members_only": True}
     await api.call("POST", f"/v1/alliances/{loaded.id}/fairs", loaded.secretary, json_body=link)
