@@ -26,7 +26,8 @@ from fairhub.seeds import SEEDS, Loaded, SeedError, load_one
 from fairhub.simulate.client import Api, ApiError
 from fairhub.simulate.report import compare, settle
 from fairhub.simulate.training_ledger import TrainingLedger, observed
-from fairhub.simulate.training_plan import Call, Plan, Quarter, offers_of
+from fairhub.simulate.training_plan import Plan, offers_of
+from fairhub.simulate.training_quarter import Call, Quarter
 from fairhub.simulate.training_summary import closing, summary
 
 SEMESTERS = ("2025-2026-2", "2026-2027-1")
