@@ -116,12 +116,10 @@ def _member_of(kind: SheetKind, cells: dict[str, Any], names: dict[str, str]) ->
     found = names.get(str(name).lower())
     if found is None:
         column = header(kind, "member")
-        raise RowError(
-            Said(
-                f"member: no current member named {name!r}", f"{column}：联盟没有名为“{name}”的成员"
-            ),
-            "member",
+        said = Said(
+            f"member: no current member named {name!r}", f"{column}：联盟当前没有成员“{name}”"
         )
+        raise RowError(said, "member")
     return found
 
 
@@ -147,7 +145,7 @@ async def _add_row(
         raise RowError(
             Said(
                 f"enterprises: no current member named {unknown!r}",
-                f"订单企业：联盟没有名为“{unknown}”的成员",
+                f"订单企业：联盟当前没有成员“{unknown}”",
             ),
             "enterprises",
         )
