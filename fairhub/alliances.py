@@ -9,9 +9,7 @@ own space of the events and counters tables (fair_id = the alliance id).
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -20,9 +18,7 @@ from typing import Annotated, Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from fairhub.csvimport import CsvError, decode
 from fairhub.events import Ref
-from fairhub.import_texts import MEMBERS_EMPTY, MEMBERS_HEADER
 from fairhub.registry import phone_key
 
 # No NUL anywhere: Postgres text cannot hold it.
@@ -154,22 +150,7 @@ async def insert_member(conn: asyncpg.Connection, alliance: str, body: MemberIn)
     return new_id
 
 
-# Header cells of a members sheet, Chinese or English, as they are written in templates.
-MEMBER_HEADERS: dict[str, str] = {
-    "name": "name",
-    "名称": "name",
-    "单位名称": "name",
-    "成员名称": "name",
-    "kind": "kind",
-    "类型": "kind",
-    "成员类型": "kind",
-    "joined_at": "joined_at",
-    "加入日期": "joined_at",
-    "入盟日期": "joined_at",
-    "staff": "staff",
-    "职工人数": "staff",
-    "员工人数": "staff",
-}
+# A member's kind as a secretary writes it in a spreadsheet.
 KIND_WORDS: dict[str, str] = {
     "学校": "school",
     "高校": "school",
@@ -182,34 +163,6 @@ KIND_WORDS: dict[str, str] = {
     "行业协会": "association",
     "培训机构": "training_institution",
 }
-
-
-def read_members(data: bytes) -> list[tuple[int, dict[str, str | int]]]:
-    """A members CSV (any encoding csvimport reads) as (line, fields) rows, checked later."""
-    text, _ = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        raise CsvError(MEMBERS_EMPTY)
-    columns = {n: MEMBER_HEADERS.get(cell.strip().lower()) for n, cell in enumerate(header)}
-    if not {"name", "kind"} <= set(columns.values()):
-        raise CsvError(MEMBERS_HEADER, ["file"])
-    rows: list[tuple[int, dict[str, str | int]]] = []
-    for line, cells in enumerate(reader, start=2):
-        fields = {
-            column: cell.strip()
-            for n, cell in enumerate(cells)
-            if (column := columns.get(n)) and cell.strip()
-        }
-        if not fields:
-            continue
-        if "kind" in fields:
-            fields["kind"] = KIND_WORDS.get(fields["kind"], fields["kind"])
-        cells_of: dict[str, str | int] = dict(fields)
-        if fields.get("staff", "").isdigit():  # a number in the sheet is a number of staff
-            cells_of["staff"] = int(fields["staff"])
-        rows.append((line, cells_of))
-    return rows
 
 
 async def employer_member(

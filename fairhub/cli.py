@@ -269,6 +269,18 @@ def _simulate_args(parser: argparse.ArgumentParser) -> None:
     add_arguments(parser)
 
 
+def cmd_seed_alliances(settings: Settings, args: argparse.Namespace) -> None:
+    from fairhub.seeds.command import run
+
+    run(settings, args)
+
+
+def _seed_args(parser: argparse.ArgumentParser) -> None:
+    from fairhub.seeds.command import add_arguments
+
+    add_arguments(parser)
+
+
 def cmd_rotate_secret(settings: Settings, args: argparse.Namespace) -> None:
     from fairhub.secretcli import cmd_rotate_secret as rotate
 
@@ -364,6 +376,11 @@ COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None
     "report": (cmd_report, "a fair's report: text, JSON, CSV (Excel) or A4 HTML", _report_args),
     "kiosk": (cmd_kiosk, "a gate or booth kiosk: USB scanner in, offline-safe", _kiosk_args),
     "simulate": (cmd_simulate, "build a fair and play a whole day against it", _simulate_args),
+    "seed-alliances": (
+        cmd_seed_alliances,
+        "load the seed alliances (Wujin, Zibo, Zhenjiang, Baotou): members, demand, menu",
+        _seed_args,
+    ),
     "rotate-secret": (cmd_rotate_secret, "re-seal badge keys under a new master key", _rotate_args),
     "backup": (cmd_backup, "back up Postgres and Redis (embedded or configured)", _backup_args),
     "restore": (cmd_restore, "restore a backup into empty servers", _restore_args),

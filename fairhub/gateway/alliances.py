@@ -5,30 +5,23 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date
-from typing import Any
 
 import asyncpg
 from aiohttp import web
 
 from fairhub import alliances, keys, registry
 from fairhub.auth import Principal, issue_secretary, mirror
-from fairhub.csvimport import CsvError
 from fairhub.gateway.access import caller
-from fairhub.gateway.bodies import read_model, reply, validated
+from fairhub.gateway.bodies import read_model, reply
 from fairhub.gateway.errors import (
-    ApiError,
     Conflict,
     Forbidden,
     NotFound,
     Unprocessable,
 )
-from fairhub.gateway.imports import read_upload
-from fairhub.import_texts import lang_of
 from fairhub.layout import ensure_group
 
 MEMBER_ID = re.compile(r"[\w.:@-]{1,64}")
-# An import is one request: a group's few hundred members, not a registry of millions.
-MAX_IMPORT_ROWS = 5000
 
 
 def alliance_id(request: web.Request) -> str:
@@ -175,35 +168,6 @@ def _day(raw: str | None, name: str) -> date | None:
         raise Unprocessable(f"{name} must be a date (YYYY-MM-DD)", fields=[name]) from None
 
 
-async def import_members(request: web.Request) -> web.Response:
-    """A members CSV: every good line is added, every bad one answered with its reason."""
-    alliance, _ = await alliance_caller(request)
-    try:
-        rows = alliances.read_members(await read_upload(request))
-    except CsvError as exc:
-        lang = lang_of(request.query.get("lang"))
-        raise Unprocessable(exc.text.say(lang), fields=exc.fields, code="bad_file") from None
-    if len(rows) > MAX_IMPORT_ROWS:
-        raise Unprocessable(f"a members file holds at most {MAX_IMPORT_ROWS} rows", fields=["file"])
-    created: list[dict[str, Any]] = []
-    answer_errors: list[dict[str, Any]] = []
-    async with request.app[keys.DB].acquire() as conn:
-        for line, fields in rows:
-            try:
-                body = validated(alliances.MemberIn, fields)
-            except ApiError as exc:
-                answer_errors.append({"line": line, "error": exc.detail})
-                continue
-            try:
-                async with conn.transaction():
-                    member = await alliances.insert_member(conn, alliance, body)
-            except asyncpg.UniqueViolationError:
-                answer_errors.append({"line": line, "error": f"{body.name} is already a member"})
-                continue
-            created.append({"line": line, "id": member, "name": body.name})
-    return reply({"created": created, "errors": answer_errors})
-
-
 async def link_fair(request: web.Request) -> web.Response:
     """A fair joins the alliance (admin or secretary), members-only or open to all; its schools
     are linked to the school members of their names."""
@@ -229,6 +193,5 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/alliances/{alliance}", get_alliance)
     app.router.add_post("/v1/alliances/{alliance}/members", add_member)
     app.router.add_get("/v1/alliances/{alliance}/members", list_members)
-    app.router.add_post("/v1/alliances/{alliance}/members:import", import_members)
     app.router.add_delete("/v1/alliances/{alliance}/members/{member}", leave)
     app.router.add_post("/v1/alliances/{alliance}/fairs", link_fair)

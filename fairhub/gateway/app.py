@@ -13,6 +13,7 @@ from fairhub.db import open_pool
 from fairhub.directory import Directory
 from fairhub.gateway import (
     alliance_events,
+    alliance_imports,
     alliance_privacy,
     alliance_stats,
     alliances,
@@ -172,6 +173,7 @@ def create_app(settings: Settings) -> web.Application:
         live_pages,
         alliances,
         schools,  # the schools of a fair and the alliance members they are
+        alliance_imports,  # the secretary's spreadsheets
         training,
         alliance_events,
         alliance_stats,

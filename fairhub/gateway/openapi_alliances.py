@@ -22,9 +22,41 @@ PARAMETERS: dict[str, dict[str, Any]] = {
 }
 
 
+_SHEETS = {
+    "members": "name, kind, joined_at, staff",
+    "demands": "enterprise by name or id, occupation, category, headcount, region, period",
+    "offers": "institution by name or id, occupation, kind, seats, region, credit stars,"
+    " subsidy, period; a project class names its enterprises or demand ids",
+}
+
+
+def _sheet_operations() -> dict[str, dict[str, Op]]:
+    """The secretary's spreadsheets: an import and its templates for each sheet."""
+    table: dict[str, dict[str, Op]] = {}
+    for kind, columns in _SHEETS.items():
+        table[f"{ALLIANCE}/{kind}:import"] = {
+            "post": Op(
+                f"Import {kind} from a CSV or xlsx ({columns}; Chinese headers):"
+                " `{created, errors: [{line, error, field}]}`; errors in Chinese, `?lang=en`"
+                " in English",
+                body="upload",
+                ok={"200": "json"},
+            )
+        }
+        table[f"{ALLIANCE}/{kind}:template.{{ext}}"] = {
+            "get": Op(
+                f"The {kind} template (secretary): Chinese headers, an example row the import"
+                " skips, and a sheet that explains each column",
+                ok={"200": "template"},
+            )
+        }
+    return table
+
+
 def alliance_operations() -> dict[str, dict[str, Op]]:
     """path -> method -> operation for the alliance routes."""
     return {
+        **_sheet_operations(),
         "/v1/alliances": {
             "post": Op(
                 "Create an alliance (admin): `{id, secretary_token}`",
@@ -38,13 +70,6 @@ def alliance_operations() -> dict[str, dict[str, Op]]:
                 "A member joins (secretary)", body="MemberIn", ok={"201": "json"}, conflict=True
             ),
             "get": Op("The members, or those of one day", ok={"200": "json"}, query=("on",)),
-        },
-        ALLIANCE + "/members:import": {
-            "post": Op(
-                "Import members from a CSV (name, kind, joined_at, staff; Chinese headers)",
-                body="upload",
-                ok={"200": "json"},
-            )
         },
         ALLIANCE + "/members/{member}": {
             "delete": Op("A member leaves on `left_at`", ok={"204": "none"}, query=("left_at",))

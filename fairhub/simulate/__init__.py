@@ -54,10 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     devinfo.add_arguments(parser, "the admin token (it creates a fair)")
     parser.add_argument(
         "--profile",
-        choices=sorted(PROFILES),
+        choices=sorted([*PROFILES, "training"]),
         default="onsite",
         help="onsite: a municipal fair day (default); livestream: a live session with its "
-        "audience; burst: the gate rush at opening",
+        "audience; burst: the gate rush at opening; training: the seed alliances and a quarter "
+        "of sign-ups, completions, certificates, internships and hires (plays at full speed)",
     )
     parser.add_argument(
         "--scale", type=_positive, default=1.0, help="multiply every count (0.05: a twentieth)"
@@ -91,6 +92,10 @@ def _console() -> Console:
 
 async def simulate(url: str, token: str, args: argparse.Namespace) -> int:
     """The whole run: set-up, the day, the wait for the figures, the comparison."""
+    if args.profile == "training":
+        from fairhub.simulate.training import simulate_training  # the seeds import the client
+
+        return await simulate_training(url, token, args, _console())
     profile = PROFILES[args.profile].scaled(args.scale)
     seed = args.seed if args.seed is not None else random.randrange(2**31)
     rng = random.Random(seed)
