@@ -13,6 +13,7 @@ from fairhub.db import open_pool
 from fairhub.directory import Directory
 from fairhub.gateway import (
     alliance_events,
+    alliance_report,
     alliance_stats,
     alliances,
     checkins,
@@ -172,6 +173,7 @@ def create_app(settings: Settings) -> web.Application:
         training,
         alliance_events,
         alliance_stats,
+        alliance_report,
         menu_page,
     ):
         module.add_routes(app)
