@@ -4,8 +4,12 @@ that look like formulas stay text, and only the alliance's own secretary (or the
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import os
+import sys
+import uuid
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +20,7 @@ from support import Gateway, WorkerTask, event, eventually
 from test_alliances import alliance_stats, member, new_alliance
 
 from fairhub.alliance_report import STATS_PARTS
+from fairhub.config import Settings
 from fairhub.events import ALLIANCE_METRICS, HIRE_CHANNELS
 
 if TYPE_CHECKING:
@@ -214,6 +219,34 @@ async def test_every_format_carries_the_stats_figures(gateway: Gateway, worker: 
     english = tables_of_csv(raw)
     assert english["By member"][0][6:8] == ["Sign-ups, total", "Sign-ups, people"]
     assert [numbers(r[4:]) for r in english["By member"][1:]] == [numbers(r[4:]) for r in rows]
+
+
+async def test_the_cli_writes_the_same_workbook(
+    gateway: Gateway, worker: WorkerTask, settings: Settings, tmp_path: Path
+) -> None:
+    alliance, secretary = await a_quarter(gateway)
+    stats = await alliance_stats(gateway, alliance, secretary)
+    env = {**os.environ, "FAIRHUB_DATABASE_URL": str(settings.database_url)}
+    book = tmp_path / "alliance.xlsx"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fairhub", "report", "--alliance", alliance, "-o", str(book),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    assert process.returncode == 0, err
+    sheets = openpyxl.load_workbook(book)
+    summary = {r[0]: r[1] for r in sheets["总体数据"].iter_rows(values_only=True) if r}
+    assert summary["录用人次"] == stats["totals"]["hires"]["total"] == 4
+    assert summary["应付培训补贴"] == stats["training_subsidy"]
+    cells = [c for sheet in sheets for row in sheet.iter_rows() for c in row if c.value]
+    assert not [c for c in cells if c.data_type == "f"]
+    assert "'" + FORMULA in {c.value for c in cells}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "fairhub", "report", "--alliance", str(uuid.uuid4()),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    assert process.returncode == 1 and b"no alliance" in err
 
 
 async def test_only_its_secretary_reads_it(gateway: Gateway) -> None:
