@@ -7,9 +7,6 @@ and the CLI never disagree. Text cells (members' names come from secretaries and
 go through the fair report's formula neutralization.
 """
 
-# Chinese labels use full-width punctuation, as Chinese text should.
-# ruff: noqa: RUF001
-
 from __future__ import annotations
 
 import csv
@@ -23,6 +20,7 @@ import asyncpg
 
 from fairhub import xlsx
 from fairhub.alliance_figures import read_alliance_stats
+from fairhub.alliance_report_text import TEXT
 from fairhub.alliances import number
 from fairhub.events import ALLIANCE_METRICS, HIRE_CHANNELS
 from fairhub.report import safe_rows
@@ -37,62 +35,6 @@ STATS_PARTS = (
     "subsidies",
     "training_subsidy",
 )
-
-TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "title": "联盟数据报告", "as_of": "数据截至", "region": "地区", "rules": "实习补贴规则",
-        "rule": "实习生达在职人数 {share}% 的企业，每个实习岗位每学期 {amount} 元",
-        "summary": "总体数据", "members": "成员明细", "occupations": "工种明细",
-        "offers": "培训项目明细", "channels": "录用渠道", "subsidies": "实习补贴",
-        "metric": "指标", "value": "数值", "total": "合计", "none": "（无）",
-        "total_part": "人次", "unique_part": "人数",
-        "member_count": "成员单位", "demand": "岗位需求", "seats": "培训名额",
-        "hires_at_fairs": "招聘会录用", "internship_subsidy": "应付实习补贴",
-        "training_subsidy": "应付培训补贴", "subsidy_total": "补贴合计",
-        "member": "成员", "kind": "类型", "joined_at": "加入日期", "left_at": "退出日期",
-        "occupation": "工种", "technical": "技术管理岗需求", "skilled": "技能岗需求",
-        "institution": "培训机构", "subsidy_per_trainee": "每人补贴",
-        "channel": "渠道", "enterprise": "企业", "semester": "学期", "staff": "在职人数",
-        "internship_posts": "实习岗位", "amount": "补贴金额",
-        "training_signups": "培训报名", "training_completions": "培训结业",
-        "certifications": "技能取证", "internships": "实习", "hires": "录用",
-        "kind.school": "学校", "kind.technical_school": "技工学校",
-        "kind.vocational_school": "职业学校", "kind.enterprise": "企业",
-        "kind.association": "行业协会", "kind.training_institution": "培训机构",
-        "kind.subsidised": "补贴性培训", "kind.certification": "技能等级认定",
-        "kind.project_class": "订单班",
-        "channel.fair": "招聘会", "channel.livestream": "直播带岗", "channel.training": "培训",
-        "channel.internship": "实习", "channel.other": "其他",
-    },
-    "en": {
-        "title": "Alliance report", "as_of": "Figures as of", "region": "Region",
-        "rules": "Internship subsidy rule",
-        "rule": "enterprises whose interns reach {share}% of their staff: {amount} yuan per"
-        " internship post per semester",
-        "summary": "Summary", "members": "By member", "occupations": "By occupation",
-        "offers": "By training offer", "channels": "Hires by channel",
-        "subsidies": "Internship subsidies",
-        "metric": "Metric", "value": "Value", "total": "Total", "none": "(none)",
-        "total_part": "total", "unique_part": "people",
-        "member_count": "Members", "demand": "Demand", "seats": "Seats",
-        "hires_at_fairs": "Hires at fairs", "internship_subsidy": "Internship subsidy owed",
-        "training_subsidy": "Training subsidy owed", "subsidy_total": "Subsidies owed",
-        "member": "Member", "kind": "Kind", "joined_at": "Joined", "left_at": "Left",
-        "occupation": "Occupation", "technical": "Technical demand", "skilled": "Skilled demand",
-        "institution": "Institution", "subsidy_per_trainee": "Subsidy per trainee",
-        "channel": "Channel", "enterprise": "Enterprise", "semester": "Semester",
-        "staff": "Staff", "internship_posts": "Internship posts", "amount": "Amount",
-        "training_signups": "Sign-ups", "training_completions": "Completions",
-        "certifications": "Certified", "internships": "Interns", "hires": "Hires",
-        "kind.school": "school", "kind.technical_school": "technical school",
-        "kind.vocational_school": "vocational school", "kind.enterprise": "enterprise",
-        "kind.association": "association", "kind.training_institution": "training institution",
-        "kind.subsidised": "subsidised training", "kind.certification": "skill certification",
-        "kind.project_class": "project class",
-        "channel.fair": "fair", "channel.livestream": "livestream", "channel.training": "training",
-        "channel.internship": "internship", "channel.other": "other",
-    },
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -149,135 +91,146 @@ def _pair(row: dict[str, Any], metric: str) -> list[int]:
     return [counts.get("total", 0), counts.get("unique", 0)]
 
 
-def _metric_columns(text: dict[str, str], metrics: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(text[m], text[part]) for m in metrics for part in ("total_part", "unique_part")]
+def _chain(row: dict[str, Any]) -> list[int]:
+    """A row's chain figures in column order: each metric's total, then its persons."""
+    return [n for metric in ALLIANCE_METRICS for n in _pair(row, metric)]
+
+
+def _chain_totals(rows: list[dict[str, Any]]) -> list[int | str]:
+    """The totals of rows that may share persons: only the totals (人次) add up."""
+    return [n for m in ALLIANCE_METRICS for n in (sum(_pair(r, m)[0] for r in rows), "")]
 
 
 def _day(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value or "")
 
 
+class _Layout:
+    """The report's tables in one language: summary, members, occupations, offers, channels,
+    subsidies; each ends with its totals row."""
+
+    def __init__(self, report: dict[str, Any], lang: str) -> None:
+        self.report, self.lang, self.text = report, lang, TEXT[lang]
+        self.members = report["by_member"]
+        at_fairs = [_pair(m["at_fairs"], "hires") for m in self.members]
+        self.at_fairs = at_fairs
+        self.fair_hires = [sum(p[0] for p in at_fairs), sum(p[1] for p in at_fairs)]
+        self.demand = sum(m["demand"] for m in self.members)
+        self.seats = sum(m["seats"] for m in self.members)
+
+    def table(self, key: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> Table:
+        return Table(key, self.text[key], columns, rows, self.lang)
+
+    def plain(self, *keys: str) -> list[tuple[str, str]]:
+        return [(self.text[k], "") for k in keys]
+
+    def counted(self, *metrics: str) -> list[tuple[str, str]]:
+        text = self.text
+        return [(text[m], text[part]) for m in metrics for part in ("total_part", "unique_part")]
+
+    def kind(self, kind: str) -> str:
+        return self.text.get(f"kind.{kind}", kind)
+
+    def summary(self) -> Table:
+        text, report = self.text, self.report
+        rows: list[list[Any]] = [
+            [text["member_count"], len(self.members)],
+            [text["demand"], self.demand],
+            [text["seats"], self.seats],
+        ]
+        for (label, part), value in zip(
+            self.counted(*ALLIANCE_METRICS, "hires_at_fairs"),
+            [*_chain(report["totals"]), *self.fair_hires],
+            strict=True,
+        ):
+            rows.append([label + _join(self.lang, part), value])
+        rows += [
+            [text["internship_subsidy"], report["internship_subsidies"]],
+            [text["training_subsidy"], report["training_subsidy"]],
+            [text["subsidy_total"], report["subsidies_total"]],
+        ]
+        return self.table("summary", self.plain("metric", "value"), rows)
+
+    def by_member(self) -> Table:
+        rows: list[list[Any]] = [
+            [m["name"], self.kind(m["kind"]), _day(m["joined_at"]), _day(m["left_at"]),
+             m["demand"], m["seats"], *_chain(m), *pair]
+            for m, pair in zip(self.members, self.at_fairs, strict=True)
+        ]  # fmt: skip
+        # The alliance's own totals: a person trained by two members is one person.
+        rows.append(
+            [self.text["total"], "", "", "", self.demand, self.seats,
+             *_chain(self.report["totals"]), *self.fair_hires]
+        )  # fmt: skip
+        columns = self.plain("member", "kind", "joined_at", "left_at", "demand", "seats")
+        return self.table(
+            "members", columns + self.counted(*ALLIANCE_METRICS, "hires_at_fairs"), rows
+        )
+
+    def by_occupation(self) -> Table:
+        occupations = self.report["by_occupation"]
+        demand = ("technical", "skilled", "seats")
+        rows: list[list[Any]] = [
+            [o["occupation"], *(o[k] for k in demand), *_chain(o)] for o in occupations
+        ]
+        rows.append(
+            [self.text["total"], *(sum(o[k] for o in occupations) for k in demand),
+             *_chain_totals(occupations)]
+        )  # fmt: skip
+        columns = self.plain("occupation", *demand) + self.counted(*ALLIANCE_METRICS)
+        return self.table("occupations", columns, rows)
+
+    def by_offer(self) -> Table:
+        offers = self.report["by_offer"]
+        names = {m["id"]: m["name"] for m in self.members}
+        rows: list[list[Any]] = [
+            [o["occupation"], names.get(o["member_id"], o["member_id"]), self.kind(o["kind"]),
+             o["seats"], *_chain(o), o["subsidy_per_trainee"], o["training_subsidy"]]
+            for o in offers
+        ]  # fmt: skip
+        rows.append(
+            [self.text["total"], "", "", sum(o["seats"] for o in offers), *_chain_totals(offers),
+             "", self.report["training_subsidy"]]
+        )  # fmt: skip
+        columns = (
+            self.plain("occupation", "institution", "kind", "seats")
+            + self.counted(*ALLIANCE_METRICS)
+            + self.plain("subsidy_per_trainee", "training_subsidy")
+        )
+        return self.table("offers", columns, rows)
+
+    def channels(self) -> Table:
+        counted = self.report["hires_by_channel"]  # channels that hired nobody are left out
+        rows: list[list[Any]] = [
+            [self.text[f"channel.{c}"], *_pair(counted, c)] for c in HIRE_CHANNELS
+        ]
+        rows.append([self.text["total"], *_pair(self.report["totals"], "hires")])
+        return self.table("channels", self.plain("channel") + self.counted("hires"), rows)
+
+    def subsidies(self) -> Table:
+        subsidies = self.report["subsidies"]
+        rows: list[list[Any]] = [
+            [s["name"], s["semester"], s["staff"], s["internship_posts"], s["amount"]]
+            for s in subsidies
+        ]
+        rows.append(
+            [self.text["total"], "", "", sum(s["internship_posts"] for s in subsidies),
+             self.report["internship_subsidies"]]
+        )  # fmt: skip
+        columns = self.plain("enterprise", "semester", "staff", "internship_posts", "amount")
+        return self.table("subsidies", columns, rows)
+
+
 def report_tables(report: dict[str, Any], lang: str = "zh") -> list[Table]:
     """The report laid out: summary, members, occupations, offers, channels, subsidies."""
-    text = TEXT[lang]
-    totals = report["totals"]
-    members = report["by_member"]
-    names = {m["id"]: m["name"] for m in members}
-    chain = ALLIANCE_METRICS
-    at_fairs = [_pair(m["at_fairs"], "hires") for m in members]
-    fair_hires = [sum(p[0] for p in at_fairs), sum(p[1] for p in at_fairs)]
-    summary_rows: list[list[Any]] = [
-        [text["member_count"], len(members)],
-        [text["demand"], sum(m["demand"] for m in members)],
-        [text["seats"], sum(m["seats"] for m in members)],
-    ]
-    for metric in chain:
-        for part, value in zip(("total_part", "unique_part"), _pair(totals, metric), strict=True):
-            summary_rows.append([text[metric] + _join(lang, text[part]), value])
-    summary_rows += [
-        [text["hires_at_fairs"] + _join(lang, text["total_part"]), fair_hires[0]],
-        [text["hires_at_fairs"] + _join(lang, text["unique_part"]), fair_hires[1]],
-        [text["internship_subsidy"], report["internship_subsidies"]],
-        [text["training_subsidy"], report["training_subsidy"]],
-        [text["subsidy_total"], report["subsidies_total"]],
-    ]
-    member_rows: list[list[Any]] = [
-        [
-            m["name"], text.get(f"kind.{m['kind']}", m["kind"]), _day(m["joined_at"]),
-            _day(m["left_at"]), m["demand"], m["seats"],
-            *(n for metric in chain for n in _pair(m, metric)), *pair,
-        ]
-        for m, pair in zip(members, at_fairs, strict=True)
-    ]  # fmt: skip
-    member_rows.append(
-        [
-            text["total"], "", "", "", summary_rows[1][1], summary_rows[2][1],
-            *(n for metric in chain for n in _pair(totals, metric)), *fair_hires,
-        ]
-    )  # fmt: skip
-    occupations = report["by_occupation"]
-    occupation_rows: list[list[Any]] = [
-        [o["occupation"], o["technical"], o["skilled"], o["seats"],
-         *(n for metric in chain for n in _pair(o, metric))]
-        for o in occupations
-    ]  # fmt: skip
-    # A person may train for two occupations: only the totals (人次) add up across rows.
-    occupation_rows.append(
-        [text["total"],
-         *(sum(o[k] for o in occupations) for k in ("technical", "skilled", "seats")),
-         *(n for metric in chain for n in (sum(_pair(o, metric)[0] for o in occupations), ""))]
-    )  # fmt: skip
-    offers = report["by_offer"]
-    offer_rows: list[list[Any]] = [
-        [o["occupation"], names.get(o["member_id"], o["member_id"]),
-         text.get(f"kind.{o['kind']}", o["kind"]), o["seats"],
-         *(n for metric in chain for n in _pair(o, metric)),
-         o["subsidy_per_trainee"], o["training_subsidy"]]
-        for o in offers
-    ]  # fmt: skip
-    offer_rows.append(
-        [text["total"], "", "", sum(o["seats"] for o in offers),
-         *(n for metric in chain for n in (sum(_pair(o, metric)[0] for o in offers), "")),
-         "", report["training_subsidy"]]
-    )  # fmt: skip
-    channels = report["hires_by_channel"]
-    channel_rows: list[list[Any]] = [
-        [text[f"channel.{c}"], *_pair(channels, c)] for c in HIRE_CHANNELS
-    ]
-    channel_rows.append([text["total"], *_pair(totals, "hires")])
-    subsidies = report["subsidies"]
-    subsidy_rows: list[list[Any]] = [
-        [s["name"], s["semester"], s["staff"], s["internship_posts"], s["amount"]]
-        for s in subsidies
-    ]
-    subsidy_rows.append(
-        [text["total"], "", "", sum(s["internship_posts"] for s in subsidies),
-         report["internship_subsidies"]]
-    )  # fmt: skip
-
-    def plain(*keys: str) -> list[tuple[str, str]]:
-        return [(text[k], "") for k in keys]
-
+    layout = _Layout(report, lang)
     return [
-        Table("summary", text["summary"], plain("metric", "value"), summary_rows, lang),
-        Table(
-            "members",
-            text["members"],
-            plain("member", "kind", "joined_at", "left_at", "demand", "seats")
-            + _metric_columns(text, (*chain, "hires_at_fairs")),
-            member_rows,
-            lang,
-        ),
-        Table(
-            "occupations",
-            text["occupations"],
-            plain("occupation", "technical", "skilled", "seats") + _metric_columns(text, chain),
-            occupation_rows,
-            lang,
-        ),
-        Table(
-            "offers",
-            text["offers"],
-            plain("occupation", "institution", "kind", "seats")
-            + _metric_columns(text, chain)
-            + plain("subsidy_per_trainee", "training_subsidy"),
-            offer_rows,
-            lang,
-        ),
-        Table(
-            "channels",
-            text["channels"],
-            plain("channel") + _metric_columns(text, ("hires",)),
-            channel_rows,
-            lang,
-        ),
-        Table(
-            "subsidies",
-            text["subsidies"],
-            plain("enterprise", "semester", "staff", "internship_posts", "amount"),
-            subsidy_rows,
-            lang,
-        ),
+        layout.summary(),
+        layout.by_member(),
+        layout.by_occupation(),
+        layout.by_offer(),
+        layout.channels(),
+        layout.subsidies(),
     ]
 
 

@@ -13,7 +13,8 @@ from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fairhub.alliance_report import TEXT, Table, report_tables
+from fairhub.alliance_report import Table, report_tables
+from fairhub.alliance_report_text import TEXT
 
 
 def _cell(value: Any, first: bool) -> str:
