@@ -229,7 +229,8 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _report_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("fair", help="the fair's id")
+    parser.add_argument("fair", nargs="?", help="the fair's id")
+    parser.add_argument("--alliance", help="an alliance's report instead of a fair's")
     parser.add_argument(
         "--format",
         choices=["text", "json", "csv", "html", "xlsx"],

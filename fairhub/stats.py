@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from fairhub.events import CHANNELS, METRICS
+from fairhub.events import CHANNELS, HIRE_CHANNELS, METRICS
 from fairhub.gate import VERDICTS
 from fairhub.live import Audience, Presence
 from fairhub.sql import query
@@ -33,8 +33,12 @@ LIVE_PARTS: dict[str, tuple[str, str, str]] = {
 PIN_CHOSEN = "session_pin_chosen"
 
 
+# A fair's hires (its employers' `hired` events) are counted like its other metrics.
+FAIR_METRICS: tuple[str, ...] = (*METRICS, "hires")
+
+
 def _empty() -> dict[str, dict[str, int]]:
-    return {metric: {"total": 0, "unique": 0} for metric in METRICS}
+    return {metric: {"total": 0, "unique": 0} for metric in FAIR_METRICS}
 
 
 def shape_stats(
@@ -52,6 +56,8 @@ def shape_stats(
         "resumes_submitted": dict.fromkeys(CHANNELS, 0),
     }
     outcomes["checkins_denied"] = outcomes["checkins"]
+    # A hire's channel keeps both counts: hires (人次) and hired persons (人数) per channel.
+    hires_by_channel = {channel: {"total": 0, "unique": 0} for channel in HIRE_CHANNELS}
     groups: dict[str, dict[str, dict[str, dict[str, int]]]] = defaultdict(dict)
     for row in rows:
         count = {"total": row["total"], "unique": row["uniq"]}
@@ -61,6 +67,8 @@ def shape_stats(
             continue
         if row["dim"] == "fair":
             totals[row["metric"]] = count
+        elif row["dim"] == "outcome" and row["metric"] == "hires":
+            hires_by_channel[row["dim_id"]] = count
         elif row["dim"] == "outcome" and row["metric"] in outcomes:
             split = outcomes[row["metric"]]
             split[row["dim_id"]] = split.get(row["dim_id"], 0) + row["total"]
@@ -73,6 +81,7 @@ def shape_stats(
         "totals": totals,
         "checkins_by_verdict": outcomes["checkins"],
         "resumes_by_channel": outcomes["resumes_submitted"],
+        "hires_by_channel": hires_by_channel,
     }
     for dim, (name, id_field) in BREAKDOWNS.items():
         known = names.get(dim, {})

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 from support import ADMIN_TOKEN, Gateway, WorkerTask, event
 
 if TYPE_CHECKING:
@@ -39,6 +39,11 @@ async def figure(page: Page, metric: str, part: str, text: str) -> None:
     """Wait until a headline figure reads `text` (formatted, with thousands separators)."""
     locator = page.locator(f'[data-metric="{metric}"][data-part="{part}"]')
     await expect(locator).to_have_text(text, timeout=10_000)
+
+
+def channel_figures(page: Page, channel: str) -> Locator:
+    """A hire channel's card: its hires, then the persons hired through it."""
+    return page.locator(f'#hires-channels [data-channel="{channel}"] [data-part]')
 
 
 async def test_the_dashboard_follows_the_fair_live(
@@ -162,6 +167,26 @@ async def test_the_dashboard_follows_the_fair_live(
     await expect(page.locator("#leaders-rows tr").nth(1).locator("td")).to_have_text(
         ["2", EMPLOYERS[2], "0", "3", "0", "0"]
     )
+    assert await page.evaluate("window.stillTheSamePage") is True
+
+    # Hires: the panel starts at zero, then follows each channel (a resent hire counts once).
+    await figure(page, "hires", "total", "0")
+    await expect(channel_figures(page, "fair")).to_have_text(["0", "0 人"])
+    hires = [
+        event("hired", employer_id=huawei, seeker_id=seekers[0], occurred_at=ago(1)),
+        event("hired", employer_id=byd, seeker_id=seekers[0], occurred_at=ago(1)),
+        event(
+            "hired", employer_id=huawei, seeker_id=seekers[1], channel="livestream",
+            occurred_at=ago(1),
+        ),
+    ]  # fmt: skip
+    await gateway.post(fair, token, hires)
+    await gateway.post(fair, token, hires[:1])
+    await figure(page, "hires", "total", "3")
+    await figure(page, "hires", "unique", "2")
+    await expect(channel_figures(page, "fair")).to_have_text(["2", "1 人"])
+    await expect(channel_figures(page, "livestream")).to_have_text(["1", "1 人"])
+    await expect(channel_figures(page, "training")).to_have_text(["0", "0 人"])
     assert await page.evaluate("window.stillTheSamePage") is True
 
     await page.screenshot(path=tmp_path / "dashboard.png", full_page=True, animations="disabled")
@@ -449,6 +474,10 @@ async def _a_busy_fair(gateway: Gateway, token: str, fair: str) -> dict[str, int
             events.append(event("intent_agreed", **who))
         if n % 5 == 0:
             events.append(event("consultation", **who))
+    channels = ("fair", "livestream", "training", "internship", "other")
+    for n, seeker in enumerate(seekers[:30]):
+        hire = {"seeker_id": seeker, "employer_id": active[n % 9], "occurred_at": ago(n % 20)}
+        events.append(event("hired", channel=channels[n % 5], **hire))
     for viewer in range(40):
         joined = {"viewer_id": f"v{viewer}", "occurred_at": ago(9)}
         events.append(event("live_join", session_id="直播带岗专场", **joined))
@@ -477,6 +506,10 @@ async def test_the_dashboard_fits_a_projector_without_scrolling(
         await expect(page.locator("#leaders-rows tr")).to_have_count(9)
         await expect(page.locator("#schools li")).to_have_count(10)
         await expect(page.locator("#sessions-panel")).to_be_visible()
+        await figure(page, "hires", "total", "30")
+        await expect(channel_figures(page, "other")).to_have_text(
+            ["6", "6 人" if lang == "zh" else "6 pers."]
+        )
         await page.screenshot(
             path=tmp_path / f"projector-{lang}.png", full_page=True, animations="disabled"
         )
@@ -510,6 +543,9 @@ async def test_the_dashboard_fits_a_projector_without_scrolling(
         )
         assert size == [width, height], f"{width}×{height}: the page is {size[0]}×{size[1]}"
         await expect(page.locator("#leaders-rows tr:visible").first).to_be_visible()
+        hires = await page.locator("#hires-panel").bounding_box()
+        assert hires is not None and hires["y"] + hires["height"] <= height, (width, height)
+        await expect(channel_figures(page, "internship").first).to_be_visible()
     assert console.problems() == []
 
 

@@ -1,143 +1,26 @@
-"""GET /v1/alliances/{alliance}/stats: how demand turned into trained and hired people.
-
-Counters (kept exact by the worker) give the totals, per member, per offer and per outcome;
-the breakdown per occupation and the interns per semester are grouped from the stored events,
-each stored once by its id, so they are exact too. Subsidies follow the alliance's rules.
-"""
+"""GET /v1/alliances/{alliance}/stats: how demand turned into trained and hired people
+(computed by fairhub.alliance_figures, which the alliance's report reads too)."""
 
 from __future__ import annotations
-
-from collections import defaultdict
-from decimal import Decimal
-from typing import Any
 
 from aiohttp import web
 
 from fairhub import keys
-from fairhub.alliances import number
-from fairhub.events import ALLIANCE_METRICS
+from fairhub.alliance_figures import internship_subsidy, read_alliance_stats
 from fairhub.gateway.alliances import alliance_caller
 from fairhub.gateway.bodies import reply
-from fairhub.sql import query
+from fairhub.gateway.errors import NotFound
 
-Figures = dict[str, dict[str, int]]
-
-
-def _empty() -> Figures:
-    return {m: {"total": 0, "unique": 0} for m in ALLIANCE_METRICS}
-
-
-def internship_subsidy(posts: int, staff: int | None, share: Decimal, per_post: Decimal) -> Decimal:
-    """Posts times the amount when interns reach `share` of the declared staff, else nothing."""
-    if not staff or posts < share * staff:
-        return Decimal(0)
-    return posts * per_post
+__all__ = ["add_routes", "get_stats", "internship_subsidy"]
 
 
 async def get_stats(request: web.Request) -> web.Response:
     """Per member, occupation, offer and channel, with the subsidies owed."""
     alliance, _ = await alliance_caller(request)
-    db = request.app[keys.DB_READ]
-    rules = await db.fetchrow(
-        "SELECT internship_share, internship_subsidy FROM alliances WHERE id = $1", alliance
-    )
-    totals = _empty()
-    per: dict[str, dict[str, Figures]] = defaultdict(lambda: defaultdict(_empty))
-    for row in await db.fetch(query("alliance_counters"), alliance):
-        if row["metric"] not in totals:
-            continue
-        cell = {"total": row["total"], "unique": row["uniq"]}
-        if row["dim"] == "fair":
-            totals[row["metric"]] = cell
-        else:
-            per[row["dim"]][row["dim_id"]][row["metric"]] = cell
-    members = await db.fetch(
-        "SELECT m.id, m.kind, m.name, m.joined_at, m.left_at,"
-        " (SELECT coalesce(sum(headcount), 0) FROM demands d"
-        "  WHERE d.alliance_id = m.alliance_id AND d.member_id = m.id)::bigint AS demand,"
-        " (SELECT coalesce(sum(seats), 0) FROM offers o"
-        "  WHERE o.alliance_id = m.alliance_id AND o.member_id = m.id)::bigint AS seats"
-        " FROM alliance_members m WHERE m.alliance_id = $1 ORDER BY m.joined_at, m.name",
-        alliance,
-    )
-    offers = await db.fetch(
-        "SELECT id, member_id, occupation, kind, seats, subsidy_per_trainee FROM offers"
-        " WHERE alliance_id = $1 ORDER BY created_at, id",
-        alliance,
-    )
-    at_fairs: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
-    for row in await db.fetch(query("alliance_member_fairs"), alliance):
-        at_fairs[row["member_id"]][row["metric"]] = {"total": row["total"], "unique": row["uniq"]}
-    by_offer = []
-    training_subsidy = Decimal(0)
-    for offer in offers:
-        figures = per["position"][offer["id"]]
-        completed = figures["training_completions"]["unique"]
-        subsidy = completed * offer["subsidy_per_trainee"]
-        training_subsidy += subsidy
-        by_offer.append(
-            {
-                **dict(offer),
-                **figures,
-                "subsidy_per_trainee": number(offer["subsidy_per_trainee"]),
-                "training_subsidy": number(subsidy),
-            }
-        )
-    answer: dict[str, Any] = {
-        "alliance": alliance,
-        "totals": totals,
-        "by_member": [
-            {**dict(m), **per["employer"][m["id"]], "at_fairs": at_fairs[m["id"]]} for m in members
-        ],
-        "by_offer": by_offer,
-        "by_occupation": await _by_occupation(db, alliance),
-        "hires_by_channel": {
-            channel: figures["hires"]
-            for channel, figures in per["outcome"].items()
-            if figures["hires"]["total"]
-        },
-        "subsidies": [
-            {
-                "member_id": r["member_id"],
-                "name": r["name"],
-                "semester": r["semester"],
-                "staff": r["staff"],
-                "internship_posts": r["posts"],
-                "amount": number(
-                    internship_subsidy(
-                        r["posts"],
-                        r["staff"],
-                        rules["internship_share"],
-                        rules["internship_subsidy"],
-                    )
-                ),
-            }
-            for r in await db.fetch(query("alliance_internships"), alliance)
-        ],
-    }
-    answer["training_subsidy"] = number(training_subsidy)
-    return reply(answer)
-
-
-async def _by_occupation(db: Any, alliance: str) -> list[dict[str, Any]]:
-    """Demand (by category), seats and the chain's figures for each occupation."""
-    rows: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"technical": 0, "skilled": 0, "seats": 0, **_empty()}
-    )
-    for r in await db.fetch(
-        "SELECT occupation, category, sum(headcount)::bigint AS n FROM demands"
-        " WHERE alliance_id = $1 GROUP BY 1, 2",
-        alliance,
-    ):
-        rows[r["occupation"]][r["category"]] = r["n"]
-    for r in await db.fetch(
-        "SELECT occupation, sum(seats)::bigint AS n FROM offers WHERE alliance_id = $1 GROUP BY 1",
-        alliance,
-    ):
-        rows[r["occupation"]]["seats"] = r["n"]
-    for r in await db.fetch(query("alliance_by_occupation"), alliance):
-        rows[r["occupation"]][r["metric"]] = {"total": r["total"], "unique": r["uniq"]}
-    return [{"occupation": name, **figures} for name, figures in sorted(rows.items())]
+    stats = await read_alliance_stats(request.app[keys.DB_READ], alliance)
+    if stats is None:  # deleted between the check and the read
+        raise NotFound(f"no alliance {alliance}", fields=["alliance"])
+    return reply(stats)
 
 
 def add_routes(app: web.Application) -> None:

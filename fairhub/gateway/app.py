@@ -15,6 +15,7 @@ from fairhub.gateway import (
     alliance_events,
     alliance_imports,
     alliance_privacy,
+    alliance_report,
     alliance_stats,
     alliances,
     checkins,
@@ -178,6 +179,7 @@ def create_app(settings: Settings) -> web.Application:
         alliance_events,
         alliance_stats,
         alliance_privacy,  # menu sign-ups read, erased and audited
+        alliance_report,
         menu_page,
     ):
         module.add_routes(app)

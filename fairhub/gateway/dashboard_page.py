@@ -9,6 +9,7 @@ value from the request that is echoed (the fair id) has been checked to be a UUI
 
 from __future__ import annotations
 
+from fairhub.events import HIRE_CHANNELS
 from fairhub.gateway.pages import lang_link, settings_script, shell, token_form
 
 LABELS: dict[str, dict[str, str]] = {
@@ -24,6 +25,9 @@ LABELS: dict[str, dict[str, str]] = {
         "intents": "签约意向", "intents.total": "份数", "intents.unique": "求职者",
         "consultations": "咨询", "consultations.total": "次数", "consultations.unique": "人数",
         "live_views": "直播观看", "live_views.total": "人次", "live_views.unique": "观众",
+        "hires": "录用", "hires.total": "人次", "hires.unique": "人数", "hires_note": "按渠道",
+        "hire.fair": "招聘会", "hire.livestream": "直播", "hire.training": "培训",
+        "hire.internship": "实习", "hire.other": "其他", "hire_people": "{n} 人",
         "denied": "拒绝入场 {n}", "invalid_badge": "无效胸卡", "wrong_fair": "非本场胸卡",
         "revoked": "已注销", "onsite": "现场", "online": "线上", "live": "直播",
         "chart": "每分钟动态", "chart_note": "本地时间，每分钟人次", "no_data": "暂无数据",
@@ -65,6 +69,10 @@ LABELS: dict[str, dict[str, str]] = {
         "consultations": "Consultations", "consultations.total": "questions",
         "consultations.unique": "seekers",
         "live_views": "Livestream", "live_views.total": "views", "live_views.unique": "viewers",
+        "hires": "Hires", "hires.total": "hires", "hires.unique": "people",
+        "hires_note": "by channel", "hire.fair": "fair", "hire.livestream": "stream",
+        "hire.training": "training", "hire.internship": "intern", "hire.other": "other",
+        "hire_people": "{n} pers.",
         "denied": "{n} refused at the gate", "invalid_badge": "invalid badge",
         "wrong_fair": "other fair", "revoked": "revoked", "onsite": "on site",
         "online": "online", "live": "live",
@@ -136,15 +144,35 @@ def _shell(lang: str, title: str, body: str, page: str) -> str:
     )
 
 
-def _kpi(metric: str, labels: dict[str, str]) -> str:
+def _pair(metric: str, labels: dict[str, str]) -> str:
     parts = "".join(
         f'<div class="fig"><span class="num" data-metric="{metric}" data-part="{part}">—</span>'
         f'<span class="unit">{labels[f"{metric}.{part}"]}</span></div>'
         for part in ("total", "unique")
     )
+    return f'<div class="pair">{parts}</div>'
+
+
+def _kpi(metric: str, labels: dict[str, str]) -> str:
     return (
         f'<article class="kpi" data-kpi="{metric}"><h2>{labels[metric]}</h2>'
-        f'<div class="pair">{parts}</div><p class="note" data-note="{metric}"></p></article>'
+        f'{_pair(metric, labels)}<p class="note" data-note="{metric}"></p></article>'
+    )
+
+
+def _hires(labels: dict[str, str]) -> str:
+    """Hires (total and persons), then each channel's hires over its persons."""
+    channels = "".join(
+        f'<li data-channel="{c}"><span class="label">{labels[f"hire.{c}"]}</span>'
+        f'<span class="value" data-part="total">—</span>'
+        f'<span class="unit" data-part="unique"></span></li>'
+        for c in HIRE_CHANNELS
+    )
+    return (
+        '<section id="hires-panel" class="panel hires-panel"><div class="panel-head">'
+        f'<h2>{labels["hires"]}</h2><span class="muted">{labels["hires_note"]}</span></div>'
+        f'{_pair("hires", labels)}<ul id="hires-channels" class="channels">{channels}</ul>'
+        "</section>"
     )
 
 
@@ -220,7 +248,8 @@ def dashboard_page(fair: str, labels: dict[str, str], lang: str) -> str:
         f"{_table('sessions', session_heads, L)}</section>"
     )
     body = (
-        f'{header}<main id="board" class="board">{kpis}{chart}{schools}{leaders}{sessions}</main>'
+        f'{header}<main id="board" class="board">{kpis}{chart}{schools}{_hires(L)}{leaders}'
+        f"{sessions}</main>"
         f"{token_form(L)}{_config('dashboard', lang, L, fair)}"
     )
     return _shell(lang, f"{L['title']} · FairHub", body, "dashboard")

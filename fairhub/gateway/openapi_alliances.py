@@ -145,6 +145,29 @@ def alliance_operations() -> dict[str, dict[str, Op]]:
                 ok={"200": "json"},
             )
         },
+        ALLIANCE + "/report": {
+            "get": Op(
+                "The alliance's report (secretary; token as bearer or `access_token`)",
+                ok={"200": "json"},
+                query=("access_token",),
+            )
+        },
+        ALLIANCE + "/report.{format}": {
+            "get": Op(
+                "The alliance's report as JSON, CSV, Excel or A4 HTML (token as bearer or"
+                " `access_token`)",
+                ok={"200": "report"},
+                query=("access_token",),
+            )
+        },
+        "/a/{alliance}/report": {
+            "get": Op(
+                "The alliance's report in the secretary's browser: the page fetches report.html"
+                " with the token it keeps or is typed in",
+                auth="public",
+                ok={"200": "html"},
+            )
+        },
         "/a/{alliance}/menu": {
             "get": Op(
                 "The training menu on a phone, searched by occupation and region",

@@ -33,6 +33,7 @@ class StatsOut(BaseModel):
     per_minute: list[dict[str, Any]]
     checkins_by_verdict: dict[str, int]
     resumes_by_channel: dict[str, int]
+    hires_by_channel: dict[str, Count]
 
 
 async def _organizer_of(request: web.Request) -> str:

@@ -282,6 +282,17 @@ function sessions(rows) {
   }));
 }
 
+/* Hires: each channel's hires, and under them the persons hired through it. */
+function hires(doc) {
+  const channels = doc.hires_by_channel || {};
+  for (const item of document.querySelectorAll("#hires-channels li")) {
+    const c = channels[item.dataset.channel] || {total: 0, unique: 0};
+    setNumber(item.querySelector('[data-part="total"]'), c.total);
+    const people = item.querySelector('[data-part="unique"]');
+    people.textContent = fill(L.hire_people, {n: fmt(c.unique)});
+  }
+}
+
 /* A list in a panel of fixed height (a projector) keeps the ranks that fit, best first; a
  * panel as tall as its content (a phone, a laptop) keeps them all. */
 function fit(list) {
@@ -312,6 +323,7 @@ function render(doc) {
   leaders(doc.by_employer || []);
   schools(doc.by_school || []);
   sessions(doc.by_session || []);
+  hires(doc);
   fitLists();
 }
 
