@@ -53,6 +53,23 @@ def plan_for(quarter: Quarter, loaded: Loaded) -> Plan:
     return plan
 
 
+async def _register_seekers(api: Api, plan: Plan) -> None:
+    """Register the seekers the plan names at the alliance's fair: alliance events must name
+    seekers of its fairs."""
+    fair = plan.loaded.fair
+    wanted = plan.seekers()
+    if fair is None or not wanted:
+        return
+    path = f"/v1/fairs/{fair['id']}/seekers"
+
+    async def one(name: str) -> str:
+        _, created = await api.call("POST", path, fair["organizer"], json_body={"name": name})
+        return str(created["id"])
+
+    ids = await asyncio.gather(*(one(name) for name in wanted.values()))
+    plan.rename_seekers(dict(zip(wanted, ids, strict=True)))
+
+
 async def _send(api: Api, call: Call, anomalies: list[str]) -> None:
     """One request; any answer but the planned one is an anomaly the run reports."""
     if call.menu:
@@ -115,6 +132,12 @@ async def simulate_training(
                 console.print(f"[red]loading the seeds at {url} failed:[/] {exc}")
                 return 2
             plans = [plan_for(quarter, a) for a in loaded]
+            try:
+                for plan in plans:
+                    await _register_seekers(api, plan)
+            except (ApiError, aiohttp.ClientError, OSError) as exc:
+                console.print(f"[red]registering the fair's seekers failed:[/] {exc}")
+                return 2
             waves = [plan.calls(RESEND_SHARE) for plan in plans]
             total = sum(len(c.events) for w in waves for calls in w for c in calls)
             play = progress.add_task("playing the quarter", total=total)

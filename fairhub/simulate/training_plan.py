@@ -50,7 +50,7 @@ class Plan:
     def __init__(self, quarter: Quarter, loaded: Loaded, ledger: TrainingLedger) -> None:
         self.q, self.loaded, self.ledger = quarter, loaded, ledger
         self.rng = quarter.rng
-        self.people = People(quarter.rng, loaded.seed.slug)
+        self.people = People(quarter.rng, loaded.seed.slug, with_seekers=loaded.fair is not None)
         self.events: list[tuple[dict[str, Any], tuple[str, str | None]]] = []
         self.fair_events: dict[str, list[dict[str, Any]]] = {}  # by employer token
         self.menu: list[Call] = []
@@ -249,6 +249,24 @@ class Plan:
                 )
                 self.fair_events.setdefault(employer["token"], []).append(event)
                 self.ledger.at_fair(name, seeker)
+
+    def seekers(self) -> dict[str, str]:
+        """Placeholder seeker id -> a name, for every seeker the planned events name."""
+        named = {
+            e["seeker_id"]: e
+            for e in [e for e, _ in self.events] + [e for x in self.fair_events.values() for e in x]
+            if e.get("seeker_id")
+        }
+        return {seeker: f"{self.loaded.seed.slug} {seeker}" for seeker in sorted(named)}
+
+    def rename_seekers(self, registered: dict[str, str]) -> None:
+        """Name the seekers by the ids the fair gave them when registered (one for one, so
+        every figure the ledger expects stays the same)."""
+        for event in [e for e, _ in self.events] + [
+            e for x in self.fair_events.values() for e in x
+        ]:
+            if event.get("seeker_id"):
+                event["seeker_id"] = registered[event["seeker_id"]]
 
     def calls(self, resend_share: float, batch: int = 100) -> list[list[Call]]:
         """The requests in two waves: every event once, then resends of some (duplicates)."""

@@ -73,15 +73,20 @@ class Quarter:
 
 
 class People:
-    """Distinct persons with plausible names and phone numbers."""
+    """Distinct persons with plausible names and phone numbers.
 
-    def __init__(self, rng: random.Random, tag: str) -> None:
+    A seeker is named by a placeholder id until the simulator registers it at the alliance's
+    fair (`Plan.seekers`); an alliance without a fair has no seekers, only phones.
+    """
+
+    def __init__(self, rng: random.Random, tag: str, *, with_seekers: bool) -> None:
         self.rng, self.tag, self.made = rng, tag, 0
+        self.with_seekers = with_seekers
 
     def one(self, seeker: bool = False) -> Person:
         self.made += 1
         name = self.rng.choice(SURNAMES) + "".join(self.rng.sample(GIVEN, 2))
-        if seeker:
+        if seeker and self.with_seekers:
             return Person(name, seeker_id=f"{self.tag}-seeker-{self.made}")
         return Person(name, phone=f"13{self.rng.randrange(10**9):09d}")
 
