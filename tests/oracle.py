@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from fairhub.events import METRICS
+from fairhub.stats import FAIR_METRICS as METRICS
 
 # What each event type counts toward (API.md); the other types are counted nowhere.
 METRIC_OF = {
@@ -17,6 +17,7 @@ METRIC_OF = {
     "intent_agreed": "intents",
     "consultation": "consultations",
     "live_join": "live_views",
+    "hired": "hires",
 }
 
 

@@ -354,6 +354,7 @@ async def test_dev_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) 
                 "intents": (1, 1),
                 "consultations": (2, 2),
                 "live_views": (2, 2),
+                "hires": (0, 0),
             }
             await wait_for_totals(client, fair, organizer, expected, timeout=60)
 

@@ -327,6 +327,7 @@ async def test_postgres_outage_keeps_ingest_and_counts_exactly_once_back(
                 "intents": (1, 1),
                 "consultations": (2, 1),
                 "live_views": (2, 1),
+                "hires": (0, 0),
             }
             await wait_for_totals(gw, fair, token, expected, timeout=60)
 
