@@ -383,6 +383,19 @@ async def counted(s: aiohttp.ClientSession, fair: Fair, expected: dict[str, int]
         await asyncio.sleep(0.1)
 
 
+def cpu_per_scan(r: dict[str, Any]) -> dict[str, float]:
+    """Milliseconds of CPU each answered scan cost each process (and the dev tree in all).
+
+    The figure to compare between two builds on a shared machine: it does not depend on how
+    much of the machine other work took, as scans/s does."""
+    rate, c = max(r["requests_per_s"], 1.0), r["cpu_percent"]
+    gateways = sum(v for k, v in c.items() if k.startswith("gateway"))
+    parts = {"gateways": gateways} | {k: c[k] for k in ("worker", "valkey", "postgres")}
+    parts["dev tree"] = sum(parts.values())
+    parts["loadgen"] = c["loadgen"]
+    return {k: 10 * v / rate for k, v in parts.items()}
+
+
 def print_phase(key: str, r: dict[str, Any]) -> None:
     name, verdict = PHASES[key]
     answers = ", ".join(f"{k} {v:,}" for k, v in sorted(r["window_answers"].items()))
@@ -399,6 +412,8 @@ def print_phase(key: str, r: dict[str, Any]) -> None:
           f"per process: {r['requests_per_s'] / len(gateways):,.0f} req/s a gateway, "
           f"{sum(gateways.values()) * 10 / max(r['requests_per_s'], 1):.3f} ms of gateway CPU "
           f"a scan")  # fmt: skip
+    per_scan = cpu_per_scan(r)
+    print("    ms of CPU a scan: " + ", ".join(f"{k} {v:.3f}" for k, v in per_scan.items()))
     wrong = {k: v for k, v in r["all_answers"].items() if k != verdict}
     print(f"    {r['sent']:,} scans sent in all (warm-up included), "
           f"{f'every answer {verdict}' if not wrong else f'UNEXPECTED answers {wrong}'}; in "
@@ -448,6 +463,7 @@ async def benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 elif key == "3":
                     expected["checkins_denied"] += r["sent"]
                 got, waited = await counted(s, fair, expected, args.settle_timeout)
+                r["cpu_ms_per_scan"] = cpu_per_scan(r)
                 r |= {"counted": got == expected, "counted_after_s": waited, "stats": got,
                       "expected": dict(expected)}  # fmt: skip
                 document["phases"][f"{key}-{PHASES[key][0]}"] = r
