@@ -72,19 +72,20 @@ async def identify(
 async def claim(keyring: KeyRing, fair: str, badge: str) -> Identity:
     """Who a badge names, if its signature is one of the fair's keys' (no card looked at)."""
     try:
-        claims = badges.read(badge)
+        unverified = badges.unpack(badge)  # parsed once: the fair it names, then its proof
     except badges.BadBadge as exc:
         return Identity(None, denied="invalid_badge", reason=str(exc))
+    claims = unverified.claims
     if claims.fair_id != fair:
         # Tell a real badge of another fair (a lost visitor) from a forgery.
         try:
-            badges.verify(badge, await keyring.public_keys(claims.fair_id))
+            badges.verified(unverified, await keyring.public_keys(claims.fair_id))
         except badges.BadBadge:
             return Identity(None, denied="invalid_badge", reason="the badge is not valid")
         # The other fair's seeker id is kept out: it means nothing in this fair's figures.
         return Identity(None, denied="wrong_fair", reason="a badge of another fair")
     try:
-        badges.verify(badge, await keyring.public_keys(fair))
+        badges.verified(unverified, await keyring.public_keys(fair))
     except badges.BadBadge as exc:
         return Identity(None, denied="invalid_badge", reason=str(exc))
     return Identity(claims.seeker_id, serial=claims.serial)
