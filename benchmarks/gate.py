@@ -133,8 +133,14 @@ async def generate(cfg: dict[str, Any]) -> dict[str, Any]:
                 "Content-Length: ").encode()  # fmt: skip
         tail = f'","gate":"{spec["gate"]}"}}'
         connection: Kiosk | None = None
-        await asyncio.sleep(start - time.perf_counter())
+        # --rate: each kiosk scans once every `period` at most, the kiosks spread over it.
+        period = cfg["kiosks_count"] / cfg["rate"] if cfg["rate"] else 0.0
+        due = start + period * int(name) / cfg["kiosks_count"]
+        await asyncio.sleep(due - time.perf_counter())
         while items and time.perf_counter() < end and (spec["cycle"] or n < len(items)):
+            if period:  # late (a slow answer) is not made up for by a burst
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                due = max(due, time.perf_counter()) + period
             scan_id, badge = items[n % len(items)]
             scan_id = scan_id or f"{cfg['run']}-{name}-{n}"
             data = ('{"id":"' + scan_id + '","badge":"' + badge + tail).encode()
@@ -170,7 +176,11 @@ async def generate(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def run_load_child(path: str) -> None:
     install_uvloop()
-    print(json.dumps(asyncio.run(generate(json.loads(Path(path).read_text())))))
+    result = json.dumps(asyncio.run(generate(json.loads(Path(path).read_text())))).encode()
+    # A buffered writer: under PYTHONUNBUFFERED, print() of ~0.5 MB to a full pipe could
+    # write part of it and drop the rest (a truncated JSON seen on a busy machine).
+    with open(sys.stdout.fileno(), "wb", closefd=False) as out:
+        out.write(result + b"\n")
 
 
 # ---------------------------------------------------------------- parent: fairhub dev
@@ -347,6 +357,7 @@ async def run_phase(procs: Processes, dev: Dev, fair: Fair, args: argparse.Names
     specs = [{"name": str(k), "token": token, "gate": gate, "items": items[k], "cycle": cycle}
              for k, (token, gate) in enumerate(fair.kiosks)]  # fmt: skip
     path.write_text(json.dumps({"url": f"{fair.url}/checkins", "run": run, "start": start,
+                                "rate": args.rate, "kiosks_count": len(specs),
                                 "warm_end": warm_end, "end": end, "kiosks": specs}))  # fmt: skip
     child = procs.start("load", [__file__, "_load", str(path)], stdout=subprocess.PIPE)
     groups = dev.groups() | {"loadgen": ([child.pid], False)}
@@ -510,6 +521,9 @@ def main() -> None:
     parser.add_argument("--kiosks", type=int, default=32, help="kiosks, each a closed loop")
     parser.add_argument("--seekers", type=int, help=f"to import (default {SEEKER_RATE:,}/s of 1)")
     parser.add_argument("--only", default="1,2,3,4", help="phases: 1,2,3,4 or first,second,...")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="scans/s in all at most (default: a closed loop); at a fixed rate "
+                        "the CPU a scan of two builds compares on a shared machine")  # fmt: skip
     parser.add_argument("--gateways", type=int, help="fairhub dev --processes (default: its own)")
     parser.add_argument("--settle-timeout", type=float, default=120.0, help="wait for /stats")
     args = parser.parse_args()
