@@ -102,12 +102,17 @@ def scan(event: Checkin, identity: Identity, extra: dict[str, Any]) -> Scan:
         payload = with_fields(event, added)
         return Scan(event.id, None, occurred_at, payload, identity.denied, identity.reason or "")
     serial = "" if identity.serial is None else str(identity.serial)
-    return Scan(event.id, identity.seeker_id, occurred_at, with_fields(event, added), serial=serial)
+    # A badge that named a seeker is stored as the seeker's id: its text (a bearer credential
+    # that opens the gate) stays out of the stream, the log and Postgres, and each scan
+    # writes a third fewer bytes everywhere it goes. A denied badge's text is kept: it is
+    # the subject its denials are counted under.
+    payload = with_fields(event, added, leave_out={"badge"} if identity.seeker_id else None)
+    return Scan(event.id, identity.seeker_id, occurred_at, payload, serial=serial)
 
 
-def with_fields(event: BaseModel, added: dict[str, Any]) -> str:
+def with_fields(event: BaseModel, added: dict[str, Any], leave_out: set[str] | None = None) -> str:
     """The event's JSON with server-side fields appended (pydantic's fast dump, then a splice)."""
-    body = event.model_dump_json(exclude_none=True)
+    body = event.model_dump_json(exclude_none=True, exclude=leave_out)
     if not added:
         return body
     return body[:-1] + "," + orjson.dumps(added).decode()[1:]

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import orjson
 from support import Gateway, WorkerTask, event, eventually, make_settings, totals
 
 from fairhub import badges, keys
@@ -115,8 +116,11 @@ async def test_verdicts_retries_and_figures(gateway: Gateway, worker: WorkerTask
     }
 
 
-async def test_a_scan_happens_now_or_when_the_kiosk_says(gateway: Gateway) -> None:
-    """A scan without occurred_at is timed by the server; a kiosk's time is checked."""
+async def test_a_scan_happens_now_or_when_the_kiosk_says(
+    gateway: Gateway, redis: RedisClient
+) -> None:
+    """A scan without occurred_at is timed by the server; a kiosk's time is checked. A valid
+    badge is stored as its seeker's id, not as its text; a forged one's text is kept."""
     fair, token = await gateway.create_fair()
     kiosk = (await gateway.create(fair, token, "devices", label="南门"))["token"]
     ann, bo, cy = [
@@ -141,6 +145,21 @@ async def test_a_scan_happens_now_or_when_the_kiosk_says(gateway: Gateway) -> No
         assert status == 422 and answer["fields"] == ["occurred_at"], (wrong, answer)
     # None of them was recorded: the seeker's first scan is still to come.
     assert (await checkin(gateway, fair, kiosk, cy["badge"]))["verdict"] == "admitted"
+    forged = forge(cy["badge"])
+    assert (await checkin(gateway, fair, kiosk, forged))["verdict"] == "invalid_badge"
+
+    entries = await redis.xrange(keys.stream(fair))
+    stored = [orjson.loads(e[b"e"]) for _, e in entries if e[b"f"].decode() == fair]
+    assert [(e["seeker_id"], e["verdict"]) for e in stored[:2]] == [
+        (ann["id"], "admitted"),
+        (bo["id"], "admitted"),
+    ]
+    assert stored[0]["gate"] == "南门" and stored[1]["occurred_at"].startswith(
+        told.isoformat()[:19]
+    )
+    assert [e.get("seeker_id") for e in stored] == [ann["id"], bo["id"], cy["id"], None]
+    assert not any(e.get("badge") for e in stored[:3])
+    assert stored[3]["badge"] == forged and stored[3]["verdict"] == "invalid_badge"
 
 
 async def test_offline_uploads_through_events_get_verdicts(
