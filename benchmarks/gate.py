@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import asyncpg
 import psutil
+import redis.asyncio
 from common import (
     Processes,
     busy_seconds,
@@ -191,6 +192,7 @@ class Dev:
     base: str
     admin: str = ""
     postgres_url: str = ""
+    redis_url: str = ""
 
     @property
     def postgres_pid(self) -> int:
@@ -234,6 +236,8 @@ async def start_dev(procs: Processes, tmp: Path, gateways: int | None) -> Dev:
     found = re.search(r"Postgres:\s+(\S+)", (tmp / "dev.log").read_text())
     assert found, "no Postgres URL in the banner"
     dev.postgres_url = found.group(1)
+    found = re.search(r"Redis:\s+(\S+)", (tmp / "dev.log").read_text())
+    dev.redis_url = found.group(1) if found else ""
     dev.admin = (tmp / "data" / "admin_token").read_text().strip()
     return dev
 
@@ -343,6 +347,22 @@ async def cpu_window(groups: dict[str, tuple[list[int], bool]], start: float,
     return used
 
 
+async def redis_calls(dev: Dev) -> dict[str, tuple[int, int]]:
+    """Valkey's commands so far: (calls, µs spent in them) of each, from INFO commandstats.
+
+    Per scan they show how the check-ins are grouped (one EVAL and one WAITAOF per flush)
+    and what each kind of command costs Valkey, whoever sent it (gateways or worker)."""
+    if not dev.redis_url:
+        return {}
+    client = redis.asyncio.Redis.from_url(dev.redis_url)
+    try:
+        stats = await client.info("commandstats")
+    finally:
+        await client.aclose()
+    return {name.removeprefix("cmdstat_"): (int(v["calls"]), int(v["usec"]))
+            for name, v in stats.items()}  # fmt: skip
+
+
 def pct(ordered: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p * len(ordered)) - 1)] if ordered else 0.0
 
@@ -359,6 +379,7 @@ async def run_phase(procs: Processes, dev: Dev, fair: Fair, args: argparse.Names
     path.write_text(json.dumps({"url": f"{fair.url}/checkins", "run": run, "start": start,
                                 "rate": args.rate, "kiosks_count": len(specs),
                                 "warm_end": warm_end, "end": end, "kiosks": specs}))  # fmt: skip
+    calls_before = await redis_calls(dev)
     child = procs.start("load", [__file__, "_load", str(path)], stdout=subprocess.PIPE)
     groups = dev.groups() | {"loadgen": ([child.pid], False)}
     cpu = asyncio.create_task(cpu_window(groups, warm_end, end))
@@ -369,6 +390,12 @@ async def run_phase(procs: Processes, dev: Dev, fair: Fair, args: argparse.Names
         cpu.cancel()
     latencies = sorted(out["latencies_ms"])
     used = {int(k): n for k, n in out["used"].items()}
+    calls_after = await redis_calls(dev)
+    sent = max(sum(used.values()), 1)
+    redis_per_scan = {name: (calls_after[name][0] - before[0]) / sent
+                      for name, before in calls_before.items() if name in calls_after}  # fmt: skip
+    redis_us = {name: (calls_after[name][1] - before[1]) / sent
+                for name, before in calls_before.items() if name in calls_after}  # fmt: skip
     ran_out = 0 if cycle else sum(n == len(items[k]) for k, n in used.items())
     scans = [[(f"{run}-{k}-{n}", items[k][n % len(items[k])][1]) for n in range(used.get(k, 0))]
              for k in range(args.kiosks)]  # fmt: skip
@@ -377,7 +404,8 @@ async def run_phase(procs: Processes, dev: Dev, fair: Fair, args: argparse.Names
             "max_ms": latencies[-1] if latencies else 0.0, "measured": len(latencies),
             "window_answers": out["window"], "all_answers": out["every"],
             "sent": sum(used.values()), "cpu_percent": cpu_percent, "scans": scans,
-            "ran_out_kiosks": ran_out}  # fmt: skip
+            "ran_out_kiosks": ran_out, "redis_calls_per_scan": redis_per_scan,
+            "redis_command_us_per_scan": redis_us}  # fmt: skip
 
 
 async def counted(s: aiohttp.ClientSession, fair: Fair, expected: dict[str, int],
@@ -425,6 +453,10 @@ def print_phase(key: str, r: dict[str, Any]) -> None:
           f"a scan")  # fmt: skip
     per_scan = cpu_per_scan(r)
     print("    ms of CPU a scan: " + ", ".join(f"{k} {v:.3f}" for k, v in per_scan.items()))
+    calls, us = r["redis_calls_per_scan"], r["redis_command_us_per_scan"]
+    busiest = sorted(us, key=lambda name: -us[name])[:6]
+    print("    Valkey a scan: " + ", ".join(f"{name} {calls[name]:.2f} calls {us[name]:.1f} µs"
+                                           for name in busiest))  # fmt: skip
     wrong = {k: v for k, v in r["all_answers"].items() if k != verdict}
     print(f"    {r['sent']:,} scans sent in all (warm-up included), "
           f"{f'every answer {verdict}' if not wrong else f'UNEXPECTED answers {wrong}'}; in "
