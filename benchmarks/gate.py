@@ -347,6 +347,22 @@ async def cpu_window(groups: dict[str, tuple[list[int], bool]], start: float,
     return used
 
 
+async def bytes_written(dev: Dev) -> dict[str, int]:
+    """Valkey's append-only file and Postgres' WAL, in bytes so far: what each scan writes,
+    a figure the machine's other load does not change (unlike CPU seconds)."""
+    client = redis.asyncio.Redis.from_url(dev.redis_url)
+    try:
+        aof = int((await client.info("persistence")).get("aof_current_size", 0))
+    finally:
+        await client.aclose()
+    conn = await asyncpg.connect(dev.postgres_url)
+    try:
+        wal = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")
+    finally:
+        await conn.close()
+    return {"valkey_aof": aof, "postgres_wal": int(wal)}
+
+
 async def redis_calls(dev: Dev) -> dict[str, tuple[int, int]]:
     """Valkey's commands so far: (calls, µs spent in them) of each, from INFO commandstats.
 
@@ -455,6 +471,8 @@ def print_phase(key: str, r: dict[str, Any]) -> None:
     print("    ms of CPU a scan: " + ", ".join(f"{k} {v:.3f}" for k, v in per_scan.items()))
     calls, us = r["redis_calls_per_scan"], r["redis_command_us_per_scan"]
     busiest = sorted(us, key=lambda name: -us[name])[:6]
+    written = r.get("bytes_per_scan", {})
+    print("    bytes written a scan: " + ", ".join(f"{k} {v:,.0f}" for k, v in written.items()))
     print("    Valkey a scan: " + ", ".join(f"{name} {calls[name]:.2f} calls {us[name]:.1f} µs"
                                            for name in busiest))  # fmt: skip
     wrong = {k: v for k, v in r["all_answers"].items() if k != verdict}
@@ -496,6 +514,7 @@ async def benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     items, cycle = admitted, True
                 print(f"({key}) {PHASES[key][0]}: {args.kiosks} kiosks, {WARMUP_SECONDS:g} s "
                       f"warm-up + {args.seconds:g} s ...", flush=True)  # fmt: skip
+                written = await bytes_written(dev)
                 r = await run_phase(procs, dev, fair, args, items, cycle)
                 scans = r.pop("scans")
                 if key == "1":
@@ -506,6 +525,9 @@ async def benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 elif key == "3":
                     expected["checkins_denied"] += r["sent"]
                 got, waited = await counted(s, fair, expected, args.settle_timeout)
+                after = await bytes_written(dev)  # the worker has caught up: all of the phase
+                r["bytes_per_scan"] = {k: (after[k] - written[k]) / max(r["sent"], 1)
+                                       for k in written}  # fmt: skip
                 r["cpu_ms_per_scan"] = cpu_per_scan(r)
                 r |= {"counted": got == expected, "counted_after_s": waited, "stats": got,
                       "expected": dict(expected)}  # fmt: skip
