@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import asyncpg
 import psutil
+import redis.asyncio
 from common import (
     Processes,
     busy_seconds,
@@ -133,8 +134,14 @@ async def generate(cfg: dict[str, Any]) -> dict[str, Any]:
                 "Content-Length: ").encode()  # fmt: skip
         tail = f'","gate":"{spec["gate"]}"}}'
         connection: Kiosk | None = None
-        await asyncio.sleep(start - time.perf_counter())
+        # --rate: each kiosk scans once every `period` at most, the kiosks spread over it.
+        period = cfg["kiosks_count"] / cfg["rate"] if cfg["rate"] else 0.0
+        due = start + period * int(name) / cfg["kiosks_count"]
+        await asyncio.sleep(due - time.perf_counter())
         while items and time.perf_counter() < end and (spec["cycle"] or n < len(items)):
+            if period:  # late (a slow answer) is not made up for by a burst
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                due = max(due, time.perf_counter()) + period
             scan_id, badge = items[n % len(items)]
             scan_id = scan_id or f"{cfg['run']}-{name}-{n}"
             data = ('{"id":"' + scan_id + '","badge":"' + badge + tail).encode()
@@ -170,7 +177,11 @@ async def generate(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def run_load_child(path: str) -> None:
     install_uvloop()
-    print(json.dumps(asyncio.run(generate(json.loads(Path(path).read_text())))))
+    result = json.dumps(asyncio.run(generate(json.loads(Path(path).read_text())))).encode()
+    # A buffered writer: under PYTHONUNBUFFERED, print() of ~0.5 MB to a full pipe could
+    # write part of it and drop the rest (a truncated JSON seen on a busy machine).
+    with open(sys.stdout.fileno(), "wb", closefd=False) as out:
+        out.write(result + b"\n")
 
 
 # ---------------------------------------------------------------- parent: fairhub dev
@@ -181,6 +192,7 @@ class Dev:
     base: str
     admin: str = ""
     postgres_url: str = ""
+    redis_url: str = ""
 
     @property
     def postgres_pid(self) -> int:
@@ -224,6 +236,8 @@ async def start_dev(procs: Processes, tmp: Path, gateways: int | None) -> Dev:
     found = re.search(r"Postgres:\s+(\S+)", (tmp / "dev.log").read_text())
     assert found, "no Postgres URL in the banner"
     dev.postgres_url = found.group(1)
+    found = re.search(r"Redis:\s+(\S+)", (tmp / "dev.log").read_text())
+    dev.redis_url = found.group(1) if found else ""
     dev.admin = (tmp / "data" / "admin_token").read_text().strip()
     return dev
 
@@ -333,6 +347,39 @@ async def cpu_window(groups: dict[str, tuple[list[int], bool]], start: float,
     return used
 
 
+async def bytes_written(dev: Dev) -> dict[str, int]:
+    """Valkey's append-only file and Postgres' WAL, in bytes so far: what each scan writes,
+    a figure the machine's other load does not change (unlike CPU seconds)."""
+    client = redis.asyncio.Redis.from_url(dev.redis_url)
+    try:
+        persistence = await client.info("persistence")
+    finally:
+        await client.aclose()
+    conn = await asyncpg.connect(dev.postgres_url)
+    try:
+        wal = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")
+    finally:
+        await conn.close()
+    return {"valkey_aof": int(persistence.get("aof_current_size", 0)), "postgres_wal": int(wal),
+            "aof_rewrites": int(persistence.get("aof_rewrites", 0))}  # fmt: skip
+
+
+async def redis_calls(dev: Dev) -> dict[str, tuple[int, int]]:
+    """Valkey's commands so far: (calls, µs spent in them) of each, from INFO commandstats.
+
+    Per scan they show how the check-ins are grouped (one EVAL and one WAITAOF per flush)
+    and what each kind of command costs Valkey, whoever sent it (gateways or worker)."""
+    if not dev.redis_url:
+        return {}
+    client = redis.asyncio.Redis.from_url(dev.redis_url)
+    try:
+        stats = await client.info("commandstats")
+    finally:
+        await client.aclose()
+    return {name.removeprefix("cmdstat_"): (int(v["calls"]), int(v["usec"]))
+            for name, v in stats.items()}  # fmt: skip
+
+
 def pct(ordered: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p * len(ordered)) - 1)] if ordered else 0.0
 
@@ -347,7 +394,9 @@ async def run_phase(procs: Processes, dev: Dev, fair: Fair, args: argparse.Names
     specs = [{"name": str(k), "token": token, "gate": gate, "items": items[k], "cycle": cycle}
              for k, (token, gate) in enumerate(fair.kiosks)]  # fmt: skip
     path.write_text(json.dumps({"url": f"{fair.url}/checkins", "run": run, "start": start,
+                                "rate": args.rate, "kiosks_count": len(specs),
                                 "warm_end": warm_end, "end": end, "kiosks": specs}))  # fmt: skip
+    calls_before = await redis_calls(dev)
     child = procs.start("load", [__file__, "_load", str(path)], stdout=subprocess.PIPE)
     groups = dev.groups() | {"loadgen": ([child.pid], False)}
     cpu = asyncio.create_task(cpu_window(groups, warm_end, end))
@@ -358,6 +407,12 @@ async def run_phase(procs: Processes, dev: Dev, fair: Fair, args: argparse.Names
         cpu.cancel()
     latencies = sorted(out["latencies_ms"])
     used = {int(k): n for k, n in out["used"].items()}
+    calls_after = await redis_calls(dev)
+    sent = max(sum(used.values()), 1)
+    redis_per_scan = {name: (calls_after[name][0] - before[0]) / sent
+                      for name, before in calls_before.items() if name in calls_after}  # fmt: skip
+    redis_us = {name: (calls_after[name][1] - before[1]) / sent
+                for name, before in calls_before.items() if name in calls_after}  # fmt: skip
     ran_out = 0 if cycle else sum(n == len(items[k]) for k, n in used.items())
     scans = [[(f"{run}-{k}-{n}", items[k][n % len(items[k])][1]) for n in range(used.get(k, 0))]
              for k in range(args.kiosks)]  # fmt: skip
@@ -366,7 +421,8 @@ async def run_phase(procs: Processes, dev: Dev, fair: Fair, args: argparse.Names
             "max_ms": latencies[-1] if latencies else 0.0, "measured": len(latencies),
             "window_answers": out["window"], "all_answers": out["every"],
             "sent": sum(used.values()), "cpu_percent": cpu_percent, "scans": scans,
-            "ran_out_kiosks": ran_out}  # fmt: skip
+            "ran_out_kiosks": ran_out, "redis_calls_per_scan": redis_per_scan,
+            "redis_command_us_per_scan": redis_us}  # fmt: skip
 
 
 async def counted(s: aiohttp.ClientSession, fair: Fair, expected: dict[str, int],
@@ -381,6 +437,19 @@ async def counted(s: aiohttp.ClientSession, fair: Fair, expected: dict[str, int]
         if got == expected or waited > patience:
             return got, waited
         await asyncio.sleep(0.1)
+
+
+def cpu_per_scan(r: dict[str, Any]) -> dict[str, float]:
+    """Milliseconds of CPU each answered scan cost each process (and the dev tree in all).
+
+    The figure to compare between two builds on a shared machine: it does not depend on how
+    much of the machine other work took, as scans/s does."""
+    rate, c = max(r["requests_per_s"], 1.0), r["cpu_percent"]
+    gateways = sum(v for k, v in c.items() if k.startswith("gateway"))
+    parts = {"gateways": gateways} | {k: c[k] for k in ("worker", "valkey", "postgres")}
+    parts["dev tree"] = sum(parts.values())
+    parts["loadgen"] = c["loadgen"]
+    return {k: 10 * v / rate for k, v in parts.items()}
 
 
 def print_phase(key: str, r: dict[str, Any]) -> None:
@@ -399,6 +468,14 @@ def print_phase(key: str, r: dict[str, Any]) -> None:
           f"per process: {r['requests_per_s'] / len(gateways):,.0f} req/s a gateway, "
           f"{sum(gateways.values()) * 10 / max(r['requests_per_s'], 1):.3f} ms of gateway CPU "
           f"a scan")  # fmt: skip
+    per_scan = cpu_per_scan(r)
+    print("    ms of CPU a scan: " + ", ".join(f"{k} {v:.3f}" for k, v in per_scan.items()))
+    calls, us = r["redis_calls_per_scan"], r["redis_command_us_per_scan"]
+    busiest = sorted(us, key=lambda name: -us[name])[:6]
+    written = r.get("bytes_per_scan", {})
+    print("    bytes written a scan: " + ", ".join(f"{k} {v:,.0f}" for k, v in written.items()))
+    print("    Valkey a scan: " + ", ".join(f"{name} {calls[name]:.2f} calls {us[name]:.1f} µs"
+                                           for name in busiest))  # fmt: skip
     wrong = {k: v for k, v in r["all_answers"].items() if k != verdict}
     print(f"    {r['sent']:,} scans sent in all (warm-up included), "
           f"{f'every answer {verdict}' if not wrong else f'UNEXPECTED answers {wrong}'}; in "
@@ -438,6 +515,7 @@ async def benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                     items, cycle = admitted, True
                 print(f"({key}) {PHASES[key][0]}: {args.kiosks} kiosks, {WARMUP_SECONDS:g} s "
                       f"warm-up + {args.seconds:g} s ...", flush=True)  # fmt: skip
+                written = await bytes_written(dev)
                 r = await run_phase(procs, dev, fair, args, items, cycle)
                 scans = r.pop("scans")
                 if key == "1":
@@ -448,6 +526,12 @@ async def benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
                 elif key == "3":
                     expected["checkins_denied"] += r["sent"]
                 got, waited = await counted(s, fair, expected, args.settle_timeout)
+                after = await bytes_written(dev)  # the worker has caught up: all of the phase
+                r["bytes_per_scan"] = {k: (after[k] - written[k]) / max(r["sent"], 1)
+                                       for k in ("valkey_aof", "postgres_wal")}  # fmt: skip
+                if after["aof_rewrites"] != written["aof_rewrites"]:
+                    del r["bytes_per_scan"]["valkey_aof"]  # rewritten meanwhile: no figure
+                r["cpu_ms_per_scan"] = cpu_per_scan(r)
                 r |= {"counted": got == expected, "counted_after_s": waited, "stats": got,
                       "expected": dict(expected)}  # fmt: skip
                 document["phases"][f"{key}-{PHASES[key][0]}"] = r
@@ -467,12 +551,13 @@ async def benchmark(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     return document
 
 
-def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
+def targets(document: dict[str, Any], capped: bool) -> list[dict[str, Any]]:
     first = document["phases"].get("1-first")
     if not first:
         return []
     rate, p99 = first["requests_per_s"], first["p99_ms"]
-    valid = first["measured"] and not first["ran_out_kiosks"]  # else: n/a, too few seekers
+    # n/a: too few seekers, or a --rate cap (then the rate is ours, not the server's)
+    valid = first["measured"] and not first["ran_out_kiosks"] and not capped
     rows = [{"target": "(1) first scans/s >= 4,500", "measured": rate, "threshold": TARGET_RATE,
              "result": "PASS" if rate >= TARGET_RATE else "MISS"},
             {"target": "(1) first scans p99 ms <= 25", "measured": p99, "threshold": TARGET_P99_MS,
@@ -494,6 +579,9 @@ def main() -> None:
     parser.add_argument("--kiosks", type=int, default=32, help="kiosks, each a closed loop")
     parser.add_argument("--seekers", type=int, help=f"to import (default {SEEKER_RATE:,}/s of 1)")
     parser.add_argument("--only", default="1,2,3,4", help="phases: 1,2,3,4 or first,second,...")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="scans/s in all at most (default: a closed loop); at a fixed rate "
+                        "the CPU a scan of two builds compares on a shared machine")  # fmt: skip
     parser.add_argument("--gateways", type=int, help="fairhub dev --processes (default: its own)")
     parser.add_argument("--settle-timeout", type=float, default=120.0, help="wait for /stats")
     args = parser.parse_args()
@@ -517,7 +605,7 @@ def main() -> None:
         sys.exit("interrupted; every process the benchmark started was stopped")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    rows = targets(document)
+    rows = targets(document, capped=bool(args.rate))
     write_results("gate", started, {"args": vars(args), "environment": inherited,
                                     **document, "targets": rows})  # fmt: skip
 

@@ -80,6 +80,21 @@ def _uuid(raw: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+@dataclass(frozen=True, slots=True)
+class Unverified:
+    """A badge taken apart but not yet checked: what it claims, and what proves it."""
+
+    claims: Claims
+    signed: bytes
+    signature: bytes
+
+
+def unpack(badge: str) -> Unverified:
+    """A badge taken apart (BadBadge if it cannot be one), once: the gate reads the fair it
+    names before it knows which keys to check it with, and verified() needs no second parse."""
+    return Unverified(*_unpack(badge))
+
+
 def _unpack(badge: str) -> tuple[Claims, bytes, bytes]:
     text = badge.strip().upper()
     if not text.startswith(PREFIX):
@@ -114,12 +129,16 @@ def verify(badge: str, public_keys: Mapping[str, bytes]) -> Claims:
     A retired key is no longer among `public_keys`, so its badges fail here even if they were
     verified before; only valid signatures are remembered, so a forgery is checked every time.
     """
-    claims, signed, signature = _unpack(badge)
-    public = public_keys.get(claims.kid)
+    return verified(unpack(badge), public_keys)
+
+
+def verified(badge: Unverified, public_keys: Mapping[str, bytes]) -> Claims:
+    """verify() of a badge already unpacked."""
+    public = public_keys.get(badge.claims.kid)
     if public is None:
         raise BadBadge("the badge was signed by an unknown or retired key")
-    _check(signed, signature, public)
-    return claims
+    _check(badge.signed, badge.signature, public)
+    return badge.claims
 
 
 @functools.lru_cache(maxsize=VERIFIED_CACHE_SIZE)

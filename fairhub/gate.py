@@ -72,19 +72,20 @@ async def identify(
 async def claim(keyring: KeyRing, fair: str, badge: str) -> Identity:
     """Who a badge names, if its signature is one of the fair's keys' (no card looked at)."""
     try:
-        claims = badges.read(badge)
+        unverified = badges.unpack(badge)  # parsed once: the fair it names, then its proof
     except badges.BadBadge as exc:
         return Identity(None, denied="invalid_badge", reason=str(exc))
+    claims = unverified.claims
     if claims.fair_id != fair:
         # Tell a real badge of another fair (a lost visitor) from a forgery.
         try:
-            badges.verify(badge, await keyring.public_keys(claims.fair_id))
+            badges.verified(unverified, await keyring.public_keys(claims.fair_id))
         except badges.BadBadge:
             return Identity(None, denied="invalid_badge", reason="the badge is not valid")
         # The other fair's seeker id is kept out: it means nothing in this fair's figures.
         return Identity(None, denied="wrong_fair", reason="a badge of another fair")
     try:
-        badges.verify(badge, await keyring.public_keys(fair))
+        badges.verified(unverified, await keyring.public_keys(fair))
     except badges.BadBadge as exc:
         return Identity(None, denied="invalid_badge", reason=str(exc))
     return Identity(claims.seeker_id, serial=claims.serial)
@@ -101,12 +102,17 @@ def scan(event: Checkin, identity: Identity, extra: dict[str, Any]) -> Scan:
         payload = with_fields(event, added)
         return Scan(event.id, None, occurred_at, payload, identity.denied, identity.reason or "")
     serial = "" if identity.serial is None else str(identity.serial)
-    return Scan(event.id, identity.seeker_id, occurred_at, with_fields(event, added), serial=serial)
+    # A badge that named a seeker is stored as the seeker's id: its text (a bearer credential
+    # that opens the gate) stays out of the stream, the log and Postgres, and each scan
+    # writes a third fewer bytes everywhere it goes. A denied badge's text is kept: it is
+    # the subject its denials are counted under.
+    payload = with_fields(event, added, leave_out={"badge"} if identity.seeker_id else None)
+    return Scan(event.id, identity.seeker_id, occurred_at, payload, serial=serial)
 
 
-def with_fields(event: BaseModel, added: dict[str, Any]) -> str:
+def with_fields(event: BaseModel, added: dict[str, Any], leave_out: set[str] | None = None) -> str:
     """The event's JSON with server-side fields appended (pydantic's fast dump, then a splice)."""
-    body = event.model_dump_json(exclude_none=True)
+    body = event.model_dump_json(exclude_none=True, exclude=leave_out)
     if not added:
         return body
     return body[:-1] + "," + orjson.dumps(added).decode()[1:]

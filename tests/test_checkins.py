@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
+import orjson
 from support import Gateway, WorkerTask, event, eventually, make_settings, totals
 
 from fairhub import badges, keys
@@ -112,6 +114,52 @@ async def test_verdicts_retries_and_figures(gateway: Gateway, worker: WorkerTask
         "复旦大学": {"total": 3, "unique": 2},
         "同济大学": {"total": 1, "unique": 1},
     }
+
+
+async def test_a_scan_happens_now_or_when_the_kiosk_says(
+    gateway: Gateway, redis: RedisClient
+) -> None:
+    """A scan without occurred_at is timed by the server; a kiosk's time is checked. A valid
+    badge is stored as its seeker's id, not as its text; a forged one's text is kept."""
+    fair, token = await gateway.create_fair()
+    kiosk = (await gateway.create(fair, token, "devices", label="南门"))["token"]
+    ann, bo, cy = [
+        await gateway.create(fair, token, "seekers", name=name) for name in ("王安", "李博", "陈玥")
+    ]
+    before = datetime.now(UTC)
+    now = await checkin(gateway, fair, kiosk, ann["badge"], gate="南门")
+    assert now["verdict"] == "admitted"
+    assert before <= datetime.fromisoformat(now["first_seen_at"]) <= datetime.now(UTC)
+    told = (before - timedelta(minutes=5)).replace(microsecond=0)
+    said = await checkin(gateway, fair, kiosk, bo["badge"], occurred_at=told.isoformat())
+    assert datetime.fromisoformat(said["first_seen_at"]) == told
+    for wrong in (
+        (before + timedelta(hours=2)).isoformat(),  # a kiosk clock far ahead
+        "1999-12-31T23:00:00+00:00",
+        "2026-11-27T10:00:00",  # no offset
+        0,
+    ):
+        body = {"id": scan_id(), "badge": cy["badge"], "occurred_at": wrong}
+        path = f"/v1/fairs/{fair}/checkins"
+        status, answer = await gateway.request("POST", path, kiosk, json=body)
+        assert status == 422 and answer["fields"] == ["occurred_at"], (wrong, answer)
+    # None of them was recorded: the seeker's first scan is still to come.
+    assert (await checkin(gateway, fair, kiosk, cy["badge"]))["verdict"] == "admitted"
+    forged = forge(cy["badge"])
+    assert (await checkin(gateway, fair, kiosk, forged))["verdict"] == "invalid_badge"
+
+    entries = await redis.xrange(keys.stream(fair))
+    stored = [orjson.loads(e[b"e"]) for _, e in entries if e[b"f"].decode() == fair]
+    assert [(e["seeker_id"], e["verdict"]) for e in stored[:2]] == [
+        (ann["id"], "admitted"),
+        (bo["id"], "admitted"),
+    ]
+    assert stored[0]["gate"] == "南门" and stored[1]["occurred_at"].startswith(
+        told.isoformat()[:19]
+    )
+    assert [e.get("seeker_id") for e in stored] == [ann["id"], bo["id"], cy["id"], None]
+    assert not any(e.get("badge") for e in stored[:3])
+    assert stored[3]["badge"] == forged and stored[3]["verdict"] == "invalid_badge"
 
 
 async def test_offline_uploads_through_events_get_verdicts(
