@@ -211,3 +211,27 @@ async def link_member(conn: asyncpg.Connection, fair: str, employer: str, member
 def number(value: Decimal) -> int | float:
     """A numeric column for JSON: whole yuan as an integer, a share or fraction as a float."""
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+async def store_offer(
+    conn: asyncpg.Connection, alliance: str, offer: str, body: OfferIn, enterprises: list[str]
+) -> None:
+    """One offer of the menu, as added one by one or imported; `enterprises` are the members
+    behind the demand rows of a project class."""
+    await conn.execute(
+        "INSERT INTO offers (alliance_id, id, member_id, occupation, kind, seats, region,"
+        " credit_stars, subsidy_per_trainee, period, demand_ids, enterprise_ids)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        alliance,
+        offer,
+        body.member_id,
+        body.occupation,
+        body.kind,
+        body.seats,
+        body.region,
+        body.credit_stars,
+        body.subsidy_per_trainee,
+        body.period,
+        body.demand_ids,
+        enterprises,
+    )

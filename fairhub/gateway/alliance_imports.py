@@ -279,23 +279,7 @@ async def insert_offer(
         raise RowError(said, "demand_ids")
     enterprises = sorted({r["member_id"] for r in rows})
     offer = str(uuid.uuid4())
-    await conn.execute(
-        "INSERT INTO offers (alliance_id, id, member_id, occupation, kind, seats, region,"
-        " credit_stars, subsidy_per_trainee, period, demand_ids, enterprise_ids)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        alliance,
-        offer,
-        body.member_id,
-        body.occupation,
-        body.kind,
-        body.seats,
-        body.region,
-        body.credit_stars,
-        body.subsidy_per_trainee,
-        body.period,
-        body.demand_ids,
-        enterprises,
-    )
+    await alliances.store_offer(conn, alliance, offer, body, enterprises)
     return offer, enterprises
 
 

@@ -12,18 +12,17 @@ fragment) and shows the report.html it gets back, ready to print.
 
 from __future__ import annotations
 
-import asyncio
-from urllib.parse import quote
-
 from aiohttp import web
 
-from fairhub import keys, xlsx
+from fairhub import keys
 from fairhub.alliance_report import alliance_report_csv, alliance_report_xlsx, build_alliance_report
 from fairhub.alliance_report_html import alliance_report_html
 from fairhub.gateway.alliances import alliance_caller, alliance_id
 from fairhub.gateway.bodies import reply
 from fairhub.gateway.errors import Forbidden, NotFound, Unauthorized
-from fairhub.gateway.pages import PAGE_HEADERS, page_lang, settings_script, shell, token_form
+from fairhub.gateway.pages import page_lang, settings_script, shell, token_form
+from fairhub.gateway.report import report_download
+from fairhub.gateway.report_page import REPORT_HEADERS, REPORT_ICON
 
 
 async def _secretary(request: web.Request) -> str:
@@ -53,26 +52,13 @@ async def get_report(request: web.Request) -> web.Response:
     kind = request.match_info.get("format", "json")
     if kind == "json":
         return reply(report)
-    name = quote(f"{report['alliance']['name']}-report.{kind}")
-    disposition = f"attachment; filename=report.{kind}; filename*=UTF-8''{name}"
-    if kind == "csv":
-        return web.Response(
-            body=alliance_report_csv(report, lang),
-            content_type="text/csv",
-            charset="utf-8",
-            headers={"Content-Disposition": disposition},
-        )
-    if kind == "xlsx":
-        return web.Response(
-            body=await asyncio.to_thread(alliance_report_xlsx, report, lang),
-            content_type=xlsx.CONTENT_TYPE,
-            headers={"Content-Disposition": disposition},
-        )
-    page = alliance_report_html(report, lang, request.app[keys.SETTINGS].timezone)
-    return web.Response(
-        text=page,
-        content_type="text/html",
-        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    return await report_download(
+        report,
+        report["alliance"]["name"],
+        kind,
+        csv=lambda: alliance_report_csv(report, lang),
+        workbook=lambda: alliance_report_xlsx(report, lang),
+        page=lambda: alliance_report_html(report, lang, request.app[keys.SETTINGS].timezone),
     )
 
 
@@ -97,21 +83,6 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }  # fmt: skip
 
-# The report document brings its own <style>, so this shell allows inline styles; it still
-# runs no inline script.
-_HEADERS = {
-    **PAGE_HEADERS,
-    "Content-Security-Policy": PAGE_HEADERS["Content-Security-Policy"].replace(
-        "style-src 'self'", "style-src 'self' 'unsafe-inline'"
-    ),
-}
-# The tab's icon, inline so that browsers do not ask for /favicon.ico: a sheet with lines.
-_ICON = (
-    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
-    "%3Crect width='16' height='16' rx='3' fill='%23ffffff'/%3E"
-    "%3Cpath d='M4 4h8v1H4zm0 3h8v1H4zm0 3h5v1H4z' fill='%23111111'/%3E%3C/svg%3E"
-)
-
 
 def report_shell(alliance: str, lang: str) -> str:
     """The page before the report arrives; `alliance` is a canonical UUID, safe in markup."""
@@ -126,7 +97,7 @@ def report_shell(alliance: str, lang: str) -> str:
         lang=lang,
         title=f"{labels['title']} · FairHub",
         body=body,
-        icon=_ICON,
+        icon=REPORT_ICON,
         css="dashboard.css",
         script="alliance_report.js",
     )
@@ -139,7 +110,7 @@ async def report_page(request: web.Request) -> web.Response:
         text=report_shell(alliance, page_lang(request)),
         content_type="text/html",
         charset="utf-8",
-        headers=_HEADERS,
+        headers=REPORT_HEADERS,
     )
 
 

@@ -4,6 +4,8 @@ them."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
@@ -25,24 +27,44 @@ async def get_report(request: web.Request) -> web.Response:
     kind = request.match_info.get("format", "json")
     if kind == "json":
         return web.json_response(report)
-    name = quote(f"{report['fair']['name']}-report.{kind}")
+    return await report_download(
+        report,
+        report["fair"]["name"],
+        kind,
+        csv=lambda: report_csv(report, lang),
+        workbook=lambda: report_xlsx(report, lang),
+        page=lambda: report_html(report, lang, request.app[keys.SETTINGS].timezone),
+    )
+
+
+async def report_download(
+    report: dict[str, Any],
+    title: str,
+    kind: str,
+    *,
+    csv: Callable[[], bytes | str],
+    workbook: Callable[[], bytes],
+    page: Callable[[], str],
+) -> web.Response:
+    """A report as a CSV, an Excel workbook (built off the loop) or an A4 page, named after
+    its fair or alliance; the page runs no script and loads nothing."""
+    name = quote(f"{title}-report.{kind}")
     disposition = f"attachment; filename=report.{kind}; filename*=UTF-8''{name}"
     if kind == "csv":
         return web.Response(
-            body=report_csv(report, lang),
+            body=csv(),
             content_type="text/csv",
             charset="utf-8",
             headers={"Content-Disposition": disposition},
         )
     if kind == "xlsx":
         return web.Response(
-            body=await asyncio.to_thread(report_xlsx, report, lang),
+            body=await asyncio.to_thread(workbook),
             content_type=xlsx.CONTENT_TYPE,
             headers={"Content-Disposition": disposition},
         )
-    page = report_html(report, lang, request.app[keys.SETTINGS].timezone)
     return web.Response(
-        text=page,
+        text=page(),
         content_type="text/html",
         headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
     )

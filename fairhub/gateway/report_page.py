@@ -38,7 +38,7 @@ LABELS: dict[str, dict[str, str]] = {
 
 # The report document brings its own <style> (it is also served alone as report.html), so this
 # page, unlike the other shells, allows inline styles; it still runs no inline script.
-_HEADERS = {
+REPORT_HEADERS = {
     **PAGE_HEADERS,
     "Content-Security-Policy": PAGE_HEADERS["Content-Security-Policy"].replace(
         "style-src 'self'", "style-src 'self' 'unsafe-inline'"
@@ -46,7 +46,7 @@ _HEADERS = {
 }
 
 # The tab's icon, inline so that browsers do not ask for /favicon.ico: a sheet with lines.
-_ICON = (
+REPORT_ICON = (
     "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
     "%3Crect width='16' height='16' rx='3' fill='%23ffffff'/%3E"
     "%3Cpath d='M4 4h8v1H4zm0 3h8v1H4zm0 3h5v1H4z' fill='%23111111'/%3E%3C/svg%3E"
@@ -69,7 +69,7 @@ def report_shell(fair: str, lang: str) -> str:
         lang=lang,
         title=f"{labels['title']} · FairHub",
         body=body,
-        icon=_ICON,
+        icon=REPORT_ICON,
         css="dashboard.css",
         script="report.js",
     )
@@ -80,5 +80,8 @@ async def report_page(request: web.Request) -> web.Response:
     lang = page_lang(request)
     fair = fair_id(request)  # not a fair id: 404 naming `fair`
     return web.Response(
-        text=report_shell(fair, lang), content_type="text/html", charset="utf-8", headers=_HEADERS
+        text=report_shell(fair, lang),
+        content_type="text/html",
+        charset="utf-8",
+        headers=REPORT_HEADERS,
     )

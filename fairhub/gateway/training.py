@@ -84,23 +84,7 @@ async def add_offer(request: web.Request) -> web.Response:
                 f"no demand {sorted(missing)[0]!r} in this alliance", fields=["demand_ids"]
             )
         enterprises = sorted({r["member_id"] for r in rows})
-        await conn.execute(
-            "INSERT INTO offers (alliance_id, id, member_id, occupation, kind, seats, region,"
-            " credit_stars, subsidy_per_trainee, period, demand_ids, enterprise_ids)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            alliance,
-            offer,
-            body.member_id,
-            body.occupation,
-            body.kind,
-            body.seats,
-            body.region,
-            body.credit_stars,
-            body.subsidy_per_trainee,
-            body.period,
-            body.demand_ids,
-            enterprises,
-        )
+        await alliances.store_offer(conn, alliance, offer, body, enterprises)
     return reply({"id": offer, "enterprise_ids": enterprises}, status=201)
 
 
