@@ -235,3 +235,21 @@ async def store_offer(
         body.demand_ids,
         enterprises,
     )
+
+
+async def insert_demand(conn: asyncpg.Connection, alliance: str, body: DemandIn) -> str:
+    """Store one demand row of a member enterprise checked by the caller; its new id."""
+    demand = str(uuid.uuid4())
+    await conn.execute(
+        "INSERT INTO demands (alliance_id, id, member_id, occupation, category, headcount,"
+        " region, period) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        alliance,
+        demand,
+        body.member_id,
+        body.occupation,
+        body.category,
+        body.headcount,
+        body.region,
+        body.period,
+    )
+    return demand

@@ -138,7 +138,7 @@ async def _add_row(
     await _check_member(conn, alliance, values["member_id"], MEMBER_KIND[kind], kind, field)
     if kind == "demands":
         demand = cast(alliances.DemandIn, _model(kind, values))
-        return {"id": await insert_demand(conn, alliance, demand)}
+        return {"id": await alliances.insert_demand(conn, alliance, demand)}
     enterprises = [names.get(str(n).lower(), "") for n in cells.get("enterprises", [])]
     if "" in enterprises:
         unknown = next(n for n in cells["enterprises"] if str(n).lower() not in names)
@@ -241,24 +241,6 @@ async def _demands_of(
         )
         raise RowError(said, "enterprises")
     return ids
-
-
-async def insert_demand(conn: asyncpg.Connection, alliance: str, body: alliances.DemandIn) -> str:
-    """Store one demand row of a member enterprise checked by the caller."""
-    demand = str(uuid.uuid4())
-    await conn.execute(
-        "INSERT INTO demands (alliance_id, id, member_id, occupation, category, headcount,"
-        " region, period) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        alliance,
-        demand,
-        body.member_id,
-        body.occupation,
-        body.category,
-        body.headcount,
-        body.region,
-        body.period,
-    )
-    return demand
 
 
 async def insert_offer(

@@ -33,21 +33,9 @@ async def add_demand(request: web.Request) -> web.Response:
     body = await read_model(request, alliances.DemandIn)
     if principal.role == "employer" and body.member_id != principal.subject_id:
         raise Forbidden("an employer posts demand for its own member only", fields=["member_id"])
-    demand = str(uuid.uuid4())
     async with request.app[keys.DB].acquire() as conn:
         await _member_of_kind(conn, alliance, body.member_id, "enterprise")
-        await conn.execute(
-            "INSERT INTO demands (alliance_id, id, member_id, occupation, category, headcount,"
-            " region, period) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            alliance,
-            demand,
-            body.member_id,
-            body.occupation,
-            body.category,
-            body.headcount,
-            body.region,
-            body.period,
-        )
+        demand = await alliances.insert_demand(conn, alliance, body)
     return reply({"id": demand}, status=201)
 
 
