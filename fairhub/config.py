@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
 
     # Workers.
-    worker_batch_size: int = Field(default=1000, ge=1)
+    worker_batch_size: int = Field(default=2500, ge=1)
     worker_block_ms: int = Field(default=1000, ge=1)
     # Batches being committed at once: Postgres works on one while the next is read.
     worker_batches_in_flight: int = Field(default=3, ge=1)
