@@ -17,7 +17,7 @@ another. Targets: (b) >= 0.6 x (a) events/s and p99 <= 25 ms, (c) >= 50,000 even
 (d) >= 30,000 events/s. Results: a table on stdout and benchmarks/results/ingest-<UTC>.json.
 
     python benchmarks/ingest.py [--seconds 10] [--clients 64] [--drain-events 200000]
-                                [--only a,b,c,d]
+                                [--only a,b,c,d] [--processes 1]
 """
 
 from __future__ import annotations
@@ -307,10 +307,14 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 server = procs.start(
                     f"gateway-{name}",
-                    ["-m", "fairhub", "serve"],
+                    ["-m", "fairhub", "serve", "--processes", str(args.processes)],
                     {**gateway_env, "FAIRHUB_PORT": str(port)},
                 )
-            print(f"({key}) {name}: {args.clients} clients, {args.seconds:g} s ...", flush=True)
+            gateways = f", {args.processes} gateway processes" if key != "a" else ""
+            print(
+                f"({key}) {name}: {args.clients} clients{gateways}, {args.seconds:g} s ...",
+                flush=True,
+            )
             try:
                 await wait_ready(procs, server, "floor" if key == "a" else f"gateway-{name}", port)
                 results[key] = await procs.run_json(f"load-{name}", [__file__, "_load", json.dumps({
@@ -330,7 +334,7 @@ async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def report(results: dict[str, Any]) -> list[dict[str, Any]]:
+def report(results: dict[str, Any], processes: int = 1) -> list[dict[str, Any]]:
     """Print the table; return its rows (also written to the JSON)."""
     a, b, c, d = (results.get(k) for k in "abcd")
     checks: list[tuple[str, float, float | None, bool]] = []  # label, value, bound, higher?
@@ -351,6 +355,8 @@ def report(results: dict[str, Any]) -> list[dict[str, Any]]:
     for key, name in names.items():
         if r := results.get(key):
             cpu = " ".join(f"{k} {v:.0f}" for k, v in r["cpu_percent"].items())
+            if key != "a" and processes > 1:
+                cpu += f" ({r['cpu_percent']['server'] / processes:.0f} per gateway process)"
             print(
                 f"{name:<22}{r['requests_per_s']:>10,.0f}{r['events_per_s']:>11,.0f}"
                 f"{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['errors']:>8}   {cpu}"
@@ -398,12 +404,20 @@ def main() -> None:
     parser.add_argument("--drain-events", type=int, default=200_000, help="events for (d)")
     parser.add_argument("--only", default="a,b,c,d", help="comma-separated subset of a,b,c,d")
     parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="gateway processes for (b) and (c) (`fairhub serve --processes N`, SO_REUSEPORT)",
+    )
+    parser.add_argument(
         "--unregistered",
         action="store_true",
         help="check in seeker ids the fair does not know (each first sighting reads Postgres)",
     )
     args = parser.parse_args()
     args.only = set(args.only.replace(" ", "").split(","))
+    if args.processes < 1:
+        parser.error("--processes takes a whole number of processes, 1 or more")
     if not args.only <= set("abcd"):
         parser.error(f"--only takes letters among a,b,c,d, not {sorted(args.only - set('abcd'))}")
     started = datetime.now(UTC)
@@ -412,7 +426,7 @@ def main() -> None:
         results = asyncio.run(benchmark(args))
     except KeyboardInterrupt:
         sys.exit("interrupted; every process the benchmark started was stopped")
-    rows = report(results)
+    rows = report(results, args.processes)
     write_results("ingest", started, {"args": {**vars(args), "only": sorted(args.only)},
                                       "environment": inherited, "results": results,
                                       "targets": rows})  # fmt: skip

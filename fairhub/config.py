@@ -126,10 +126,11 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
 
     # Workers.
-    worker_batch_size: int = Field(default=1000, ge=1)
+    worker_batch_size: int = Field(default=2500, ge=1)
     worker_block_ms: int = Field(default=1000, ge=1)
-    # Batches being committed at once: Postgres works on one while the next is read.
-    worker_batches_in_flight: int = Field(default=3, ge=1)
+    # Transactions at once; each partition reads one batch more, decoded ahead, so Postgres
+    # never waits for the worker (a third at once only adds waits on shared counter rows).
+    worker_batches_in_flight: int = Field(default=2, ge=1)
     worker_max_attempts: int = Field(default=5, ge=1)
     worker_claim_idle_ms: int = Field(default=60_000, ge=1)
     # A worker owns partitions through leases it renews; a dead worker's lapse after this long

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,45 @@ BATCHES = Counter("fairhub_worker_batches_total", "Postgres transactions of stre
 DEAD = Counter("fairhub_worker_dead_letters_total", "Entries given up after too many deliveries")
 
 
+@dataclass(slots=True)
+class Decoded:
+    """Entries handed in, decoded: rows to insert, entries not stored, broken ones."""
+
+    rows: list[Row] = field(default_factory=list)
+    skipped: list[Entry] = field(default_factory=list)  # not stored (presence beats)
+    undecodable: dict[Entry, str] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.rows) + len(self.skipped) + len(self.undecodable)
+
+    @classmethod
+    def of(cls, entries: list[Entry]) -> Decoded:
+        decoded = cls()
+        for entry in entries:
+            try:
+                row = decode(entry)
+            except (ValueError, KeyError, TypeError) as exc:
+                decoded.undecodable[entry] = f"undecodable entry: {type(exc).__name__}: {exc}"
+                continue
+            if row is None:
+                decoded.skipped.append(entry)
+            else:
+                decoded.rows.append(row)
+        return decoded
+
+    @classmethod
+    def merged(cls, parts: list[Decoded]) -> Decoded:
+        if len(parts) == 1:
+            return parts[0]
+        merged = cls()
+        for part in parts:
+            merged.rows += part.rows
+            merged.skipped += part.skipped
+            merged.undecodable.update(part.undecodable)
+        return merged
+
+
 class Committer:
     """Group commit of stream entries into Postgres, with `worker_batches_in_flight` flushers."""
 
@@ -46,11 +86,11 @@ class Committer:
         self.redis = redis
         self.stop = stop
         self.batches = 0
-        self._handed: Batcher[list[Entry], bool] = Batcher(
+        self._handed: Batcher[Decoded, bool] = Batcher(
             self._handle_all,
             flushers=settings.worker_batches_in_flight,
             limit=settings.worker_batch_size,
-            weight=len,
+            weight=lambda decoded: decoded.size,
         )
 
     async def close(self) -> None:
@@ -58,27 +98,19 @@ class Committer:
         await self._handed.aclose(RuntimeError("the worker is stopping"))
 
     async def submit(self, entries: list[Entry]) -> bool:
-        """Commit, ack and announce these entries; False if some stay pending (to read again)."""
-        return await self._handed.submit(entries)
+        """Commit, ack and announce these entries; False if some stay pending (to read again).
 
-    async def _handle_all(self, handed: list[list[Entry]]) -> list[bool]:
-        settled = await self._handle([entry for entries in handed for entry in entries])
+        Decoded at once, before waiting for a flusher: a batch read ahead is ready for
+        Postgres the moment a transaction ends, so Postgres does not wait for the worker.
+        """
+        return await self._handed.submit(Decoded.of(entries))
+
+    async def _handle_all(self, handed: list[Decoded]) -> list[bool]:
+        settled = await self._handle(Decoded.merged(handed))
         return [settled] * len(handed)
 
-    async def _handle(self, entries: list[Entry]) -> bool:
-        skipped: list[Entry] = []  # events that are not stored (presence beats)
-        undecodable: dict[Entry, str] = {}
-        rows = []
-        for entry in entries:
-            try:
-                row = decode(entry)
-            except (ValueError, KeyError, TypeError) as exc:
-                undecodable[entry] = f"undecodable entry: {type(exc).__name__}: {exc}"
-                continue
-            if row is None:
-                skipped.append(entry)
-            else:
-                rows.append(row)
+    async def _handle(self, decoded: Decoded) -> bool:
+        rows, skipped, undecodable = decoded.rows, decoded.skipped, decoded.undecodable
         outcome = await self._commit_until_done(rows)
         if outcome is None:
             return False  # shutting down with Postgres away: left pending, taken over later

@@ -1,12 +1,13 @@
 """One partition's reader: takes over what is pending there, then reads what comes.
 
 While its worker holds the partition's lease, the reader keeps one blocking XREADGROUP in
-flight and hands what it reads to the committer, at most two hand-ins at a time, so a slow
-Postgres slows the reader instead of filling memory. Recovery never waits for an idle timeout:
-taking the partition over claims everything pending at once, and every few seconds the reader
-claims what dead workers' consumers still hold (a worker is dead when its heartbeat stops), page
-after page as fast as the committer takes them, and removes those consumers once they hold
-nothing. It also trims what is counted and publishes the partition's backlog for /readyz.
+flight and hands what it reads to the committer, at most one hand-in more than the committer
+has flushers, so a slow Postgres slows the reader instead of filling memory. Recovery never
+waits for an idle timeout: taking the partition over claims everything pending at once, and
+every few seconds the reader claims what dead workers' consumers still hold (a worker is dead
+when its heartbeat stops), page after page as fast as the committer takes them, and removes
+those consumers once they hold nothing. It also trims what is counted and publishes the
+partition's backlog for /readyz.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
-IN_FLIGHT_PER_PARTITION = 2
 # Trim, measure the backlog and look for dead consumers this often: a dead worker's entries
 # wait at most this long (plus its heartbeat's silence) once the partition is ours.
 HOUSEKEEPING_SECONDS = 2.0
@@ -115,11 +115,13 @@ class PartitionReader:
         await asyncio.gather(*self.in_flight, return_exceptions=True)
 
     async def _hand_in(self, entries: list[Entry]) -> None:
-        """To the committer; with two hand-ins of this partition out, wait for one to finish."""
+        """To the committer; with enough hand-ins of this partition out, wait for one to end."""
         task = asyncio.create_task(self.committer.submit(entries))
         self.in_flight.add(task)
         task.add_done_callback(self._finished)
-        while len(self.in_flight) >= IN_FLIGHT_PER_PARTITION:
+        # One batch more than the committer has flushers: read and decoded ahead, it goes
+        # to Postgres the moment a transaction ends (one hot partition keeps them all busy).
+        while len(self.in_flight) > self.settings.worker_batches_in_flight:
             await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
 
     def _finished(self, task: asyncio.Task[bool]) -> None:

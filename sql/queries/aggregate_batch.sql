@@ -24,7 +24,8 @@ inserted AS (
     ORDER BY fair_id, id
     ON CONFLICT (fair_id, id) DO NOTHING
     RETURNING fair_id, id, type, metric, subject, employer_id, position_id, session_id,
-              occurred_at, seeker_id, outcome, payload
+              occurred_at, seeker_id, outcome,
+              CASE WHEN type = 'consultation' THEN payload END AS payload
 ),
 -- The position on show when a live event happened: the pin in force at its occurred_at, so a
 -- late upload lands on the position that was pinned then, not now.
@@ -109,11 +110,16 @@ deltas AS (
         SELECT fair_id, metric, dim, dim_id, 0, 1 FROM first_seen
     ) AS x
     GROUP BY fair_id, metric, dim, dim_id
+),
+changed AS (
+    INSERT INTO counters AS c (fair_id, metric, dim, dim_id, total, uniq)
+    SELECT fair_id, metric, dim, dim_id, total, uniq
+    FROM deltas
+    ORDER BY fair_id, metric, dim, dim_id
+    ON CONFLICT (fair_id, metric, dim, dim_id) DO UPDATE
+        SET total = c.total + excluded.total, uniq = c.uniq + excluded.uniq
+    RETURNING fair_id, metric, dim, total, uniq
 )
-INSERT INTO counters AS c (fair_id, metric, dim, dim_id, total, uniq)
-SELECT fair_id, metric, dim, dim_id, total, uniq
-FROM deltas
-ORDER BY fair_id, metric, dim, dim_id
-ON CONFLICT (fair_id, metric, dim, dim_id) DO UPDATE
-    SET total = c.total + excluded.total, uniq = c.uniq + excluded.uniq
-RETURNING fair_id, metric, dim, total, uniq
+-- Only the fair-level totals go back: the worker announces those, and a batch changes
+-- over a thousand counters.
+SELECT fair_id, metric, dim, total, uniq FROM changed WHERE dim = 'fair'

@@ -1,0 +1,19 @@
+"""The worker process collects cyclic garbage rarely (its batches make no cycles to speak of)."""
+
+from __future__ import annotations
+
+import gc
+
+from workers import run
+
+
+def test_worker_collects_rarely_and_never_rescans_startup_objects() -> None:
+    before = gc.get_threshold()
+    try:
+        run._collect_rarely()
+        assert gc.get_threshold()[0] == run.GC_YOUNG_THRESHOLD
+        assert gc.get_threshold()[1:] == before[1:]
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
