@@ -77,9 +77,11 @@ class _Event(BaseModel):
         return value
 
 
-def _one_of(model: BaseModel, *names: str) -> None:
-    if all(getattr(model, name) is None for name in names):
-        raise ValueError(f"one of {', '.join(names)} is required")
+def _one_of(model: BaseModel, first: str, second: str) -> None:
+    # Runs for every event of a batch: two dict reads, no generator (it showed in profiles).
+    fields = model.__dict__
+    if fields[first] is None and fields[second] is None:
+        raise ValueError(f"one of {first}, {second} is required")
 
 
 class Checkin(_Event):

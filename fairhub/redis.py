@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import hiredis
 from prometheus_client import Counter
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Connection, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -45,6 +46,28 @@ CLUSTER_SCHEME = "redis+cluster"
 RedisClient = Redis | RedisCluster
 # A node's answer that the key is elsewhere now (slot migration, failover): retry there.
 REDIRECTS = (MovedError, AskError, TryAgainError, ClusterDownError)
+
+
+class PackedConnection(Connection):
+    """redis-py's asyncio connection, packing commands with hiredis' C packer.
+
+    The asyncio client packs every argument in Python: ~5.5 µs per event of a 100-event
+    script call (seen keys, payloads), more than any other step of a batch in the gateway's
+    profile; hiredis packs the same bytes in ~0.65 µs. Types hiredis does not take (bool,
+    None, memoryview) go to redis-py's own packing, which refuses or sends them as before.
+    """
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        first = args[0]
+        # Multi-word command names ("SCRIPT LOAD", "XINFO GROUPS") are split, as redis-py does.
+        if isinstance(first, str) and " " in first:
+            args = (*first.split(), *args[1:])
+        elif isinstance(first, bytes) and b" " in first:
+            args = (*first.split(), *args[1:])
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError:
+            return super().pack_command(*args)
 
 
 def is_cluster_url(url: str) -> bool:
@@ -88,6 +111,8 @@ def make_redis(settings: Settings, url: str | None = None, connections: int = 0)
         )
     pool = BlockingConnectionPool.from_url(
         target,
+        # A rediss:// or unix:// URL names its own connection class, which wins over this one.
+        connection_class=PackedConnection,
         max_connections=size,
         timeout=settings.redis_timeout_seconds,
         retry=Retry(NoBackoff(), 1),
@@ -166,6 +191,7 @@ class Shards:
         if found is None:
             host, _, port = name.rpartition(":")
             pool = BlockingConnectionPool(
+                connection_class=PackedConnection,
                 host=host,
                 port=int(port),
                 max_connections=MAX_CONNECTIONS,

@@ -89,6 +89,10 @@ class Rejected:
     reason: str
 
 
+# Presence events (a tuple: isinstance with a `|` union builds the union on every call).
+_PRESENCE = (LiveJoin, LiveHeartbeat, LiveLeave)
+
+
 async def take_in(
     app: web.Application, fair: str, principal: Principal, items: list[Event | Rejected]
 ) -> Intake:
@@ -143,7 +147,7 @@ async def admit(
         if isinstance(item, Rejected):
             intake.reject(item.event_id, item.reason)
             continue
-        if isinstance(item, LiveJoin | LiveHeartbeat | LiveLeave):
+        if isinstance(item, _PRESENCE):
             intake.marks.append(Mark(item.session_id, item.viewer_id, item.type != "live_leave"))
             if isinstance(item, LiveHeartbeat):
                 intake.accept(item.id)  # a beat is presence only: no stream entry, no row
