@@ -60,8 +60,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # the connections, so one machine's cores all answer.
         child = [sys.executable, "-m", "fairhub", "serve", "--reuse-port"]
         sys.exit(supervise(settings, [(child, dict(os.environ))] * args.processes))
+    app = create_app(settings)
+    loops.collect_rarely()
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         access_log=None,

@@ -1,17 +1,17 @@
-"""The worker process collects cyclic garbage rarely (its batches make no cycles to speak of)."""
+"""Servers collect cyclic garbage rarely (batches and requests make no cycles to speak of)."""
 
 from __future__ import annotations
 
 import gc
 
-from workers import run
+from fairhub import loops
 
 
-def test_worker_collects_rarely_and_never_rescans_startup_objects() -> None:
+def test_a_server_collects_rarely_and_never_rescans_startup_objects() -> None:
     before = gc.get_threshold()
     try:
-        run._collect_rarely()
-        assert gc.get_threshold()[0] == run.GC_YOUNG_THRESHOLD
+        loops.collect_rarely()
+        assert gc.get_threshold()[0] == loops.GC_YOUNG_THRESHOLD
         assert gc.get_threshold()[1:] == before[1:]
         assert gc.get_freeze_count() > 0
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 
@@ -14,22 +13,17 @@ from fairhub import retention
 from fairhub.config import Settings
 from fairhub.db import open_pool
 from fairhub.layout import ensure_layout
+from fairhub.loops import collect_rarely
 from fairhub.redis import RedisClient, open_redis
 from workers.aggregator import Aggregator
 
 log = logging.getLogger(__name__)
 
-# A batch allocates tens of thousands of short-lived objects (entries, decoded events, rows),
-# nearly all freed by reference counting. With the default threshold (700) the cyclic
-# collector ran dozens of times per batch, rescanning them for nothing: a fifth of the
-# worker's CPU in the drain benchmark. Collect rarely, and never rescan what startup made.
-GC_YOUNG_THRESHOLD = 50_000
-
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Consume until SIGTERM/SIGINT (or `stop`); the batch in hand is finished first."""
     stop = stop or asyncio.Event()
-    _collect_rarely()
+    collect_rarely()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -64,11 +58,3 @@ async def _layout(redis: RedisClient, settings: Settings, stop: asyncio.Event) -
             log.warning("redis unavailable, retrying in %.1fs: %s", delay, exc)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-def _collect_rarely() -> None:
-    """Fewer cyclic collections in this process: see GC_YOUNG_THRESHOLD."""
-    gc.collect()
-    gc.freeze()  # modules, settings, clients: kept for the process's life, never scanned again
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
