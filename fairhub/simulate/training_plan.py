@@ -250,23 +250,21 @@ class Plan:
                 self.fair_events.setdefault(employer["token"], []).append(event)
                 self.ledger.at_fair(name, seeker)
 
+    def _naming_seekers(self) -> list[dict[str, Any]]:
+        """The planned events (alliance's and fairs') that name a seeker."""
+        fair_events = [e for events in self.fair_events.values() for e in events]
+        return [e for e in [e for e, _ in self.events] + fair_events if e.get("seeker_id")]
+
     def seekers(self) -> dict[str, str]:
         """Placeholder seeker id -> a name, for every seeker the planned events name."""
-        named = {
-            e["seeker_id"]: e
-            for e in [e for e, _ in self.events] + [e for x in self.fair_events.values() for e in x]
-            if e.get("seeker_id")
-        }
-        return {seeker: f"{self.loaded.seed.slug} {seeker}" for seeker in sorted(named)}
+        named = sorted({e["seeker_id"] for e in self._naming_seekers()})
+        return {seeker: f"{self.loaded.seed.slug} {seeker}" for seeker in named}
 
     def rename_seekers(self, registered: dict[str, str]) -> None:
         """Name the seekers by the ids the fair gave them when registered (one for one, so
         every figure the ledger expects stays the same)."""
-        for event in [e for e, _ in self.events] + [
-            e for x in self.fair_events.values() for e in x
-        ]:
-            if event.get("seeker_id"):
-                event["seeker_id"] = registered[event["seeker_id"]]
+        for event in self._naming_seekers():
+            event["seeker_id"] = registered[event["seeker_id"]]
 
     def calls(self, resend_share: float, batch: int = 100) -> list[list[Call]]:
         """The requests in two waves: every event once, then resends of some (duplicates)."""
