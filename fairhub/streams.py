@@ -118,7 +118,9 @@ class NotDurableError(Exception):
     """Redis did not confirm the events are on disk; the client must retry (503)."""
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__ (1.3 us a scan
+# against 0.27), and one is built per check-in.
+@dataclass(slots=True)
 class Scan:
     """A check-in whose verdict Redis decides (first entry or re-entry) as it appends it."""
 
@@ -132,7 +134,7 @@ class Scan:
     card: str = ""  # the seeker's card as the directory keeps it, when Redis lacked it
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ScanAnswer:
     added: bool  # False: this id was seen before, and this is the first answer again
     verdict: str | None  # None: the id belongs to an event that was not a check-in

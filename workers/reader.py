@@ -76,6 +76,8 @@ class PartitionReader:
                     entries = await self._next_entries()
                     if entries:
                         await self._hand_in(entries)
+                        if len(entries) < self.settings.worker_batch_size:
+                            await asyncio.sleep(self.settings.worker_linger_ms / 1000)
                     backoff = 0.1
                 except Exception as exc:
                     if isinstance(exc, RedisError | OSError):

@@ -92,6 +92,9 @@ async def _read_capped(request: web.Request, most: int) -> bytes:
     return b"".join(chunks)
 
 
+_CONTAINERS = (dict, list)  # a tuple: `dict | list` would build a union for every value
+
+
 def _shape_error(raw: bytes, data: Any) -> str | None:
     """Why the body cannot be any FairHub body: nested too deep, or an object too wide.
 
@@ -109,7 +112,7 @@ def _shape_error(raw: bytes, data: Any) -> str | None:
             children = value.values()
         else:
             children = value
-        nested = [c for c in children if isinstance(c, dict | list)]
+        nested = [c for c in children if isinstance(c, _CONTAINERS)]
         if nested and depth >= MAX_DEPTH:
             return f"the body nests deeper than {MAX_DEPTH} levels"
         stack.extend((c, depth + 1) for c in nested)
