@@ -138,7 +138,7 @@ async def _move_stream(redis: Redis, fair: str) -> int:
             for entry_id, fields in batch:
                 eid = _text(entry_id)
                 if fields and (eid in pending or _newer(eid, delivered)):
-                    pipe.xadd(new, {"f": fair, "e": fields[b"e"]})
+                    pipe.xadd(new, {"f": fair, **{k: v for k, v in fields.items() if k != b"f"}})
                     moved += 1
             await pipe.execute()
         start = "(" + _text(batch[-1][0])

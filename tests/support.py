@@ -251,9 +251,10 @@ class StatsStream:
 
 async def fair_entries(redis: Any, fair: str) -> list[dict[str, Any]]:
     """The events of one fair in its partition's stream (a stream holds many fairs' events)."""
-    entries = await redis.xrange(keys.stream(fair))
-    return [
-        json.loads(fields[b"e"])
-        for _, fields in entries or []
-        if fields and fields[b"f"] == fair.encode()
-    ]
+    events: list[dict[str, Any]] = []
+    for _, fields in await redis.xrange(keys.stream(fair)) or []:
+        if fields and fields[b"f"] == fair.encode():
+            # One event ({e}), or several of one script call joined by newlines ({b}).
+            texts = fields[b"b"].split(b"\n") if b"b" in fields else [fields[b"e"]]
+            events += [json.loads(text) for text in texts]
+    return events

@@ -99,7 +99,7 @@ async def test_backup_then_restore_into_a_fresh_data_dir(
     assert done.returncode == 0, done.stderr
     assert "redis:" in done.stderr and "postgres:" in done.stderr  # progress
     manifest = json.loads((backup / "manifest.json").read_text())
-    assert manifest["redis"]["stream_entries"] >= len(waiting)
+    assert manifest["redis"]["stream_entries"] >= 1  # the request's events: one entry
     assert manifest["master_key"] == masterkey.load(settings).fingerprint
     assert "restore needs it" in done.stdout
     refused = _fairhub(settings.data_dir, "backup", str(backup), **urls)

@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
-import orjson
-from support import Gateway, WorkerTask, event, eventually, make_settings, totals
+from support import Gateway, WorkerTask, event, eventually, fair_entries, make_settings, totals
 
 from fairhub import badges, keys
 from fairhub.embedded import EmbeddedPostgres
@@ -148,8 +147,7 @@ async def test_a_scan_happens_now_or_when_the_kiosk_says(
     forged = forge(cy["badge"])
     assert (await checkin(gateway, fair, kiosk, forged))["verdict"] == "invalid_badge"
 
-    entries = await redis.xrange(keys.stream(fair))
-    stored = [orjson.loads(e[b"e"]) for _, e in entries if e[b"f"].decode() == fair]
+    stored = await fair_entries(redis, fair)
     assert [(e["seeker_id"], e["verdict"]) for e in stored[:2]] == [
         (ann["id"], "admitted"),
         (bo["id"], "admitted"),

@@ -85,7 +85,7 @@ async def test_worker_killed_after_commit_before_ack_changes_nothing_on_redelive
         process.wait(timeout=10)
     finally:
         process.kill()
-    assert await _pending(redis, fair) == 60  # committed, never acknowledged
+    assert await _pending(redis, fair) == 1  # the request's one entry: committed, never acked
     before = await gateway.stats(fair, token)
     assert totals(before)["booth_visits"] == (60, 7)
 
@@ -198,6 +198,50 @@ async def test_poison_entries_are_dead_lettered_and_the_rest_counted(
     assert all(r["attempts"] == 5 for r in rows)
     await eventually(lambda: _no_pending(redis, fair))
     assert totals(await gateway.stats(fair, token))["consultations"] == (0, 0)
+
+
+async def test_a_batch_is_one_stream_entry_and_its_poison_event_is_dead_lettered_alone(
+    gateway: Gateway, worker: WorkerTask, redis: Redis, db: asyncpg.Connection
+) -> None:
+    """A request's events go into one stream entry ({b}); the worker counts each event, keeps
+    the entry pending while one of its events fails, dead-letters that event alone (its place
+    in the entry named) and then acknowledges the entry."""
+    fair, token = await gateway.create_fair()
+    stream = keys.stream(fair)
+    before = await redis.xlen(stream)
+    sent = [event("intent_agreed", seeker_id=f"S{i}", employer_id="E1") for i in range(40)]
+    results = await gateway.post(fair, token, sent)
+    assert {r["status"] for r in results} == {"accepted"}
+    assert await redis.xlen(stream) == before + 1  # one entry for the whole request
+    assert [e["id"] for e in await fair_entries(redis, fair)] == [e["id"] for e in sent]
+    await _counted(gateway, fair, token, "intents", (40, 40))
+
+    # An entry as a gateway writes it, with a poison event in third place: Postgres refuses
+    # it (jsonb has no NUL) inside the batch transaction; the other four still count.
+    good = [event("intent_agreed", seeker_id=f"T{i}", employer_id="E2") for i in range(4)]
+    refused = event("consultation", seeker_id="S1", topic="bad\u0000byte")
+    texts = [json.dumps(e) for e in [*good[:2], refused, *good[2:]]]
+    grouped = await redis.xadd(stream, {"f": fair, "b": "\n".join(texts)})
+    await _counted(gateway, fair, token, "intents", (44, 44))
+
+    async def dead_lettered() -> bool:
+        count = await db.fetchval("SELECT count(*) FROM dead_letters WHERE fair_id = $1", fair)
+        return bool(count == 1)
+
+    await eventually(dead_lettered)
+    row = await db.fetchrow("SELECT entry_id, attempts FROM dead_letters WHERE fair_id = $1", fair)
+    assert row is not None and row["entry_id"] == f"{grouped.decode()}/2"
+    assert row["attempts"] == 5
+    await eventually(lambda: _no_pending(redis, fair))  # the entry was acknowledged at last
+    # Redelivered four times, the good events of the entry still counted once each.
+    await asyncio.sleep(0.5)
+    assert totals(await gateway.stats(fair, token))["intents"] == (44, 44)
+    refs = await db.fetch(
+        "SELECT stream_id FROM events WHERE fair_id = $1 AND stream_id LIKE $2 ORDER BY 1",
+        fair,
+        f"{grouped.decode()}/%",
+    )
+    assert [r["stream_id"] for r in refs] == [f"{grouped.decode()}/{n}" for n in (0, 1, 3, 4)]
 
 
 def _expected(

@@ -117,16 +117,29 @@ class Committer:
         if self.settings.worker_ack_delay_seconds:
             log.warning("committed batch %d", self.batches + 1)
             await asyncio.sleep(self.settings.worker_ack_delay_seconds)
-        await group.ack(self.redis, outcome.done + skipped)
+        failed = {**undecodable, **outcome.failed}
+        # A stream entry is acknowledged once every event in it is settled: one that failed
+        # keeps its entry pending, and the events committed beside it add nothing when the
+        # entry comes again.
+        held = {entry.entry_id for entry in failed}
+        await group.ack(self.redis, [e for e in outcome.done + skipped if e.entry_id not in held])
         self.batches += 1
         BATCHES.inc()
         EVENTS.inc(len(outcome.done) + len(skipped))
-        failed = {**undecodable, **outcome.failed}
         settled = not failed or await self._settle_failures(failed)
         await self._publish(outcome)
         return settled
 
     async def _commit_until_done(self, rows: list[Row]) -> Outcome | None:
+        """Commit in transactions of at most `worker_batch_size` events (a stream entry may
+        hold a whole flush of the gateway's, so a read can bring more); None if given up."""
+        outcome, size = Outcome(), self.settings.worker_batch_size
+        for start in range(0, len(rows), size):
+            if not await self._commit_retrying(rows[start : start + size], outcome):
+                return None
+        return outcome
+
+    async def _commit_retrying(self, rows: list[Row], outcome: Outcome) -> bool:
         """Postgres away: back off and retry the same batch; never drop it, never ack it early.
 
         Retrying is safe even when part of the batch committed before the failure: those
@@ -135,23 +148,27 @@ class Committer:
         backoff = 0.1
         deadline: float | None = None
         while True:
-            outcome = Outcome()
+            attempt = Outcome()
             try:
-                await commit(self.db, rows, outcome)
-                return outcome
+                await commit(self.db, rows, attempt)
+                outcome.done += attempt.done
+                outcome.failed.update(attempt.failed)
+                for fair, totals in attempt.totals.items():
+                    outcome.totals[fair].update(totals)
+                return True
             except TRANSIENT_ERRORS as exc:
                 if self.stop.is_set():
                     deadline = deadline or time.monotonic() + self.settings.worker_grace_seconds
                     if time.monotonic() > deadline:
                         log.warning("giving up a batch at shutdown; it stays pending")
-                        return None
+                        return False
                 log.warning("postgres unavailable, retrying batch in %.1fs: %s", backoff, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
     async def _settle_failures(self, failed: dict[Entry, str]) -> bool:
         """Dead-letter entries delivered too often; the rest stay pending for another try."""
-        hopeless, left = [], False
+        hopeless, left = [], set[str]()  # the stream entries with an event to try again
         for entry, error in failed.items():
             info: Any = await self.redis.xpending_range(
                 entry.stream, keys.GROUP, entry.entry_id, entry.entry_id, 1
@@ -165,16 +182,16 @@ class Committer:
                 log.error(
                     "dead-lettered %s %s after %d tries: %s",
                     entry.stream,
-                    entry.entry_id,
+                    entry.ref,
                     attempts,
                     error,
                 )
             else:
                 log.warning(
-                    "entry %s %s failed (try %d): %s", entry.stream, entry.entry_id, attempts, error
+                    "entry %s %s failed (try %d): %s", entry.stream, entry.ref, attempts, error
                 )
-                left = True
-        await group.ack(self.redis, hopeless)
+                left.add(entry.entry_id)
+        await group.ack(self.redis, [e for e in hopeless if e.entry_id not in left])
         return not left
 
     async def _publish(self, outcome: Outcome) -> None:

@@ -22,14 +22,21 @@ log = logging.getLogger(__name__)
 
 
 def _entries(stream: str, items: Any) -> tuple[list[Entry], list[Entry]]:
-    """Entries to count, and entries deleted from the stream while pending (nothing to count)."""
+    """Events to count (a stream entry holds one, or several joined by newlines), and entries
+    deleted from the stream while pending (nothing to count)."""
     found, gone = [], []
     for entry_id, fields in items or []:
         eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-        if fields:
-            found.append(Entry(stream, eid, fields[b"f"].decode(), fields[b"e"].decode()))
-        else:
+        if not fields:
             gone.append(Entry(stream, eid, "", ""))
+            continue
+        fair = fields.get(b"f", b"").decode()
+        several = fields.get(b"b")
+        if several is None:  # one event; an entry without one is undecodable, not a crash
+            found.append(Entry(stream, eid, fair, fields.get(b"e", b"").decode()))
+            continue
+        for part, payload in enumerate(several.decode().split("\n")):
+            found.append(Entry(stream, eid, fair, payload, part))
     return found, gone
 
 
@@ -69,9 +76,9 @@ async def claim(
 
 async def ack(redis: RedisClient, entries: list[Entry]) -> None:
     """XACK, one command per stream, in one round trip."""
-    by_stream: dict[str, list[str]] = defaultdict(list)
+    by_stream: dict[str, dict[str, None]] = defaultdict(dict)  # the events of one entry: once
     for entry in entries:
-        by_stream[entry.stream].append(entry.entry_id)
+        by_stream[entry.stream][entry.entry_id] = None
     if not by_stream:
         return
     async with redis.pipeline(transaction=False) as pipe:

@@ -60,6 +60,11 @@ class PartitionReader:
         self.claim_cursor = "0-0"  # where the walk over stale entries goes on ("0-0": start)
         self.kept_at = 0.0  # last housekeeping
         self.resume_at = 0.0  # after an unexpected failure, a pause before trying again
+        # Events per stream entry in the last batch (an entry holds one, or a whole flush of
+        # the gateway's): reads ask for as many entries as make about one batch of events.
+        # Until a batch says otherwise, entries are taken to hold a 100-event request each.
+        self.per_entry = 100.0
+        self.drained = False  # the last read of new entries found fewer than it asked for
 
     async def run(self, stopping: Callable[[], bool]) -> None:
         backoff = 0.1
@@ -76,7 +81,7 @@ class PartitionReader:
                     entries = await self._next_entries()
                     if entries:
                         await self._hand_in(entries)
-                        if len(entries) < self.settings.worker_batch_size:
+                        if self.drained:
                             await asyncio.sleep(self.settings.worker_linger_ms / 1000)
                     backoff = 0.1
                 except Exception as exc:
@@ -103,7 +108,7 @@ class PartitionReader:
                 self.worker.name,
                 self.stream,
                 0,
-                self.settings.worker_batch_size,
+                self._count(),
                 cursor,
             )
             taken += len(entries)
@@ -116,8 +121,14 @@ class PartitionReader:
             log.info("partition %s: took over %d pending entries", self.part, taken)
         await asyncio.gather(*self.in_flight, return_exceptions=True)
 
+    def _count(self) -> int:
+        """Stream entries to ask for: about `worker_batch_size` events' worth."""
+        size = self.settings.worker_batch_size
+        return max(1, min(size, round(size / self.per_entry)))
+
     async def _hand_in(self, entries: list[Entry]) -> None:
         """To the committer; with enough hand-ins of this partition out, wait for one to end."""
+        self.per_entry = len(entries) / max(1, sum(1 for e in entries if e.part <= 0))
         task = asyncio.create_task(self.committer.submit(entries))
         self.in_flight.add(task)
         task.add_done_callback(self._finished)
@@ -138,12 +149,11 @@ class PartitionReader:
                 self.resume_at = time.monotonic() + MAX_BACKOFF_SECONDS
 
     async def _next_entries(self) -> list[Entry]:
-        settings, name = self.settings, self.worker.name
+        settings, name, count = self.settings, self.worker.name, self._count()
+        self.drained = False
         if self.retry_own and not self.in_flight:
             self.retry_own = False
-            own = await group.read(
-                self.redis, name, self.stream, "0", settings.worker_batch_size, None
-            )
+            own = await group.read(self.redis, name, self.stream, "0", count, None)
             if own:
                 return own
         now = time.monotonic()
@@ -160,16 +170,17 @@ class PartitionReader:
             self.claimed_at = now
             stale, self.claim_cursor = await group.claim(
                 self.redis, name, self.stream, settings.worker_claim_idle_ms,
-                settings.worker_batch_size, self.claim_cursor,
+                count, self.claim_cursor,
             )  # fmt: skip
             if stale:
                 return stale
         found = await group.read(
-            self.redis, name, self.stream, ">", settings.worker_batch_size, settings.worker_block_ms
+            self.redis, name, self.stream, ">", count, settings.worker_block_ms
         )
         if found is None:  # the group vanished (Redis lost its data): make it again
             await ensure_group(self.redis, self.stream)
             return []
+        self.drained = sum(1 for e in found if e.part <= 0) < count
         return found
 
     async def _housekeeping(self) -> list[Entry]:
@@ -185,7 +196,7 @@ class PartitionReader:
                     self.worker.name,
                     self.stream,
                     consumer,
-                    self.settings.worker_batch_size,
+                    self._count(),
                 )
                 if entries:
                     TAKEOVERS.inc(len(entries))

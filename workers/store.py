@@ -16,8 +16,11 @@ from workers.handlers import HANDLERS, NOT_STORED
 
 
 class Entry(NamedTuple):
-    """One stream entry as read from Redis: a partition's stream, an event of one fair.
+    """One event as read from Redis: a partition's stream, the stream entry, an event of a fair.
 
+    A stream entry holds one event, or several of one fair ({b: ...}, streams.py): `part` is
+    the event's place in it (-1 when alone). Acknowledging is per stream entry; the event's
+    own reference (`ref`, stored with the event and in dead letters) is per event.
     A tuple: thousands are made per batch, and a frozen dataclass costs several times more.
     """
 
@@ -25,6 +28,12 @@ class Entry(NamedTuple):
     entry_id: str
     fair: str
     payload: str
+    part: int = -1
+
+    @property
+    def ref(self) -> str:
+        """The stream entry's id, and for one of several events its place: "1-0/3"."""
+        return self.entry_id if self.part < 0 else f"{self.entry_id}/{self.part}"
 
 
 @dataclass(slots=True)
@@ -61,7 +70,7 @@ def decode(entry: Entry) -> Row | None:
         fact.position_id,
         fact.session_id,
         entry.payload,
-        entry.entry_id,
+        entry.ref,
         fact.seeker_id,
         fact.outcome,
     )
@@ -103,7 +112,7 @@ async def dead_letter(pool: asyncpg.Pool, entry: Entry, error: str, attempts: in
     await pool.execute(
         query("insert_dead_letter"),
         entry.stream,
-        entry.entry_id,
+        entry.ref,
         entry.fair,
         entry.payload,
         error,
