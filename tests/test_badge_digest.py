@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import asyncpg
 from prometheus_client import REGISTRY
-from support import Gateway, fair_entries
+from support import Gateway, event, fair_entries
 
 from fairhub import badges, keys
 from fairhub.keyring import signing_key
@@ -240,3 +240,62 @@ async def test_retired_replaced_and_revoked_badges_are_refused_as_before(
         "reason": "the badge was signed by an unknown or retired key",
         "duplicate": False,
     }
+
+
+async def test_one_upload_sends_back_and_resends_only_what_it_must(
+    gateway: Gateway, redis: RedisClient, database_url: str
+) -> None:
+    fair, token = await gateway.create_fair()
+    kiosk = (await gateway.create(fair, token, "devices", label="北门"))["token"]
+    ann, bo, cy = [
+        await gateway.create(fair, token, "seekers", name=name) for name in ("王安", "李博", "陈玥")
+    ]
+    status, _ = await gateway.request("POST", f"/v1/fairs/{fair}/keys", token)
+    assert status == 201
+    conn = await asyncpg.connect(database_url)
+    try:
+        newer = await signing_key(conn, fair)
+    finally:
+        await conn.close()
+    await redis.hdel(keys.seekers(fair), cy["id"])  # its card: from Postgres, then checked
+    queue = [
+        {"id": "not-an-event", "type": "nonsense"},  # rejected: no entry in the stream
+        event("booth_visit", 1, employer_id="E-none", seeker_id=ann["id"]),  # a plain entry
+        event("checkin", 2, badge=forge(ann["badge"])),
+        event("checkin", 3, badge=badges.sign(newer, fair, bo["id"], 1)),
+        event("checkin", 4, badge=badges.sign(newer, fair, cy["id"], 1)),
+        event("checkin", 5, badge=ann["badge"]),
+    ]
+    before = checks()
+    results = await gateway.post(fair, kiosk, queue)
+    # The forgery and 李博's badge of the newer key are checked; 陈玥's card, read again from
+    # Postgres, now names the newer key's badge, so hers is not.
+    assert checks() - before == 2
+    assert (await card(redis, fair, cy["id"]))["digest"] == digest_of(queue[4]["badge"])
+    assert [r["status"] for r in results] == ["rejected"] + ["accepted"] * 5
+    assert [(r.get("verdict"), r.get("reason")) for r in results[1:]] == [
+        (None, None),
+        ("invalid_badge", "the badge's signature is not valid"),
+        ("admitted", None),
+        ("admitted", None),
+        ("admitted", None),
+    ]
+    assert [r.get("seeker", {}).get("name") for r in results[1:]] == [
+        None,
+        None,
+        "李博",
+        "陈玥",
+        "王安",
+    ]
+    again = await gateway.post(fair, kiosk, queue)
+    assert [(r["status"], r.get("verdict")) for r in again[1:]] == [
+        ("duplicate", None),
+        *(("duplicate", r["verdict"]) for r in results[2:]),
+    ]
+    # Each once in the stream; the forgery resent as decided keeps what the kiosk adds.
+    stored = {e["id"]: e for e in await fair_entries(redis, fair)}
+    assert len([e for e in await fair_entries(redis, fair) if e["id"] in stored]) == len(stored)
+    assert {e["id"] for e in queue[1:]} <= stored.keys()
+    forged = stored[queue[2]["id"]]
+    assert forged["badge"] == queue[2]["badge"] and "device_id" in forged
+    assert "badge" not in stored[queue[4]["id"]] and "device_id" in stored[queue[4]["id"]]
