@@ -53,7 +53,7 @@ return added
 # the payload (complete when decided, else without its verdict), the decided verdict and its
 # reason, the seeker's card ('' to read it here), and the badge's digest ('' when the gateway
 # checked its signature itself). A badge whose signature was not checked is taken only if it
-# is, byte for byte, the badge the card's digest names; any other is sent back unread. The card
+# is, byte for byte, the badge the card's digest names; any other is sent back undone. The card
 # decides revoked and replaced badges as gate.identify() does; a first entry is HSETNX on
 # "entered", atomic across gates and gateways; the seen key keeps the answer, so a kiosk's
 # retry of the same id gets the same verdict. Three values per scan come back: 1 added / 0 seen
