@@ -56,7 +56,7 @@ from common import (
     write_results,
 )
 
-from fairhub import badges
+from fairhub import badges, keys
 from fairhub.embedded import free_port
 from fairhub.keyring import signing_key
 from fairhub.masterkey import MasterKey
@@ -328,9 +328,27 @@ async def build_fair(s: aiohttp.ClientSession, dev: Dev, seekers: int, kiosks: i
           f"{sign_s:.1f} s, {sum(same)} of {len(same)} equal to the API's", flush=True)  # fmt: skip
     if not all(same):
         raise RuntimeError("locally signed badges differ from the API's: the load would be wrong")
+    digests = await card_digests(dev, fair, [ids[i] for i in sample], [signed[i] for i in sample])
+    print(f"    {digests} seeker cards carry their badge's digest (a first scan of it skips the "
+          "signature check)", flush=True)  # fmt: skip
     setup = {"fair": fair, "csv_bytes": len(csv), "import_seconds": import_s,
-             "sign_seconds": sign_s, "badges_equal": f"{sum(same)} of {len(same)}"}  # fmt: skip
+             "sign_seconds": sign_s, "badges_equal": f"{sum(same)} of {len(same)}",
+             "card_digests": digests}  # fmt: skip
     return Fair(fair, token, url, signed, devices, setup)
+
+
+async def card_digests(dev: Dev, fair: str, seekers: list[str], signed: list[str]) -> str:
+    """How many of these seekers' cards in Valkey name the badge signed here, "k of n"."""
+    if not dev.redis_url:
+        return "unknown"
+    client = redis.asyncio.Redis.from_url(dev.redis_url)
+    try:
+        cards = await client.hmget(keys.seekers(fair), seekers)
+    finally:
+        await client.aclose()
+    wanted = [badges.digest(b.signed, b.signature) for b in map(badges.unpack, signed)]
+    have = [json.loads(card).get("digest") if card else None for card in cards]
+    return f"{sum(h == w for h, w in zip(have, wanted, strict=True))} of {len(wanted)}"
 
 
 async def cpu_window(groups: dict[str, tuple[list[int], bool]], start: float,

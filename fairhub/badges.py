@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
+from prometheus_client import Counter
 
 PREFIX = "FH1"
 _SIGNED_LEN = 4 + 16 + 16 + 2
@@ -33,6 +34,10 @@ _BODY = re.compile(f"[A-Z2-7]{{{_BODY_LEN}}}")
 _AS_DIGITS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghijklmnopqrstuv")
 # Valid badges verified lately: re-entries and kiosk retries skip the signature check.
 VERIFIED_CACHE_SIZE = 65_536
+# Ed25519 checks actually run (not answered by the cache): the gate's largest cost per scan.
+SIGNATURE_CHECKS = Counter(
+    "fairhub_badge_signature_checks_total", "Badge signatures checked with Ed25519 (cache misses)"
+)
 
 
 class BadBadge(Exception):
@@ -65,14 +70,29 @@ def new_key() -> KeyPair:
 
 def sign(key: KeyPair, fair_id: str, seeker_id: str, serial: int) -> str:
     """The badge text for a seeker (seeker ids are UUIDs: they take 16 bytes)."""
+    signed, signature = _issue(key, fair_id, seeker_id, serial)
+    return PREFIX + base64.b32encode(signed + signature).decode().rstrip("=")
+
+
+def issued_digest(key: KeyPair, fair_id: str, seeker_id: str, serial: int) -> str:
+    """digest() of the badge sign() gives: what the seeker card keeps, so that a scan of
+    exactly that badge needs no signature check (Ed25519 signatures are deterministic)."""
+    return digest(*_issue(key, fair_id, seeker_id, serial))
+
+
+def digest(signed: bytes, signature: bytes) -> str:
+    """A badge's fingerprint, of its raw bytes: every spelling of one badge has one digest."""
+    return hashlib.sha256(signed + signature).hexdigest()[:32]  # 16 bytes: no second preimage
+
+
+def _issue(key: KeyPair, fair_id: str, seeker_id: str, serial: int) -> tuple[bytes, bytes]:
     signed = (
         bytes.fromhex(key.kid)
         + uuid.UUID(fair_id).bytes
         + uuid.UUID(seeker_id).bytes
         + serial.to_bytes(2, "big")
     )
-    signature = _signing_key(key.private_key).sign(signed).signature
-    return PREFIX + base64.b32encode(signed + signature).decode().rstrip("=")
+    return signed, _signing_key(key.private_key).sign(signed).signature
 
 
 def _uuid(raw: bytes) -> str:
@@ -134,16 +154,23 @@ def verify(badge: str, public_keys: Mapping[str, bytes]) -> Claims:
 
 def verified(badge: Unverified, public_keys: Mapping[str, bytes]) -> Claims:
     """verify() of a badge already unpacked."""
+    _check(badge.signed, badge.signature, live_key(badge, public_keys))
+    return badge.claims
+
+
+def live_key(badge: Unverified, public_keys: Mapping[str, bytes]) -> bytes:
+    """The public key of the kid the badge names, or BadBadge when it is not a live key: a
+    retired key's badge is refused whatever else is known about it."""
     public = public_keys.get(badge.claims.kid)
     if public is None:
         raise BadBadge("the badge was signed by an unknown or retired key")
-    _check(badge.signed, badge.signature, public)
-    return badge.claims
+    return public
 
 
 @functools.lru_cache(maxsize=VERIFIED_CACHE_SIZE)
 def _check(signed: bytes, signature: bytes, public: bytes) -> None:
     """Raises unless `signature` is `public`'s over `signed`; a pass is cached, a raise is not."""
+    SIGNATURE_CHECKS.inc()
     try:
         _verify_key(public).verify(signed, signature)
     except BadSignatureError:

@@ -34,6 +34,7 @@ class Identity:
     denied: Verdict | None = None
     reason: str | None = None
     serial: int | None = None  # the badge's serial; None when no badge was scanned
+    digest: str = ""  # the badge's, when its signature is left to the card (claim(by_digest))
 
 
 async def identify(
@@ -69,8 +70,13 @@ async def identify(
     return resolved
 
 
-async def claim(keyring: KeyRing, fair: str, badge: str) -> Identity:
-    """Who a badge names, if its signature is one of the fair's keys' (no card looked at)."""
+async def claim(keyring: KeyRing, fair: str, badge: str, by_digest: bool = False) -> Identity:
+    """Who a badge names, if its signature is one of the fair's keys' (no card looked at).
+
+    `by_digest` (check-ins): a badge of this fair with a live key's id is not checked here; its
+    digest goes with the scan, and CHECKIN_SCRIPT takes it only if it is the digest on the
+    seeker's card (the badge the fair issued), else sends it back to be checked.
+    """
     try:
         unverified = badges.unpack(badge)  # parsed once: the fair it names, then its proof
     except badges.BadBadge as exc:
@@ -85,10 +91,20 @@ async def claim(keyring: KeyRing, fair: str, badge: str) -> Identity:
         # The other fair's seeker id is kept out: it means nothing in this fair's figures.
         return Identity(None, denied="wrong_fair", reason="a badge of another fair")
     try:
+        if by_digest:
+            badges.live_key(unverified, await keyring.public_keys(fair))  # a retired key: no
+            digest = badges.digest(unverified.signed, unverified.signature)
+            return Identity(claims.seeker_id, serial=claims.serial, digest=digest)
         badges.verified(unverified, await keyring.public_keys(fair))
     except badges.BadBadge as exc:
         return Identity(None, denied="invalid_badge", reason=str(exc))
     return Identity(claims.seeker_id, serial=claims.serial)
+
+
+async def checked(keyring: KeyRing, fair: str, event: Checkin, extra: dict[str, Any]) -> Scan:
+    """The scan of a check-in with its badge's signature checked (CHECKIN_SCRIPT found that
+    the badge is not the one on the card): a valid one is trusted, a forgery refused as such."""
+    return scan(event, await claim(keyring, fair, event.badge or ""), extra)
 
 
 def scan(event: Checkin, identity: Identity, extra: dict[str, Any]) -> Scan:
@@ -107,7 +123,9 @@ def scan(event: Checkin, identity: Identity, extra: dict[str, Any]) -> Scan:
     # writes a third fewer bytes everywhere it goes. A denied badge's text is kept: it is
     # the subject its denials are counted under.
     payload = with_fields(event, added, leave_out={"badge"} if identity.seeker_id else None)
-    return Scan(event.id, identity.seeker_id, occurred_at, payload, serial=serial)
+    return Scan(
+        event.id, identity.seeker_id, occurred_at, payload, serial=serial, digest=identity.digest
+    )
 
 
 def with_fields(event: BaseModel, added: dict[str, Any], leave_out: set[str] | None = None) -> str:

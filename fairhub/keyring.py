@@ -73,13 +73,23 @@ async def signing_key(
     conn: asyncpg.Connection, fair: str, master: MasterKey | None = None
 ) -> KeyPair:
     """The fair's newest live key (created on first use for fairs made before badges)."""
-    row = await conn.fetchrow(_NEWEST_KEY, fair)
-    if row is None:
+    key = await newest_key(conn, fair, master)
+    if key is None:
         # Two first uses at once must not make two keys: take the lock, look again.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"fair-keys:{fair}")
-        row = await conn.fetchrow(_NEWEST_KEY, fair)
-        if row is None:
+        key = await newest_key(conn, fair, master)
+        if key is None:
             return await create_key(conn, fair, master)
+    return key
+
+
+async def newest_key(
+    db: asyncpg.Connection | asyncpg.Pool, fair: str, master: MasterKey | None = None
+) -> KeyPair | None:
+    """The key signing_key() signs with, or None before the fair's first badge (none made)."""
+    row = await db.fetchrow(_NEWEST_KEY, fair)
+    if row is None:
+        return None
     private = bytes(row["private_key"])
     if row["key_nonce"] is not None:
         opener = _master(master)

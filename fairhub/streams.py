@@ -63,22 +63,25 @@ end
 )
 
 # Check-in scans. KEYS: the stream, the fair's "entered" hash, its seeker cards, then each
-# scan's seen key. ARGV: ttl, the fair, then seven per scan: the seeker id ('' when the verdict
+# scan's seen key. ARGV: ttl, the fair, then eight per scan: the seeker id ('' when the verdict
 # is already decided, e.g. a forged badge), the badge's serial ('' for no badge), occurred_at,
 # the payload (complete when decided, else without its verdict), the decided verdict and its
-# reason, and the seeker's card ('' to read it here). The card decides revoked and replaced
-# badges as gate.identify() does; a first entry is HSETNX on "entered", atomic across gates and
-# gateways; the seen key keeps the answer, so a kiosk's retry of the same id gets the same
-# verdict. Three values per scan come back: 1 added / 0 seen before / -1 card unknown here
-# (nothing done: the gateway reads Postgres and sends it again with the card), the answer
+# reason, the seeker's card ('' to read it here), and the badge's digest ('' when the gateway
+# checked its signature itself). A badge whose signature was not checked is taken only if it
+# is, byte for byte, the badge the card's digest names; any other is sent back undone. The card
+# decides revoked and replaced badges as gate.identify() does; a first entry is HSETNX on
+# "entered", atomic across gates and gateways; the seen key keeps the answer, so a kiosk's
+# retry of the same id gets the same verdict. Three values per scan come back: 1 added / 0 seen
+# before / -1 card unknown here / -2 badge not the card's (for both, nothing done: the gateway
+# reads Postgres or checks the signature, and sends it again), the answer
 # "verdict|first entry|reason", and the seeker's name.
 CHECKIN_SCRIPT = (
     """
 local out, appended = {}, {}
 for k = 4, #KEYS do
-  local a = 3 + (k - 4) * 7
+  local a = 3 + (k - 4) * 8
   local seeker, serial, at, payload = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local verdict, reason, card = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+  local verdict, reason, card, digest = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
   local prior = redis.call('GET', KEYS[k])
   local name = ''
   if seeker ~= '' and card == '' then card = redis.call('HGET', KEYS[3], seeker) end
@@ -91,6 +94,9 @@ for k = 4, #KEYS do
     out[#out + 1] = prior
   elseif not card then
     out[#out + 1] = -1
+    out[#out + 1] = ''
+  elseif digest ~= '' and (card == '0' or card.digest ~= digest) then
+    out[#out + 1] = -2
     out[#out + 1] = ''
   else
     local first = ''
@@ -150,6 +156,7 @@ class Scan:
     reason: str = ""  # why it was denied
     serial: str = ""  # the badge's serial ('' for a scan without a badge)
     card: str = ""  # the seeker's card as the directory keeps it, when Redis lacked it
+    digest: str = ""  # the badge's, its signature unchecked; '' when the gateway checked it
 
 
 @dataclass(slots=True)
@@ -160,11 +167,14 @@ class ScanAnswer:
     reason: str | None = None
     name: str | None = None  # the seeker's, from their card
     card_missing: bool = False  # Redis has no card for the seeker: nothing was done
+    verify: bool = False  # the badge is not the card's: nothing was done, check its signature
 
 
 def _answer(added: int, raw: bytes, name: bytes) -> ScanAnswer:
     if added == -1:
         return ScanAnswer(False, None, None, card_missing=True)
+    if added == -2:
+        return ScanAnswer(False, None, None, verify=True)
     parts = raw.decode().split("|", 2)
     if len(parts) < 2:  # the id belongs to an event that was not a check-in
         return ScanAnswer(added == 1, None, None)
@@ -294,9 +304,9 @@ def _op(fair: str, run: list[Entry], ttl: int) -> Op:
 
 
 def _args(scans: list[Scan]) -> list[str]:
-    """CHECKIN_SCRIPT's seven arguments per scan, flat."""
+    """CHECKIN_SCRIPT's eight arguments per scan, flat."""
     args: list[str] = []
     for scan in scans:
         args += [scan.seeker_id or "", scan.serial, scan.occurred_at, scan.payload]
-        args += [scan.decided, scan.reason, scan.card]
+        args += [scan.decided, scan.reason, scan.card, scan.digest]
     return args

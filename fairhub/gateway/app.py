@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -51,7 +52,7 @@ from fairhub.gateway.feeds import stats_feeds
 from fairhub.gateway.guards import body_guard
 from fairhub.gateway.jobs import SCHEDULER, scheduler_ctx
 from fairhub.gateway.viewers import session_feeds
-from fairhub.keyring import KeyRing, sealed_keys
+from fairhub.keyring import KeyRing, newest_key, sealed_keys
 from fairhub.layout import ensure_layout
 from fairhub.live import Presence
 from fairhub.migrate import check_current
@@ -98,7 +99,10 @@ async def _auth(app: web.Application) -> AsyncIterator[None]:
         settings.resolved_admin_token(), app[keys.DB], app[keys.REDIS], settings.auth_cache_seconds
     )
     app[keys.KEYRING] = KeyRing(app[keys.DB], app[keys.REDIS])
-    app[keys.DIRECTORY] = Directory(app[keys.DB], app[keys.REDIS])
+    # Cards carry the digest of the badge the fair's key signs now (the master key that opens
+    # it is installed by sealed_keys, before the first request).
+    signing_keys = functools.partial(newest_key, app[keys.DB])
+    app[keys.DIRECTORY] = Directory(app[keys.DB], app[keys.REDIS], signing_keys)
     app[keys.PRESENCE] = Presence(app[keys.SHARDS], settings.live_presence_seconds)
     yield
 

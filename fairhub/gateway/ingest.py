@@ -126,9 +126,10 @@ async def admit(
     """Events already authorized: badges resolved, appended durably, presence recorded."""
     extra = extra or {}
     keyring = app[keys.KEYRING]
-    # A check-in's badge is verified here and its seeker's card read by the check-in script, in
-    # the round trip that decides the entry. Other badges are resolved for the whole request at
-    # once: one Redis read for their seekers' cards.
+    # A check-in's badge goes to the check-in script with its digest, unchecked: the script
+    # takes it if it is the badge on the seeker's card, which it reads in the round trip that
+    # decides the entry; any other is checked here after all (_append). Other badges are
+    # verified and resolved for the whole request at once: one Redis read for their cards.
     visits = [(n, e) for n, e in enumerate(items) if isinstance(e, BoothVisit) and e.badge]
     found = await gate.identify(
         keyring, app[keys.DIRECTORY], fair, [(e.badge, e.seeker_id) for _, e in visits]
@@ -137,10 +138,11 @@ async def admit(
     for n, item in enumerate(items):
         if isinstance(item, Checkin):
             identity_of[n] = (
-                await gate.claim(keyring, fair, item.badge)
+                await gate.claim(keyring, fair, item.badge, by_digest=True)
                 if item.badge
                 else gate.Identity(item.seeker_id)
             )
+    unchecked: dict[int, Checkin] = {}  # by entry: check-ins whose signature was not checked
 
     intake = Intake()
     for n, item in enumerate(items):
@@ -156,6 +158,8 @@ async def admit(
         if identity is not None:
             intake.identities[len(intake.results)] = identity
         if isinstance(item, Checkin) and identity is not None:
+            if identity.digest:
+                unchecked[len(intake.entries)] = item
             intake.add(gate.scan(item, identity, extra))
             continue
         added = dict(extra)
@@ -167,7 +171,7 @@ async def admit(
         intake.add((item.id, gate.with_fields(item, added)))
 
     if intake.entries:
-        outcomes = await _append(app, fair, intake.entries)
+        outcomes = await _append(app, fair, intake.entries, unchecked, extra)
         for slot, outcome in zip(intake.slots, outcomes, strict=True):
             result = intake.results[slot]
             if isinstance(outcome, ScanAnswer):
@@ -189,24 +193,46 @@ async def admit(
     return intake
 
 
-async def _append(app: web.Application, fair: str, entries: list[Entry]) -> list[Outcome]:
-    """Append durably; check-ins whose seeker card Redis lacked go again with it from Postgres."""
+# A scan comes back at most twice: for its card (sent again with it) and for its badge (sent
+# again with its signature checked), in either order; after both, the script decides it.
+_RESENDS = 2
+
+
+async def _append(
+    app: web.Application,
+    fair: str,
+    entries: list[Entry],
+    unchecked: dict[int, Checkin],
+    extra: dict[str, Any],
+) -> list[Outcome]:
+    """Append durably; a scan the check-in script sent back goes again: with its seeker's card
+    from Postgres when Redis lacked it, checked here when its badge was not the card's."""
     writer = app[keys.WRITER]
+    entries = list(entries)
     outcomes = await writer.append_all(fair, entries)
-    missing = [
-        (n, entry)
-        for n, (entry, outcome) in enumerate(zip(entries, outcomes, strict=True))
-        if isinstance(entry, Scan) and isinstance(outcome, ScanAnswer) and outcome.card_missing
-    ]
-    if not missing:
-        return outcomes
-    wanted = {scan.seeker_id for _, scan in missing if scan.seeker_id}
-    cards = await app[keys.DIRECTORY].cards(fair, wanted)
-    again: list[Entry] = [
-        replace(scan, card=card_text(cards.get(scan.seeker_id or ""))) for _, scan in missing
-    ]
-    for (n, _), outcome in zip(missing, await writer.append_all(fair, again), strict=True):
-        outcomes[n] = outcome
+    for _ in range(_RESENDS):
+        back = [
+            (n, entry, outcome)
+            for n, (entry, outcome) in enumerate(zip(entries, outcomes, strict=True))
+            if isinstance(entry, Scan)
+            and isinstance(outcome, ScanAnswer)
+            and (outcome.card_missing or outcome.verify)
+        ]
+        if not back:
+            break
+        wanted = {scan.seeker_id for _, scan, answer in back if answer.card_missing}
+        cards = await app[keys.DIRECTORY].cards(fair, {s for s in wanted if s})
+        again: list[Entry] = []
+        for n, scan, answer in back:
+            if answer.card_missing:
+                again.append(replace(scan, card=card_text(cards.get(scan.seeker_id or ""))))
+            else:  # checked now: trusted if valid (and remembered so), else refused as forged
+                checked = await gate.checked(app[keys.KEYRING], fair, unchecked[n], extra)
+                again.append(replace(checked, card=scan.card) if checked.seeker_id else checked)
+        for (n, _, _), entry, outcome in zip(
+            back, again, await writer.append_all(fair, again), strict=True
+        ):
+            entries[n], outcomes[n] = entry, outcome
     return outcomes
 
 
