@@ -63,12 +63,15 @@ end
 )
 
 # Check-in scans. KEYS: the stream, the fair's "entered" hash, its seeker cards, then each
-# scan's seen key. ARGV: ttl, the fair, then eight per scan: the seeker id ('' when the verdict
-# is already decided, e.g. a forged badge), the badge's serial ('' for no badge), occurred_at,
-# the payload (complete when decided, else without its verdict), the decided verdict and its
-# reason, the seeker's card ('' to read it here), and the badge's digest ('' when the gateway
-# checked its signature itself). A badge whose signature was not checked is taken only if it
-# is, byte for byte, the badge the card's digest names; any other is sent back undone. The card
+# scan's seen key. ARGV: ttl, the fair, then four per scan: the seeker id ('' when the verdict
+# is already decided, e.g. a forged badge), occurred_at, the payload (complete when decided,
+# else without its verdict), and the rest, '' when all of it is empty (a check-in by seeker id)
+# or joined by \x1f: the badge's serial ('' for no badge), the decided verdict and its reason,
+# the seeker's card ('' to read it here), and the badge's digest ('' when the gateway checked
+# its signature itself). Empty arguments still cost both sides (packing, parsing, a Lua
+# string each): a batch's check-ins by seeker id carry four, not eight. A badge whose
+# signature was not checked is taken only if it is, byte for byte, the badge the card's digest
+# names; any other is sent back undone. The card
 # decides revoked and replaced badges as gate.identify() does; a first entry is HSETNX on
 # "entered", atomic across gates and gateways; the seen key keeps the answer, so a kiosk's
 # retry of the same id gets the same verdict. Three values per scan come back: 1 added / 0 seen
@@ -77,11 +80,15 @@ end
 # "verdict|first entry|reason", and the seeker's name.
 CHECKIN_SCRIPT = (
     """
+local REST = '^([^\\31]*)\\31([^\\31]*)\\31([^\\31]*)\\31([^\\31]*)\\31([^\\31]*)$'
 local out, appended = {}, {}
 for k = 4, #KEYS do
-  local a = 3 + (k - 4) * 8
-  local seeker, serial, at, payload = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local verdict, reason, card, digest = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
+  local a = 3 + (k - 4) * 4
+  local seeker, at, payload, rest = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local serial, verdict, reason, card, digest = '', '', '', '', ''
+  if rest ~= '' then
+    serial, verdict, reason, card, digest = string.match(rest, REST)
+  end
   local prior = redis.call('GET', KEYS[k])
   local name = ''
   if seeker ~= '' and card == '' then card = redis.call('HGET', KEYS[3], seeker) end
@@ -304,9 +311,11 @@ def _op(fair: str, run: list[Entry], ttl: int) -> Op:
 
 
 def _args(scans: list[Scan]) -> list[str]:
-    """CHECKIN_SCRIPT's eight arguments per scan, flat."""
+    """CHECKIN_SCRIPT's four arguments per scan, flat (no part of the rest holds a \x1f:
+    serials, verdicts, digests and our reasons cannot, and a card is JSON, which escapes it)."""
     args: list[str] = []
     for scan in scans:
-        args += [scan.seeker_id or "", scan.serial, scan.occurred_at, scan.payload]
-        args += [scan.decided, scan.reason, scan.card, scan.digest]
+        rest = (scan.serial, scan.decided, scan.reason, scan.card, scan.digest)
+        joined = "\x1f".join(rest) if any(rest) else ""
+        args += [scan.seeker_id or "", scan.occurred_at, scan.payload, joined]
     return args
