@@ -143,8 +143,12 @@ def _moment(payload: str) -> str:
 
 
 def with_fields(event: BaseModel, added: dict[str, Any], leave_out: set[str] | None = None) -> str:
-    """The event's JSON with server-side fields appended (pydantic's fast dump, then a splice)."""
-    body = event.model_dump_json(exclude_none=True, exclude=leave_out)
+    """The event's JSON with server-side fields appended (pydantic's fast dump, then a splice).
+
+    The model's serializer is called directly: model_dump_json's wrapper costs a third more."""
+    body = event.__pydantic_serializer__.to_json(
+        event, exclude_none=True, exclude=leave_out
+    ).decode()
     if not added:
         return body
     return body[:-1] + "," + orjson.dumps(added).decode()[1:]

@@ -21,7 +21,7 @@ from fairhub.events import (
     LiveJoin,
     LiveLeave,
     describe,
-    event_adapter,
+    validate_event,
 )
 from fairhub.gateway.access import fair_caller
 from fairhub.gateway.bodies import read_json, reply
@@ -247,7 +247,7 @@ async def post_events(request: web.Request) -> web.Response:
     items: list[Event | Rejected] = []
     for raw in raw_items:
         try:
-            items.append(event_adapter.validate_python(raw))
+            items.append(validate_event(raw))
         except ValidationError as exc:
             raw_id = raw.get("id") if isinstance(raw, dict) else None
             items.append(Rejected(raw_id if isinstance(raw_id, str) else None, describe(exc)))
