@@ -61,3 +61,24 @@ async def test_without_lingering_each_trickled_event_goes_alone(
             await asyncio.sleep(0.02)
         await _counted(gateway, fair, token, 20)
         assert await _transactions(db, fair, [item["id"] for item in trickle]) >= 5
+
+
+async def test_a_transaction_holds_at_most_a_batch_of_events_however_large_the_entries(
+    settings: Settings, db: asyncpg.Connection
+) -> None:
+    """A stream entry holds a whole request's events (here 500): the worker still commits at
+    most `worker_batch_size` events a transaction, so memory and lock time stay bounded."""
+    small = settings.model_copy(update={"worker_batch_size": 200})
+    async with Gateway.running(small) as gateway:
+        fair, token = await gateway.create_fair()
+        for start in range(0, 1500, 500):
+            batch = [event("checkin", seeker_id=f"S{n}") for n in range(start, start + 500)]
+            await gateway.post(fair, token, batch)
+        async with WorkerTask.running(small):
+            await _counted(gateway, fair, token, 1500)
+    sizes = await db.fetch(
+        "SELECT count(*) AS n FROM events WHERE fair_id = $1 GROUP BY received_at", fair
+    )
+    assert sum(r["n"] for r in sizes) == 1500
+    assert max(r["n"] for r in sizes) <= 200
+    assert len(sizes) >= 8  # 1,500 events in transactions of at most 200
