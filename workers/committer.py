@@ -31,7 +31,7 @@ from workers.store import Entry, Outcome, Row, commit, dead_letter, decode
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 5.0
-EVENTS = Counter("fairhub_worker_events_total", "Stream entries committed (or skipped) and acked")
+EVENTS = Counter("fairhub_worker_events_total", "Events committed (or skipped) and acknowledged")
 BATCHES = Counter("fairhub_worker_batches_total", "Postgres transactions of stream entries")
 DEAD = Counter("fairhub_worker_dead_letters_total", "Entries given up after too many deliveries")
 
