@@ -31,12 +31,17 @@ import asyncpg
 import psutil
 from aiohttp import web
 
-from fairhub import masterkey
-from fairhub.config import Settings
-from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
-from fairhub.migrate import migrate
-
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout is what is measured, not a copy of fairhub installed earlier: for this process,
+# and for every server it starts (`python -m fairhub dev` runs in a temp dir).
+sys.path.insert(0, str(ROOT))
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+
+from fairhub import masterkey  # noqa: E402
+from fairhub.config import Settings  # noqa: E402
+from fairhub.embedded import EmbeddedPostgres, EmbeddedRedis, free_port  # noqa: E402
+from fairhub.migrate import migrate  # noqa: E402
+
 ADMIN_TOKEN = "bench-admin-token-0123456789"
 
 
