@@ -23,13 +23,26 @@ async def caller(request: web.Request) -> Principal:
     return principal
 
 
+# Path spellings of fair ids already made canonical (3 µs each; a kiosk sends the same one all
+# day). Bounded: random ids sent by a stranger empty it rather than grow it.
+_CANONICAL: dict[str, str] = {}
+_CANONICAL_MOST = 10_000
+
+
 def fair_id(request: web.Request) -> str:
     """The {fair} path parameter, as a canonical UUID string; 404 when it cannot be one."""
     raw = request.match_info["fair"]
+    canonical = _CANONICAL.get(raw)
+    if canonical is not None:
+        return canonical
     try:
-        return str(uuid.UUID(raw))
+        canonical = str(uuid.UUID(raw))
     except ValueError:
         raise NotFound(f"no fair {raw!r}", fields=["fair"]) from None
+    if len(_CANONICAL) >= _CANONICAL_MOST:
+        _CANONICAL.clear()
+    _CANONICAL[raw] = canonical
+    return canonical
 
 
 async def fair_caller(request: web.Request, *roles: str) -> tuple[str, Principal]:

@@ -144,6 +144,9 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_redis, _db, scheduler_ctx, _writer, _auth, _codes, _feeds])
     app.cleanup_ctx.append(sealed_keys)  # the master key; plaintext badge keys sealed
     app.on_shutdown.append(_end_streams)
+    # The hot routes first: aiohttp tries a path's candidates in the order they were added.
+    app.router.add_post("/v1/fairs/{fair}/checkins", checkins.post_checkin)
+    app.router.add_post("/v1/fairs/{fair}/events", ingest.post_events)
     app.router.add_post("/v1/fairs", fairs.create_fair)
     app.router.add_get("/v1/fairs", fairs.list_fairs)
     app.router.add_get("/v1/me", fairs.whoami)
@@ -152,8 +155,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/v1/fairs/{fair}/keys", fairs.get_keys)
     app.router.add_post("/v1/fairs/{fair}/keys", fairs.rotate_key)
     app.router.add_delete("/v1/fairs/{fair}/keys/{kid}", fairs.retire_key)
-    app.router.add_post("/v1/fairs/{fair}/events", ingest.post_events)
-    app.router.add_post("/v1/fairs/{fair}/checkins", checkins.post_checkin)
     app.router.add_get("/v1/fairs/{fair}/stats", stats.get_stats)
     app.router.add_get("/v1/fairs/{fair}/stats/stream", stats.stream_stats)
     # Each resource module adds its own routes: one module per resource.

@@ -81,16 +81,19 @@ def _require_json(request: web.Request) -> None:
 
 async def _read_capped(request: web.Request, most: int) -> bytes:
     """The whole body, refused with 413 as soon as it is known to pass `most` bytes."""
-    too_large = TooLarge(f"the body is larger than {most} bytes", fields=["body"])
     if request.content_length is not None and request.content_length > most:
-        raise too_large
+        raise _too_large(most)
     chunks, size = [], 0
     while chunk := await request.content.readany():
         size += len(chunk)
         if size > most:
-            raise too_large
+            raise _too_large(most)
         chunks.append(chunk)
-    return b"".join(chunks)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(most: int) -> TooLarge:
+    return TooLarge(f"the body is larger than {most} bytes", fields=["body"])
 
 
 _CONTAINERS = (dict, list)  # a tuple: `dict | list` would build a union for every value

@@ -123,13 +123,14 @@ def client_went_away(request: web.Request, exc: BaseException) -> bool:
 def error_middleware(retry_after: int) -> Any:
     """Map domain errors, aiohttp's own HTTP errors and outages to JSON; never a traceback."""
 
+    retry_header = str(retry_after)
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        unavailable_headers = {"Retry-After": str(retry_after)}
         try:
             return await handler(request)
         except ApiError as exc:
-            headers = unavailable_headers if exc.status == 503 else None
+            headers = {"Retry-After": retry_header} if exc.status == 503 else None
             if exc.retry_after is not None:
                 headers = {"Retry-After": str(exc.retry_after)}
             return error_response(
@@ -140,7 +141,7 @@ def error_middleware(retry_after: int) -> Any:
                 503,
                 "not_durable",
                 f"events were not made durable, retry: {exc}",
-                headers=unavailable_headers,
+                headers={"Retry-After": retry_header},
             )
         except RedisError as exc:
             log.warning("redis unavailable during %s %s: %r", request.method, request.path, exc)
@@ -148,7 +149,7 @@ def error_middleware(retry_after: int) -> Any:
                 503,
                 "redis_unavailable",
                 f"Redis is unavailable: {exc or type(exc).__name__}",
-                headers=unavailable_headers,
+                headers={"Retry-After": retry_header},
             )
         except web.HTTPException as exc:
             if exc.status < 400:
@@ -169,7 +170,7 @@ def error_middleware(retry_after: int) -> Any:
                 503,
                 "database_unavailable",
                 "Postgres is unavailable, retry shortly",
-                headers=unavailable_headers,
+                headers={"Retry-After": retry_header},
             )
         except SecretKeyError as exc:  # the operator's to fix: the log says which key is wanted
             log.error("%s %s: %s", request.method, request.path, exc)

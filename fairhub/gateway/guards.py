@@ -56,6 +56,8 @@ def body_guard(settings: Settings) -> Any:
             # Multipart uploads are streamed part by part with their own caps; any reader
             # of the whole body (request.read, request.post) stops at the public cap.
             request = request.clone(client_max_size=most)
+        if request.content.is_eof():  # all of it came with the head (a kiosk's scan)
+            return await handler(request)
         seconds = body_deadline(request, settings)
         timer = asyncio.get_running_loop().call_later(seconds, _cut, request.content, seconds)
         try:

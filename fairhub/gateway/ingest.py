@@ -31,6 +31,7 @@ from fairhub.live import Mark
 from fairhub.streams import Entry, Outcome, Scan, ScanAnswer
 
 EVENTS_TOTAL = MetricCounter("fairhub_ingest_events_total", "Events answered by ingest", ["status"])
+_EVENTS_BY_STATUS = {s: EVENTS_TOTAL.labels(s) for s in ("accepted", "duplicate", "rejected")}
 # Employer tokens speak for their own employer: these events get it filled in when left out.
 _OWN_EMPLOYER = frozenset({"consultation", "resume_downloaded", "booth_visit", "intent_agreed"})
 
@@ -131,8 +132,12 @@ async def admit(
     # decides the entry; any other is checked here after all (_append). Other badges are
     # verified and resolved for the whole request at once: one Redis read for their cards.
     visits = [(n, e) for n, e in enumerate(items) if isinstance(e, BoothVisit) and e.badge]
-    found = await gate.identify(
-        keyring, app[keys.DIRECTORY], fair, [(e.badge, e.seeker_id) for _, e in visits]
+    found = (
+        await gate.identify(
+            keyring, app[keys.DIRECTORY], fair, [(e.badge, e.seeker_id) for _, e in visits]
+        )
+        if visits
+        else []
     )
     identity_of = {n: identity for (n, _), identity in zip(visits, found, strict=True)}
     for n, item in enumerate(items):
@@ -188,8 +193,11 @@ async def admit(
                 result["status"] = "duplicate"
     if intake.marks:
         await app[keys.PRESENCE].record(fair, intake.marks)
-    for status, count in Counter(r["status"] for r in intake.results).items():
-        EVENTS_TOTAL.labels(status).inc(count)
+    if len(intake.results) == 1:  # a kiosk's scan
+        _EVENTS_BY_STATUS[intake.results[0]["status"]].inc()
+    else:
+        for status, count in Counter(r["status"] for r in intake.results).items():
+            _EVENTS_BY_STATUS[status].inc(count)
     return intake
 
 
