@@ -51,18 +51,25 @@ class Batcher(Generic[T, R]):
         self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._queued = 0
         self._running: set[asyncio.Task[None]] = set()
+        # A flusher was started and has not run yet: it will take everything queued by then,
+        # so a burst of items queued in one go starts one flusher, not one each.
+        self._starting = False
         self._closed: BaseException | None = None
 
     async def submit(self, item: T) -> R:
         done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, done))
         self._queued += self._weight(item)
+        self._start_flusher()
+        return await done
+
+    def _start_flusher(self) -> None:
         # A flusher whose loop just ended is done before its done-callbacks run: counting it
         # as running would leave this item queued with nobody to flush it.
         self._running = {task for task in self._running if not task.done()}
-        if len(self._running) < self._flushers:
+        if not self._starting and len(self._running) < self._flushers:
+            self._starting = True
             self._running.add(asyncio.create_task(self._run()))
-        return await done
 
     async def aclose(self, error: BaseException) -> None:
         """Stop flushing; whoever still waits (queued or in a flush cut short) gets `error`."""
@@ -76,6 +83,7 @@ class Batcher(Generic[T, R]):
             if not done.done():
                 done.set_exception(error)
         self._queue, self._queued = [], 0
+        self._starting = False  # a flusher cancelled before it ran
 
     def _take(self) -> list[tuple[T, asyncio.Future[R]]]:
         """Whole items, up to about `limit` of weight (at least one item)."""
@@ -91,8 +99,11 @@ class Batcher(Generic[T, R]):
         return batch
 
     async def _run(self) -> None:
+        self._starting = False
         while self._queue:
             batch = self._take()
+            if self._queue:  # more than a flush holds: the rest needs a flusher of its own
+                self._start_flusher()
             try:
                 answers = await self._flush([item for item, _ in batch])
             except asyncio.CancelledError:

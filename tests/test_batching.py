@@ -96,3 +96,26 @@ async def test_an_item_arriving_as_the_last_flush_ends_is_flushed_too() -> None:
     await first  # the flusher's loop ended; its task is done
     # Run the next item before anything else gets a turn (as another callback would).
     assert await asyncio.wait_for(batcher.submit(2), timeout=2) == 2
+
+
+async def test_a_burst_starts_one_flusher_and_a_busy_flush_does_not_hold_the_next() -> None:
+    release = asyncio.Event()
+    flushes: list[list[int]] = []
+
+    async def flush(items: list[int]) -> list[int]:
+        flushes.append(items)
+        if len(flushes) == 1:
+            await release.wait()  # a slow round trip
+        return items
+
+    batcher: Batcher[int, int] = Batcher(flush, flushers=4)
+    before = len(asyncio.all_tasks())
+    burst = [asyncio.ensure_future(batcher.submit(n)) for n in range(10)]
+    await asyncio.sleep(0)  # the ten submits ran, in one go
+    assert len(asyncio.all_tasks()) - before == 10 + 1  # one flusher for all ten, not four
+    await asyncio.sleep(0)
+    assert flushes == [list(range(10))]
+    # The first flush still waits: a new item starts a flusher of its own.
+    assert await asyncio.wait_for(batcher.submit(99), timeout=2) == 99
+    release.set()
+    assert await asyncio.gather(*burst) == list(range(10))
