@@ -178,27 +178,50 @@ async def admit(
     if intake.entries:
         outcomes = await _append(app, fair, intake.entries, unchecked, extra)
         for slot, outcome in zip(intake.slots, outcomes, strict=True):
-            result = intake.results[slot]
-            if isinstance(outcome, ScanAnswer):
-                result["verdict"] = outcome.verdict
-                if outcome.first_seen_at:
-                    result["first_seen_at"] = outcome.first_seen_at
-                if outcome.reason:
-                    result["reason"] = outcome.reason
-                identity = intake.identities.get(slot)
-                if outcome.name and identity is not None:  # a kiosk shows the name
-                    result["seeker"] = {"id": identity.seeker_id, "name": outcome.name}
-                outcome = outcome.added
-            if not outcome:
-                result["status"] = "duplicate"
+            _settle(intake.results[slot], outcome, intake.identities.get(slot))
     if intake.marks:
         await app[keys.PRESENCE].record(fair, intake.marks)
-    if len(intake.results) == 1:  # a kiosk's scan
-        _EVENTS_BY_STATUS[intake.results[0]["status"]].inc()
-    else:
-        for status, count in Counter(r["status"] for r in intake.results).items():
-            _EVENTS_BY_STATUS[status].inc(count)
+    for status, count in Counter(r["status"] for r in intake.results).items():
+        _EVENTS_BY_STATUS[status].inc(count)
     return intake
+
+
+async def take_in_checkin(
+    app: web.Application, fair: str, principal: Principal, event: Checkin
+) -> dict[str, Any]:
+    """take_in() of a lone check-in (a kiosk's scan, the gate's hot path): the same checks,
+    the same stream entry and the same result, without the bookkeeping of a batch."""
+    reason = event_forbidden(principal, event.type, None)
+    if reason is not None:
+        _EVENTS_BY_STATUS["rejected"].inc()
+        return {"id": event.id, "status": "rejected", "reason": reason}
+    extra = source_of(principal)
+    identity = (
+        await gate.claim(app[keys.KEYRING], fair, event.badge, by_digest=True)
+        if event.badge
+        else gate.Identity(event.seeker_id)
+    )
+    unchecked = {0: event} if identity.digest else {}
+    (outcome,) = await _append(app, fair, [gate.scan(event, identity, extra)], unchecked, extra)
+    result: dict[str, Any] = {"id": event.id, "status": "accepted"}
+    _settle(result, outcome, identity)
+    _EVENTS_BY_STATUS[result["status"]].inc()
+    return result
+
+
+def _settle(result: dict[str, Any], outcome: Outcome, identity: gate.Identity | None) -> None:
+    """An event's result once its append is known: duplicate or not, and a scan's verdict."""
+    if isinstance(outcome, ScanAnswer):
+        result["verdict"] = outcome.verdict
+        if outcome.first_seen_at:
+            result["first_seen_at"] = outcome.first_seen_at
+        if outcome.reason:
+            result["reason"] = outcome.reason
+        if outcome.name and identity is not None:  # a kiosk shows the name
+            result["seeker"] = {"id": identity.seeker_id, "name": outcome.name}
+        outcome = outcome.added
+    if not outcome:
+        result["status"] = "duplicate"
 
 
 # A scan comes back at most twice: for its card (sent again with it) and for its badge (sent
