@@ -185,6 +185,8 @@ async def test_huge_and_deep_bodies_are_refused_while_the_gate_admits(gateway: G
         (presence, None, deep),
         (f"/v1/fairs/{fair}/events", token, deep),
         (f"/v1/fairs/{fair}/events", token, b'{"events": [' + deep_object + b"]}"),
+        # A batch of flat events, one of them 2,000 members wide: refused all the same.
+        (f"/v1/fairs/{fair}/events", token, b'{"events": [{"id": 1}, ' + _many_keys(2000) + b"]}"),
         (f"/v1/fairs/{fair}/events", token, b"[" * 1000),
         (f"/v1/fairs/{fair}/employers", token, b"[" * 100_000 + b"]" * 100_000),
     ):
