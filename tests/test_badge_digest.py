@@ -104,12 +104,17 @@ async def test_cards_carry_the_digest_of_the_badge_issued(
     assert replaced["digest"] == digest_of(reissued["badge"]) != digest_of(ann["badge"])
 
 
+async def _fair_kiosk_and_ann(gateway: Gateway) -> tuple[str, str, Kiosk, dict[str, Any]]:
+    """A fair, its organizer's token, a kiosk of it, and a seeker: 王安."""
+    fair, token = await gateway.create_fair()
+    ann = await gateway.create(fair, token, "seekers", name="王安")
+    return fair, token, Kiosk(gateway, fair, token), ann
+
+
 async def test_first_scans_of_issued_badges_skip_the_signature_check(
     gateway: Gateway, redis: RedisClient
 ) -> None:
-    fair, token = await gateway.create_fair()
-    kiosk = Kiosk(gateway, fair, token)
-    ann = await gateway.create(fair, token, "seekers", name="王安")
+    fair, token, kiosk, ann = await _fair_kiosk_and_ann(gateway)
     first = await kiosk.scan(ann["badge"], checked=0)
     assert (first["verdict"], first["seeker"]) == ("admitted", {"id": ann["id"], "name": "王安"})
     assert (await kiosk.scan(ann["badge"], checked=0))["verdict"] == "reentry"
@@ -126,9 +131,7 @@ async def test_first_scans_of_issued_badges_skip_the_signature_check(
 async def test_a_forgery_of_a_real_badge_is_checked_and_stored_as_before(
     gateway: Gateway, redis: RedisClient
 ) -> None:
-    fair, token = await gateway.create_fair()
-    kiosk = Kiosk(gateway, fair, token)
-    ann = await gateway.create(fair, token, "seekers", name="王安")
+    fair, _, kiosk, ann = await _fair_kiosk_and_ann(gateway)
     forged = forge(ann["badge"])
     assert badges.read(forged) == badges.read(ann["badge"])  # a live kid, a real seeker
 
@@ -159,9 +162,7 @@ async def test_a_forgery_of_a_real_badge_is_checked_and_stored_as_before(
 async def test_badges_the_card_does_not_name_go_through_the_check(
     gateway: Gateway, redis: RedisClient, database_url: str
 ) -> None:
-    fair, token = await gateway.create_fair()
-    kiosk = Kiosk(gateway, fair, token)
-    ann = await gateway.create(fair, token, "seekers", name="王安")
+    fair, token, kiosk, ann = await _fair_kiosk_and_ann(gateway)
     bo = await gateway.create(fair, token, "seekers", name="李博")
     status, rotated = await gateway.request("POST", f"/v1/fairs/{fair}/keys", token)
     assert status == 201, rotated
@@ -200,9 +201,7 @@ async def test_badges_the_card_does_not_name_go_through_the_check(
 async def test_retired_replaced_and_revoked_badges_are_refused_as_before(
     gateway: Gateway, redis: RedisClient
 ) -> None:
-    fair, token = await gateway.create_fair()
-    kiosk = Kiosk(gateway, fair, token)
-    ann = await gateway.create(fair, token, "seekers", name="王安")
+    fair, token, kiosk, ann = await _fair_kiosk_and_ann(gateway)
     bo = await gateway.create(fair, token, "seekers", name="李博")
     cy = await gateway.create(fair, token, "seekers", name="陈玥")
 
